@@ -1,0 +1,315 @@
+//! Catalog loading: every input shape of design §2, with tools kept as raw JSON.
+//!
+//! Tools are never parsed into a struct: unknown fields (`execution`, `icons`, vendor
+//! keys) must survive load → pin → lock byte for byte.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+/// Files (and stdin) larger than this are refused before parsing.
+pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What one server exposes at one moment.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    /// The server's name: from the file, `--server`, or the file stem.
+    pub server: String,
+    /// Where it was read from: a path or `<stdin>`, with `#/catalogs/N` inside a bundle.
+    pub origin: String,
+    pub header: Header,
+    pub tools: Vec<Tool>,
+}
+
+/// The server-level metadata that reaches the model besides tools.
+#[derive(Clone, Debug, Default)]
+pub struct Header {
+    pub server_info: Option<Value>,
+    pub protocol_version: Option<Value>,
+    pub instructions: Option<String>,
+}
+
+/// One MCP `Tool`, exactly as served.
+#[derive(Clone, Debug)]
+pub struct Tool {
+    pub name: String,
+    pub value: Value,
+}
+
+/// A catalog that could not be read. `at` is a JSON pointer or a line/column.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: {at}: {message}")]
+pub struct LoadError {
+    pub origin: String,
+    pub at: String,
+    pub message: String,
+}
+
+impl LoadError {
+    fn new(origin: &str, at: impl Into<String>, message: impl Into<String>) -> LoadError {
+        LoadError { origin: origin.to_owned(), at: at.into(), message: message.into() }
+    }
+}
+
+/// Reads a catalog file, or stdin for `-`, refusing anything over [`MAX_INPUT_BYTES`].
+pub fn read_input(path: &str) -> Result<Vec<u8>, LoadError> {
+    let origin = origin_label(path);
+    let io_err = |e: std::io::Error| LoadError::new(&origin, "file", format!("cannot read: {e}"));
+    let mut bytes = Vec::new();
+    if path == "-" {
+        std::io::stdin().take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    } else {
+        let file = std::fs::File::open(path).map_err(io_err)?;
+        let len = file.metadata().map_err(io_err)?.len();
+        if len > MAX_INPUT_BYTES {
+            return Err(too_large(&origin, len));
+        }
+        file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    }
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large(&origin, bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+fn too_large(origin: &str, len: u64) -> LoadError {
+    LoadError::new(
+        origin,
+        "file",
+        format!("{len} bytes is over the {} MiB limit for a catalog", MAX_INPUT_BYTES / (1024 * 1024)),
+    )
+}
+
+/// `<stdin>` for `-`, else the path as given.
+pub fn origin_label(path: &str) -> String {
+    if path == "-" {
+        "<stdin>".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+/// The server name used when the file does not carry one: `--server`, else the file stem.
+pub fn fallback_server_name(path: &str, server_flag: Option<&str>) -> String {
+    if let Some(name) = server_flag {
+        return name.to_owned();
+    }
+    if path == "-" {
+        return "stdin".to_owned();
+    }
+    Path::new(path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_owned())
+}
+
+/// Parses one input into its catalogs (one, or many for a bundle).
+pub fn parse(origin: &str, bytes: &[u8], fallback_name: &str) -> Result<Vec<Catalog>, LoadError> {
+    let text = decode_utf8(origin, bytes)?;
+    let value: Value = serde_json::from_str(text).map_err(|e| json_error(origin, &e))?;
+    let catalogs = match &value {
+        Value::Array(_) => vec![catalog_from(origin, "", &value, fallback_name)?],
+        Value::Object(map) if map.contains_key("catalogs") => {
+            let Some(list) = map.get("catalogs").and_then(Value::as_array) else {
+                return Err(LoadError::new(origin, "/catalogs", "a bundle's \"catalogs\" must be an array"));
+            };
+            let mut out = Vec::with_capacity(list.len());
+            for (i, item) in list.iter().enumerate() {
+                let at = format!("/catalogs/{i}");
+                let mut catalog = catalog_from(origin, &at, item, fallback_name)?;
+                catalog.origin = format!("{origin}#{at}");
+                out.push(catalog);
+            }
+            out
+        }
+        Value::Object(map) if map.contains_key("jsonrpc") => {
+            if let Some(error) = map.get("error") {
+                let message = error.get("message").and_then(Value::as_str).unwrap_or("(no message)");
+                return Err(LoadError::new(
+                    origin,
+                    "/error",
+                    format!("a JSON-RPC error response, not a tools/list result: {message}"),
+                ));
+            }
+            let Some(result) = map.get("result") else {
+                return Err(LoadError::new(origin, "/result", "a JSON-RPC response without a \"result\""));
+            };
+            vec![catalog_from(origin, "/result", result, fallback_name)?]
+        }
+        _ => vec![catalog_from(origin, "", &value, fallback_name)?],
+    };
+    Ok(catalogs)
+}
+
+fn decode_utf8<'a>(origin: &str, bytes: &'a [u8]) -> Result<&'a str, LoadError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let line = bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+        LoadError::new(origin, format!("byte {offset} (line {line})"), "invalid UTF-8")
+    })
+}
+
+fn json_error(origin: &str, e: &serde_json::Error) -> LoadError {
+    let at = format!("line {}, column {}", e.line(), e.column());
+    let text = e.to_string();
+    let message = if text.starts_with("recursion limit exceeded") {
+        "nesting deeper than 128 levels".to_owned()
+    } else {
+        // serde_json's message ends with its own "at line L column C": keep the cause only.
+        let cause = text.split(" at line ").next().unwrap_or(&text);
+        format!("invalid JSON: {cause}")
+    };
+    LoadError::new(origin, at, message)
+}
+
+/// One catalog from a catalog object, a `tools/list` result, or a bare array of tools.
+fn catalog_from(origin: &str, at: &str, value: &Value, fallback_name: &str) -> Result<Catalog, LoadError> {
+    let (tools_value, tools_at, object) = match value {
+        Value::Array(_) => (value, at.to_owned(), None),
+        Value::Object(map) => match map.get("tools") {
+            Some(tools) => (tools, format!("{at}/tools"), Some(map)),
+            None => {
+                return Err(LoadError::new(
+                    origin,
+                    if at.is_empty() { "/" } else { at },
+                    "not a catalog: expected an object with \"tools\" or \"catalogs\", or an array of tools",
+                ))
+            }
+        },
+        _ => {
+            return Err(LoadError::new(
+                origin,
+                if at.is_empty() { "/" } else { at },
+                "not a catalog: expected an object or an array of tools",
+            ))
+        }
+    };
+    let Some(list) = tools_value.as_array() else {
+        return Err(LoadError::new(origin, tools_at, "\"tools\" must be an array"));
+    };
+
+    let mut tools: Vec<Tool> = Vec::with_capacity(list.len());
+    let mut seen = std::collections::HashMap::with_capacity(list.len());
+    for (i, tool) in list.iter().enumerate() {
+        let here = format!("{tools_at}/{i}");
+        if !tool.is_object() {
+            return Err(LoadError::new(origin, here, "a tool must be a JSON object"));
+        }
+        let Some(name) = tool.get("name").and_then(Value::as_str) else {
+            return Err(LoadError::new(origin, format!("{here}/name"), "a tool needs a string \"name\""));
+        };
+        if let Some(first) = seen.insert(name.to_owned(), i) {
+            return Err(LoadError::new(
+                origin,
+                format!("{here}/name"),
+                format!(
+                    "duplicate tool name {} (first at {tools_at}/{first}): a server's tool names must be unique",
+                    crate::visible::escape(name)
+                ),
+            ));
+        }
+        tools.push(Tool { name: name.to_owned(), value: tool.clone() });
+    }
+
+    let header = match object {
+        Some(map) => header_from(origin, at, map)?,
+        None => Header::default(),
+    };
+    let server = object
+        .and_then(|map| map.get("server"))
+        .and_then(|s| match s {
+            Value::String(name) => Some(name.clone()),
+            Value::Object(info) => info.get("name").and_then(Value::as_str).map(str::to_owned),
+            _ => None,
+        })
+        .or_else(|| {
+            header.server_info.as_ref().and_then(|i| i.get("name")).and_then(Value::as_str).map(str::to_owned)
+        })
+        .unwrap_or_else(|| fallback_name.to_owned());
+
+    Ok(Catalog { server, origin: origin.to_owned(), header, tools })
+}
+
+/// The header from a catalog object. A capture that carries the verbatim
+/// `initializeResponse` (as `../shared/corpus/live/` does) supplies what the catalog
+/// object itself leaves out.
+fn header_from(origin: &str, at: &str, map: &serde_json::Map<String, Value>) -> Result<Header, LoadError> {
+    let init = map.get("initializeResponse").and_then(|r| r.get("result"));
+    let pick = |key: &str| map.get(key).or_else(|| init.and_then(|i| i.get(key))).filter(|v| !v.is_null());
+
+    let server_info = match map.get("server") {
+        Some(info @ Value::Object(_)) => Some(info.clone()),
+        _ => pick("serverInfo").cloned(),
+    };
+    let instructions = match pick("instructions") {
+        None => None,
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(_) => {
+            return Err(LoadError::new(origin, format!("{at}/instructions"), "\"instructions\" must be a string"))
+        }
+    };
+    Ok(Header { server_info, protocol_version: pick("protocolVersion").cloned(), instructions })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Vec<Catalog>, LoadError> {
+        parse("t.json", text.as_bytes(), "t")
+    }
+
+    #[test]
+    fn every_shape_loads() {
+        let shapes = [
+            r#"{"server": {"name": "s", "version": "1"}, "instructions": "hi", "tools": [{"name": "a"}]}"#,
+            r#"{"server": "s", "tools": [{"name": "a"}]}"#,
+            r#"{"catalogs": [{"server": "s", "tools": [{"name": "a"}]}]}"#,
+            r#"{"tools": [{"name": "a"}], "nextCursor": null}"#,
+            r#"{"jsonrpc": "2.0", "id": 1, "result": {"tools": [{"name": "a"}]}}"#,
+            r#"[{"name": "a"}]"#,
+        ];
+        for shape in shapes {
+            let catalogs = load(shape).unwrap_or_else(|e| panic!("{shape}: {e}"));
+            assert_eq!(catalogs.len(), 1);
+            assert_eq!(catalogs[0].tools[0].name, "a");
+        }
+        assert_eq!(load(shapes[0]).map(|c| c[0].server.clone()).ok().as_deref(), Some("s"));
+        assert_eq!(load(shapes[5]).map(|c| c[0].server.clone()).ok().as_deref(), Some("t"));
+    }
+
+    #[test]
+    fn unknown_fields_survive() {
+        let catalogs = load(r#"[{"name": "a", "execution": {"taskSupport": "optional"}, "x-vendor": [1]}]"#);
+        let tool = &catalogs.unwrap_or_default()[0].tools[0].value;
+        assert_eq!(tool["execution"]["taskSupport"], "optional");
+        assert_eq!(tool["x-vendor"][0], 1);
+    }
+
+    #[test]
+    fn bad_inputs_name_the_place() {
+        let cases = [
+            ("{", "line 1, column 1"),
+            (r#"[{"title": "no name"}]"#, "/0/name"),
+            (r#"{"tools": [{"name": "a"}, {"name": "a"}]}"#, "/tools/1/name"),
+            (r#"{"tools": {}}"#, "/tools"),
+            (r#"{"catalogs": [{"server": "s", "tools": [1]}]}"#, "/catalogs/0/tools/0"),
+            (r#"{"jsonrpc": "2.0", "error": {"message": "nope"}}"#, "/error"),
+            (r#"{"server": "s", "instructions": 3, "tools": []}"#, "/instructions"),
+            ("\"just a string\"", "/"),
+        ];
+        for (text, at) in cases {
+            match load(text) {
+                Ok(_) => panic!("{text} loaded"),
+                Err(e) => assert_eq!(e.at, at, "{text}: {e}"),
+            }
+        }
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let err = load(&deep).err().map(|e| e.message);
+        assert_eq!(err.as_deref(), Some("nesting deeper than 128 levels"));
+        let err = parse("t.json", b"[\"\xff\"]", "t").err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("t.json: byte 2 (line 1): invalid UTF-8"));
+    }
+}

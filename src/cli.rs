@@ -1,0 +1,90 @@
+//! The command line, as clap derive types. Parsing only: no behaviour here.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::finding::Severity;
+
+/// Pin, diff, review and enforce the tool metadata MCP servers hand to AI agents.
+///
+/// Exit codes, everywhere: 0 pass, 1 policy failure (findings at or above --fail-on,
+/// drift, unapproved), 2 could not check (bad input, unreachable server, broken registry).
+#[derive(Debug, Parser)]
+#[command(name = "toolreg", version, max_term_width = 100)]
+pub struct Cli {
+    /// When to colour human output: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the detectors over catalog files (no registry needed).
+    ///
+    /// Accepts a catalog, a bundle {"catalogs": [...]}, a tools/list result, a JSON-RPC
+    /// response wrapping one, or a bare array of tools; `-` (or no FILE with a pipe on
+    /// stdin) reads stdin.
+    Scan(ScanArgs),
+    /// Print the canonical digest (RFC 8785 + SHA-256) of every tool.
+    Digest(DigestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Catalog files to read; `-` for stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// Server name for inputs that carry none (default: the file stem).
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+
+    /// Hide findings below this severity: info, low, medium, high, critical.
+    #[arg(long, value_name = "SEVERITY", default_value = "low")]
+    pub min_severity: Severity,
+
+    /// Exit 1 when any finding is at or above this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
+    pub fail_on: Severity,
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format: `server/tool sha256:…` lines, or JSON with per-field and header digests.
+    #[arg(long, value_enum, default_value_t = DigestFormat::Human)]
+    pub format: DigestFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DigestFormat {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,171 @@
+//! Findings: what a detector reports, where, how bad, and a fingerprint that stays
+//! the same while the offending text does.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::canon::Digest;
+
+/// `info < low < medium < high < critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// Highest first, as reports list them.
+    pub const DESCENDING: [Severity; 5] =
+        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "info" => Ok(Severity::Info),
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(format!("unknown severity {s:?} (expected info, low, medium, high or critical)")),
+        }
+    }
+}
+
+/// A rule's identity, declared once beside its detector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable id: `UNI003`.
+    pub id: &'static str,
+    /// Stable kebab-case name: `unicode-tags-smuggling`.
+    pub name: &'static str,
+    /// One line: what it finds.
+    pub title: &'static str,
+    /// The severity of its most common finding (a detector may raise or lower it per hit).
+    pub severity: Severity,
+}
+
+/// One detector result. All text in it is already made visible (`⟨U+XXXX⟩`), so any
+/// renderer may print it; only `fingerprint` and `span` are derived from raw text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub server: String,
+    /// `None` for a server-level finding (instructions, serverInfo).
+    pub tool: Option<String>,
+    pub pointer: String,
+    /// Code-point offsets `[start, end)` in the field's raw text, when the field is a
+    /// raw string of the catalog (not a decoded payload).
+    pub span: Option<[usize; 2]>,
+    pub message: String,
+    pub evidence: String,
+    pub decoded: Option<String>,
+    pub fingerprint: String,
+}
+
+impl Finding {
+    /// Sort key: server, tool (server-level first), pointer, then rule.
+    pub fn sort_key(&self) -> (&str, Option<&str>, &str, &str, usize) {
+        let start = self.span.map_or(0, |s| s[0]);
+        (&self.server, self.tool.as_deref(), &self.pointer, self.rule, start)
+    }
+}
+
+/// Stable fingerprint: rule, server, tool, pointer and the raw offending text, hashed.
+/// Positions are left out on purpose: moving text does not change what it is.
+pub fn fingerprint(rule: &str, server: &str, tool: Option<&str>, pointer: &str, evidence: &str) -> String {
+    let mut material = Vec::with_capacity(64 + evidence.len());
+    for part in [rule, server, tool.unwrap_or(""), pointer, evidence] {
+        material.extend_from_slice(part.as_bytes());
+        material.push(0);
+    }
+    let digest = Digest::of_bytes(&material);
+    let hex = digest.as_str().trim_start_matches("sha256:");
+    hex.chars().take(16).collect()
+}
+
+/// Counts per severity, in the JSON report's shape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub info: usize,
+}
+
+impl Counts {
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Counts {
+        let mut counts = Counts::default();
+        for f in findings {
+            *counts.slot(f.severity) += 1;
+        }
+        counts
+    }
+
+    fn slot(&mut self, severity: Severity) -> &mut usize {
+        match severity {
+            Severity::Critical => &mut self.critical,
+            Severity::High => &mut self.high,
+            Severity::Medium => &mut self.medium,
+            Severity::Low => &mut self.low,
+            Severity::Info => &mut self.info,
+        }
+    }
+
+    pub fn get(&self, severity: Severity) -> usize {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+            Severity::Info => self.info,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_order_and_parse() {
+        assert!(Severity::Info < Severity::Low && Severity::High < Severity::Critical);
+        assert_eq!("high".parse::<Severity>(), Ok(Severity::High));
+        assert!("severe".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn fingerprint_depends_on_content_not_position() {
+        let a = fingerprint("UNI002", "s", Some("t"), "/description", "ig\u{200b}nore");
+        assert_eq!(a.len(), 16);
+        assert_eq!(a, fingerprint("UNI002", "s", Some("t"), "/description", "ig\u{200b}nore"));
+        assert_ne!(a, fingerprint("UNI002", "s", Some("t"), "/description", "ig\u{200c}nore"));
+        assert_ne!(a, fingerprint("UNI002", "s", None, "/description", "ig\u{200b}nore"));
+    }
+}

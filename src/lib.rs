@@ -1,0 +1,33 @@
+//! toolreg: review and change control for the tool metadata MCP servers hand to AI
+//! agents — load catalogs, digest them canonically, find hidden and poisoned content.
+//!
+//! Data in, findings out, rendering last: `catalog` loads, `canon` digests, `fields`
+//! walks, `detect` finds, `policy` decides, `report` renders, `commands` wire them.
+
+pub mod canon;
+pub mod catalog;
+pub mod charclass;
+pub mod cli;
+pub mod commands;
+pub mod decode;
+pub mod detect;
+pub mod error;
+pub mod fields;
+pub mod finding;
+pub mod policy;
+pub mod report;
+pub mod visible;
+
+use std::io::Write;
+
+pub use error::Error;
+pub use policy::Outcome;
+
+/// Runs one parsed command line, writing its report to `out`.
+pub fn run(cli: &cli::Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let ctx = commands::Context::new(cli.color);
+    match &cli.command {
+        cli::Command::Scan(args) => commands::scan::run(args, &ctx, out),
+        cli::Command::Digest(args) => commands::digest::run(args, &ctx, out),
+    }
+}

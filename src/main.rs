@@ -1,0 +1,20 @@
+//! The `toolreg` binary: parse, run, map the outcome to an exit code. Nothing else.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use toolreg::{cli::Cli, visible, Outcome};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    match toolreg::run(&cli, &mut stdout.lock()) {
+        Ok(Outcome::Pass) => ExitCode::SUCCESS,
+        Ok(Outcome::Fail) => ExitCode::from(1),
+        Err(error) => {
+            // Errors may quote input (a path, a name): never let it reach the terminal raw.
+            eprintln!("error: {}", visible::escape_multiline(&error.to_string()));
+            ExitCode::from(2)
+        }
+    }
+}

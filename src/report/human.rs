@@ -1,0 +1,112 @@
+//! The human report: findings grouped by server and tool, colour only when asked for.
+//! Every string in a finding is already made visible; this module adds no raw text.
+
+use std::fmt::Write as _;
+
+use super::ScanReport;
+use crate::finding::{Counts, Finding, Severity};
+use crate::policy::Outcome;
+
+/// Colour or not; decided by the caller (terminal detection, `--color`, `NO_COLOR`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\u{1b}[{code}m{text}\u{1b}[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn severity(self, severity: Severity) -> String {
+        let code = match severity {
+            Severity::Critical => "1;35",
+            Severity::High => "1;31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        self.paint(code, &format!("{:<8}", severity.as_str()))
+    }
+}
+
+/// What the summary line needs besides the shown findings.
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub fail_on: Severity,
+    /// Findings not shown because of `--min-severity`.
+    pub hidden: Counts,
+}
+
+/// Renders the scan report.
+pub fn render(report: &ScanReport<'_>, verdict: &Verdict, style: Style) -> String {
+    let mut out = String::new();
+    let mut server: Option<&str> = None;
+    let mut tool: Option<Option<&str>> = None;
+    for finding in &report.findings {
+        if server != Some(finding.server.as_str()) {
+            if server.is_some() {
+                out.push('\n');
+            }
+            server = Some(&finding.server);
+            tool = None;
+            let _ = writeln!(out, "{}", style.paint("1", &finding.server));
+        }
+        if tool != Some(finding.tool.as_deref()) {
+            tool = Some(finding.tool.as_deref());
+            let label = finding.tool.as_deref().map_or_else(|| "(server header)".to_owned(), str::to_owned);
+            let _ = writeln!(out, "  {}", style.paint("1", &label));
+        }
+        write_finding(&mut out, finding, style);
+    }
+    if !report.findings.is_empty() {
+        out.push('\n');
+    }
+    write_summary(&mut out, report, verdict, style);
+    out
+}
+
+fn write_finding(out: &mut String, f: &Finding, style: Style) {
+    let place = match f.span {
+        Some([start, end]) => format!("{} chars {start}..{end}", f.pointer),
+        None => f.pointer.clone(),
+    };
+    let _ = writeln!(out, "    {} {} {}  {}", style.severity(f.severity), f.rule, f.name, style.paint("2", &place));
+    let _ = writeln!(out, "             {}", f.message);
+    let _ = writeln!(out, "             evidence: {}", f.evidence);
+    if let Some(decoded) = &f.decoded {
+        let _ = writeln!(out, "             decoded:  {decoded}");
+    }
+}
+
+fn write_summary(out: &mut String, report: &ScanReport<'_>, verdict: &Verdict, style: Style) {
+    let counts = Counts::of(report.findings.iter().copied());
+    let listed: Vec<String> = Severity::DESCENDING
+        .iter()
+        .filter(|&&s| counts.get(s) > 0)
+        .map(|&s| format!("{} {s}", counts.get(s)))
+        .collect();
+    let found = if listed.is_empty() { "no findings shown".to_owned() } else { listed.join(", ") };
+    let hidden: usize = Severity::DESCENDING.iter().map(|&s| verdict.hidden.get(s)).sum();
+    let hidden_note =
+        if hidden > 0 { format!("; {hidden} below --min-severity not shown") } else { String::new() };
+    let _ = writeln!(
+        out,
+        "Scanned {} server(s), {} tool(s): {found}{hidden_note}.",
+        report.servers, report.tools
+    );
+    let result = match verdict.outcome {
+        Outcome::Pass => style.paint("1;32", "PASS"),
+        Outcome::Fail => style.paint("1;31", "FAIL"),
+    };
+    let at_or_above: usize = Severity::DESCENDING
+        .iter()
+        .filter(|&&s| s >= verdict.fail_on)
+        .map(|&s| counts.get(s))
+        .sum();
+    let _ = writeln!(out, "{result}: {at_or_above} finding(s) at or above --fail-on {}.", verdict.fail_on);
+}

@@ -1,0 +1,140 @@
+//! The one escaping function between untrusted text and any human-facing output (design §6).
+//!
+//! Every character that could drive a terminal, reorder text or hide from a reader is
+//! written as `⟨U+XXXX⟩`. The opening bracket itself is escaped too, so a description
+//! cannot forge an escape that looks like ours.
+
+use crate::charclass;
+
+/// Escapes `text` for a single line of human output: newlines and tabs included.
+pub fn escape(text: &str) -> String {
+    escape_with(text, false)
+}
+
+/// Escapes `text` for multi-line display: `\n` and `\t` pass through, all else as [`escape`].
+pub fn escape_multiline(text: &str) -> String {
+    escape_with(text, true)
+}
+
+/// Whether `c` (following `prev`) must be shown as a code point rather than drawn.
+pub fn must_escape(c: char, prev: Option<char>) -> bool {
+    if c.is_ascii() {
+        return charclass::is_control(c);
+    }
+    if matches!(c, '\u{FE0E}' | '\u{FE0F}') {
+        // A single VS15/VS16 right after a drawn non-ASCII base is ordinary emoji
+        // presentation; anything else (a run, or after ASCII) is escaped.
+        return !matches!(prev, Some(p) if !p.is_ascii() && !charclass::is_default_ignorable(p));
+    }
+    c == '\u{27E8}'
+        || charclass::is_control(c)
+        || charclass::is_default_ignorable(c)
+        || charclass::is_bidi_mark(c)
+        || charclass::is_private_use(c)
+        || charclass::is_noncharacter(c)
+        || charclass::is_other_format(c)
+        || charclass::is_unassigned(c)
+}
+
+fn escape_with(text: &str, keep_lines: bool) -> String {
+    if !charclass::needs_inspection(text) && !(text.contains('\n') || text.contains('\t')) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut prev = None;
+    for c in text.chars() {
+        let kept_whitespace = keep_lines && (c == '\n' || c == '\t');
+        if !kept_whitespace && must_escape(c, prev) {
+            out.push_str(&code_point(c));
+        } else {
+            out.push(c);
+        }
+        prev = Some(c);
+    }
+    out
+}
+
+/// `⟨U+200B⟩` for one code point.
+pub fn code_point(c: char) -> String {
+    format!("\u{27E8}U+{:04X}\u{27E9}", c as u32)
+}
+
+/// An escaped excerpt around `span` (byte offsets into `text`), for evidence.
+///
+/// At most `CONTEXT` characters either side and `SPAN_HEAD` characters of the span
+/// itself; what is cut is marked with `…` (or `⟨… N more⟩` inside the span).
+pub fn excerpt(text: &str, span: (usize, usize)) -> String {
+    const CONTEXT: usize = 24;
+    const SPAN_HEAD: usize = 40;
+    let (start, end) = clamp_span(text, span);
+    let before: Vec<char> = text[..start].chars().collect();
+    let inside: Vec<char> = text[start..end].chars().collect();
+    let after: Vec<char> = text[end..].chars().collect();
+
+    let mut out = String::new();
+    let from = before.len().saturating_sub(CONTEXT);
+    if from > 0 {
+        out.push('…');
+    }
+    out.push_str(&escape(&before[from..].iter().collect::<String>()));
+    if inside.len() > SPAN_HEAD {
+        out.push_str(&escape(&inside[..SPAN_HEAD].iter().collect::<String>()));
+        out.push_str(&format!("\u{27E8}… {} more\u{27E9}", inside.len() - SPAN_HEAD));
+    } else {
+        out.push_str(&escape(&inside.iter().collect::<String>()));
+    }
+    let to = after.len().min(CONTEXT);
+    out.push_str(&escape(&after[..to].iter().collect::<String>()));
+    if to < after.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Moves a byte span onto char boundaries inside `text`.
+fn clamp_span(text: &str, (start, end): (usize, usize)) -> (usize, usize) {
+    let fix = |mut i: usize| {
+        i = i.min(text.len());
+        while !text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let (s, e) = (fix(start), fix(end));
+    (s.min(e), e.max(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_every_dangerous_class() {
+        let hostile = "a\u{1b}[31mb\u{9b}c\u{202e}d\u{200b}e\u{e0041}f\u{fe00}\u{fe01}g\u{e000}h\u{7}\u{27e8}";
+        let shown = escape(hostile);
+        for c in shown.chars().filter(|&c| c != '\u{27E8}' && c != '\u{27E9}') {
+            assert!(!must_escape(c, None), "raw {:04X} in {shown}", c as u32);
+        }
+        assert_eq!(shown.matches('\u{27E8}').count(), shown.matches("\u{27E8}U+").count());
+        assert!(shown.contains("\u{27E8}U+001B\u{27E9}"));
+        assert!(shown.contains("\u{27E8}U+E0041\u{27E9}"));
+        assert!(shown.contains("\u{27E8}U+27E8\u{27E9}"));
+    }
+
+    #[test]
+    fn ordinary_text_is_untouched() {
+        for s in ["plain", "caf\u{e9} \u{65e5}\u{672c}", "\u{2764}\u{fe0f} love", "\u{5c0f}\u{6797}"] {
+            assert_eq!(escape(s), s);
+        }
+        assert_eq!(escape("a\nb"), "a\u{27E8}U+000A\u{27E9}b");
+        assert_eq!(escape_multiline("a\nb"), "a\nb");
+    }
+
+    #[test]
+    fn excerpt_cuts_long_spans_and_context() {
+        let text = format!("{}X{}", "a".repeat(50), "\u{e0041}".repeat(100));
+        let shown = excerpt(&text, (50, text.len()));
+        assert!(shown.starts_with('…'));
+        assert!(shown.contains("61 more"));
+    }
+}
