@@ -108,14 +108,13 @@ pub fn fallback_server_name(path: &str, server_flag: Option<&str>) -> String {
 pub fn parse(origin: &str, bytes: &[u8], fallback_name: &str) -> Result<Vec<Catalog>, LoadError> {
     let text = decode_utf8(origin, bytes)?;
     let value: Value = serde_json::from_str(text).map_err(|e| json_error(origin, &e))?;
-    let catalogs = match &value {
-        Value::Array(_) => vec![catalog_from(origin, "", &value, fallback_name)?],
-        Value::Object(map) if map.contains_key("catalogs") => {
-            let Some(list) = map.get("catalogs").and_then(Value::as_array) else {
+    let catalogs = match value {
+        Value::Object(mut map) if map.contains_key("catalogs") => {
+            let Some(Value::Array(list)) = map.remove("catalogs") else {
                 return Err(LoadError::new(origin, "/catalogs", "a bundle's \"catalogs\" must be an array"));
             };
             let mut out = Vec::with_capacity(list.len());
-            for (i, item) in list.iter().enumerate() {
+            for (i, item) in list.into_iter().enumerate() {
                 let at = format!("/catalogs/{i}");
                 let mut catalog = catalog_from(origin, &at, item, fallback_name)?;
                 catalog.origin = format!("{origin}#{at}");
@@ -123,7 +122,7 @@ pub fn parse(origin: &str, bytes: &[u8], fallback_name: &str) -> Result<Vec<Cata
             }
             out
         }
-        Value::Object(map) if map.contains_key("jsonrpc") => {
+        Value::Object(mut map) if map.contains_key("jsonrpc") => {
             if let Some(error) = map.get("error") {
                 let message = error.get("message").and_then(Value::as_str).unwrap_or("(no message)");
                 return Err(LoadError::new(
@@ -132,12 +131,12 @@ pub fn parse(origin: &str, bytes: &[u8], fallback_name: &str) -> Result<Vec<Cata
                     format!("a JSON-RPC error response, not a tools/list result: {message}"),
                 ));
             }
-            let Some(result) = map.get("result") else {
+            let Some(result) = map.remove("result") else {
                 return Err(LoadError::new(origin, "/result", "a JSON-RPC response without a \"result\""));
             };
             vec![catalog_from(origin, "/result", result, fallback_name)?]
         }
-        _ => vec![catalog_from(origin, "", &value, fallback_name)?],
+        other => vec![catalog_from(origin, "", other, fallback_name)?],
     };
     Ok(catalogs)
 }
@@ -165,59 +164,55 @@ fn json_error(origin: &str, e: &serde_json::Error) -> LoadError {
 }
 
 /// One catalog from a catalog object, a `tools/list` result, or a bare array of tools.
-fn catalog_from(origin: &str, at: &str, value: &Value, fallback_name: &str) -> Result<Catalog, LoadError> {
+fn catalog_from(origin: &str, at: &str, value: Value, fallback_name: &str) -> Result<Catalog, LoadError> {
+    let here = if at.is_empty() { "/" } else { at };
     let (tools_value, tools_at, object) = match value {
         Value::Array(_) => (value, at.to_owned(), None),
-        Value::Object(map) => match map.get("tools") {
+        Value::Object(mut map) => match map.remove("tools") {
             Some(tools) => (tools, format!("{at}/tools"), Some(map)),
             None => {
                 return Err(LoadError::new(
                     origin,
-                    if at.is_empty() { "/" } else { at },
+                    here,
                     "not a catalog: expected an object with \"tools\" or \"catalogs\", or an array of tools",
                 ))
             }
         },
-        _ => {
-            return Err(LoadError::new(
-                origin,
-                if at.is_empty() { "/" } else { at },
-                "not a catalog: expected an object or an array of tools",
-            ))
-        }
+        _ => return Err(LoadError::new(origin, here, "not a catalog: expected an object or an array of tools")),
     };
-    let Some(list) = tools_value.as_array() else {
+    let Value::Array(list) = tools_value else {
         return Err(LoadError::new(origin, tools_at, "\"tools\" must be an array"));
     };
 
     let mut tools: Vec<Tool> = Vec::with_capacity(list.len());
     let mut seen = std::collections::HashMap::with_capacity(list.len());
-    for (i, tool) in list.iter().enumerate() {
+    for (i, tool) in list.into_iter().enumerate() {
         let here = format!("{tools_at}/{i}");
         if !tool.is_object() {
             return Err(LoadError::new(origin, here, "a tool must be a JSON object"));
         }
-        let Some(name) = tool.get("name").and_then(Value::as_str) else {
+        let Some(name) = tool.get("name").and_then(Value::as_str).map(str::to_owned) else {
             return Err(LoadError::new(origin, format!("{here}/name"), "a tool needs a string \"name\""));
         };
-        if let Some(first) = seen.insert(name.to_owned(), i) {
+        if let Some(first) = seen.insert(name.clone(), i) {
             return Err(LoadError::new(
                 origin,
                 format!("{here}/name"),
                 format!(
                     "duplicate tool name {} (first at {tools_at}/{first}): a server's tool names must be unique",
-                    crate::visible::escape(name)
+                    crate::visible::escape(&name)
                 ),
             ));
         }
-        tools.push(Tool { name: name.to_owned(), value: tool.clone() });
+        tools.push(Tool { name, value: tool });
     }
 
-    let header = match object {
+    let header = match &object {
         Some(map) => header_from(origin, at, map)?,
         None => Header::default(),
     };
     let server = object
+        .as_ref()
         .and_then(|map| map.get("server"))
         .and_then(|s| match s {
             Value::String(name) => Some(name.clone()),

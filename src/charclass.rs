@@ -97,7 +97,7 @@ pub fn is_noncharacter(c: char) -> bool {
 
 /// Unassigned code points (General_Category Cn), by the tables of `unicode-properties`.
 pub fn is_unassigned(c: char) -> bool {
-    !is_noncharacter(c) && c.general_category() == GeneralCategory::Unassigned
+    !c.is_ascii() && !is_noncharacter(c) && c.general_category() == GeneralCategory::Unassigned
 }
 
 /// C0 and C1 control characters and DEL.
@@ -107,7 +107,7 @@ pub fn is_control(c: char) -> bool {
 
 /// Other format characters (Cf) and line/paragraph separators a terminal may act on.
 pub fn is_other_format(c: char) -> bool {
-    matches!(c, '\u{2028}' | '\u{2029}') || c.general_category() == GeneralCategory::Format
+    !c.is_ascii() && (matches!(c, '\u{2028}' | '\u{2029}') || c.general_category() == GeneralCategory::Format)
 }
 
 /// Letters of right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko, …).
@@ -120,6 +120,17 @@ pub fn is_rtl_letter(c: char) -> bool {
             | '\u{10800}'..='\u{10FFF}'
             | '\u{1E800}'..='\u{1EFFF}'
     ) && c.is_alphabetic()
+}
+
+/// Whether `text` holds a C0/C1 control other than TAB and LF (bytes only: C1
+/// controls are `C2 80`–`C2 9F` in UTF-8).
+pub fn has_controls(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        (b < 0x20 && b != b'\n' && b != b'\t')
+            || b == 0x7F
+            || (b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
+    })
 }
 
 /// Whether any character of `text` could hide or reorder text: the detectors'

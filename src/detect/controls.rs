@@ -38,7 +38,7 @@ fn is_c1_introducer(c: char) -> bool {
 
 /// All CTL checks on one field.
 pub fn check(text: &str, hits: &mut Vec<Hit>) {
-    if !text.chars().any(|c| charclass::is_control(c) && c != '\n' && c != '\t') {
+    if !charclass::has_controls(text) {
         return;
     }
     let chars: Vec<(usize, char)> = text.char_indices().collect();

@@ -264,7 +264,7 @@ fn is_emoji_context(c: char) -> bool {
 }
 
 fn is_cjk_or_thai(c: char) -> bool {
-    matches!(c.script(), Script::Han | Script::Hiragana | Script::Katakana | Script::Hangul | Script::Thai)
+    !c.is_ascii() && matches!(c.script(), Script::Han | Script::Hiragana | Script::Katakana | Script::Hangul | Script::Thai)
 }
 
 fn is_word_letter(c: char) -> bool {
@@ -595,6 +595,9 @@ fn non_ascii_name(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
 // ------------------------------------------------------------------- UNI010, UNI012
 
 fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
     c.is_alphanumeric() || is_combining_mark(c)
 }
 
