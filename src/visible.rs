@@ -61,14 +61,14 @@ pub fn code_point(c: char) -> String {
 
 /// An escaped excerpt around `span` (byte offsets into `text`), for evidence.
 ///
-/// At most `CONTEXT` characters either side and `SPAN_HEAD` characters of the span
-/// itself; what is cut is marked with `…` (or `⟨… N more⟩` inside the span).
+/// At most `CONTEXT` characters either side, and as much of the span as fits in
+/// `SPAN_WIDTH` columns once escaped; what is cut is marked with `…` (or `⟨… N more⟩`
+/// inside the span).
 pub fn excerpt(text: &str, span: (usize, usize)) -> String {
     const CONTEXT: usize = 24;
-    const SPAN_HEAD: usize = 40;
+    const SPAN_WIDTH: usize = 120;
     let (start, end) = clamp_span(text, span);
     let before: Vec<char> = text[..start].chars().collect();
-    let inside: Vec<char> = text[start..end].chars().collect();
     let after: Vec<char> = text[end..].chars().collect();
 
     let mut out = String::new();
@@ -77,12 +77,22 @@ pub fn excerpt(text: &str, span: (usize, usize)) -> String {
         out.push('…');
     }
     out.push_str(&escape(&before[from..].iter().collect::<String>()));
-    if inside.len() > SPAN_HEAD {
-        out.push_str(&escape(&inside[..SPAN_HEAD].iter().collect::<String>()));
-        out.push_str(&format!("\u{27E8}… {} more\u{27E9}", inside.len() - SPAN_HEAD));
-    } else {
-        out.push_str(&escape(&inside.iter().collect::<String>()));
+    let mut shown = String::new();
+    let mut prev = before.last().copied();
+    let inside: Vec<char> = text[start..end].chars().collect();
+    for (i, &c) in inside.iter().enumerate() {
+        if shown.chars().count() >= SPAN_WIDTH {
+            shown.push_str(&format!("\u{27E8}… {} more\u{27E9}", inside.len() - i));
+            break;
+        }
+        if must_escape(c, prev) {
+            shown.push_str(&code_point(c));
+        } else {
+            shown.push(c);
+        }
+        prev = Some(c);
     }
+    out.push_str(&shown);
     let to = after.len().min(CONTEXT);
     out.push_str(&escape(&after[..to].iter().collect::<String>()));
     if to < after.len() {
@@ -135,6 +145,7 @@ mod tests {
         let text = format!("{}X{}", "a".repeat(50), "\u{e0041}".repeat(100));
         let shown = excerpt(&text, (50, text.len()));
         assert!(shown.starts_with('…'));
-        assert!(shown.contains("61 more"));
+        assert!(shown.contains("⟨U+E0041⟩"));
+        assert!(shown.contains("86 more"), "{shown}");
     }
 }

@@ -598,7 +598,7 @@ fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
-    c.is_alphanumeric() || is_combining_mark(c)
+    (c.is_alphanumeric() || is_combining_mark(c)) && !charclass::is_default_ignorable(c)
 }
 
 fn words(text: &str, chars: &[(usize, char)], kind: FieldKind, hits: &mut Vec<Hit>) {
@@ -611,7 +611,7 @@ fn words(text: &str, chars: &[(usize, char)], kind: FieldKind, hits: &mut Vec<Hi
         let span = byte_span(text, chars, (a, b));
         if let Some(hit) = compatibility_word(word, span, has_cjk) {
             hits.push(hit);
-        } else if kind != FieldKind::Key {
+        } else if !matches!(kind, FieldKind::Key | FieldKind::ToolName) {
             if let Some(hit) = mixed_script_word(word, span) {
                 hits.push(hit);
             }
@@ -627,14 +627,19 @@ fn mixed_script_word(word: &str, span: (usize, usize)) -> Option<Hit> {
     if !skeleton.is_ascii() || skeleton == word || !skeleton.chars().any(|c| c.is_ascii_alphabetic()) {
         return None;
     }
+    let mut scripts: Vec<&str> = word
+        .chars()
+        .map(|c| c.script())
+        .filter(|s| !matches!(s, Script::Common | Script::Inherited))
+        .map(|s| s.full_name())
+        .collect();
+    scripts.sort_unstable();
+    scripts.dedup();
     Some(Hit::new(
         &MIXED_SCRIPT,
         Severity::Medium,
         span,
-        format!(
-            "a word mixes scripts and reads as the ASCII word {:?}",
-            crate::visible::escape(&skeleton.to_lowercase())
-        ),
+        format!("a word mixes {} letters into a look-alike of an ASCII word", scripts.join(" and ")),
     ))
 }
 
