@@ -1,0 +1,78 @@
+//! The test harness: run the real `toolreg` binary with a scrubbed environment.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// Result of one run: exit code, stdout, stderr.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The JSON document on stdout.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Asserts the exit code, showing the output when it differs.
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
+        self
+    }
+}
+
+/// `toolreg ARGS…` run from the repository root, with no colour or CI variables.
+pub fn toolreg(args: &[&str]) -> Run {
+    run_with_stdin(args, None)
+}
+
+/// As [`toolreg`], feeding `stdin`.
+pub fn run_with_stdin(args: &[&str], stdin: Option<Vec<u8>>) -> Run {
+    let mut cmd = Command::cargo_bin("toolreg").expect("the toolreg binary is built");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("NO_COLOR")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("TOOLREG_REGISTRY")
+        .args(args);
+    match stdin {
+        Some(bytes) => {
+            cmd.write_stdin(bytes);
+        }
+        None => {
+            cmd.write_stdin(Vec::new());
+        }
+    }
+    let output = cmd.output().expect("toolreg runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `../shared/<rel>` beside the repository, when this checkout has it.
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("shared").join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipping: {} is absent (a fresh clone outside the workspace)", path.display());
+        None
+    }
+}
+
+/// The findings of a JSON report for `tool` (`None` = server level) and `rule`.
+pub fn findings<'a>(report: &'a serde_json::Value, tool: Option<&str>, rule: &str) -> Vec<&'a serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings array")
+        .iter()
+        .filter(|f| f["rule"] == rule && f["tool"].as_str() == tool)
+        .collect()
+}
