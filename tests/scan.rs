@@ -136,7 +136,7 @@ fn bad_inputs_are_clear_errors_not_panics() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("invalid.json", br#"{"tools": [{"name": "a"},"#.to_vec(), "line 1, column 25: invalid JSON: EOF while parsing"),
-        ("utf8.json", b"[{\"name\": \"a\xff\"}]".to_vec(), "byte 11 (line 1): invalid UTF-8"),
+        ("utf8.json", b"[{\"name\": \"a\xff\"}]".to_vec(), "byte 12 (line 1): invalid UTF-8"),
         ("noname.json", br#"{"tools": [{"description": "x"}]}"#.to_vec(), "/tools/0/name: a tool needs a string \"name\""),
         ("numname.json", br#"[{"name": 7}]"#.to_vec(), "/0/name: a tool needs a string \"name\""),
         ("dup.json", br#"[{"name": "a"}, {"name": "a"}]"#.to_vec(), "/1/name: duplicate tool name a"),
