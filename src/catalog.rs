@@ -98,10 +98,7 @@ pub fn fallback_server_name(path: &str, server_flag: Option<&str>) -> String {
     if path == "-" {
         return "stdin".to_owned();
     }
-    Path::new(path)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.to_owned())
+    Path::new(path).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| path.to_owned())
 }
 
 /// Parses one input into its catalogs (one, or many for a bundle).
@@ -166,20 +163,25 @@ fn json_error(origin: &str, e: &serde_json::Error) -> LoadError {
 /// One catalog from a catalog object, a `tools/list` result, or a bare array of tools.
 fn catalog_from(origin: &str, at: &str, value: Value, fallback_name: &str) -> Result<Catalog, LoadError> {
     let here = if at.is_empty() { "/" } else { at };
-    let (tools_value, tools_at, object) = match value {
-        Value::Array(_) => (value, at.to_owned(), None),
-        Value::Object(mut map) => match map.remove("tools") {
-            Some(tools) => (tools, format!("{at}/tools"), Some(map)),
-            None => {
-                return Err(LoadError::new(
+    let (tools_value, tools_at, object) =
+        match value {
+            Value::Array(_) => (value, at.to_owned(), None),
+            Value::Object(mut map) => match map.remove("tools") {
+                Some(tools) => (tools, format!("{at}/tools"), Some(map)),
+                None => return Err(LoadError::new(
                     origin,
                     here,
                     "not a catalog: expected an object with \"tools\" or \"catalogs\", or an array of tools",
+                )),
+            },
+            _ => {
+                return Err(LoadError::new(
+                    origin,
+                    here,
+                    "not a catalog: expected an object or an array of tools",
                 ))
             }
-        },
-        _ => return Err(LoadError::new(origin, here, "not a catalog: expected an object or an array of tools")),
-    };
+        };
     let Value::Array(list) = tools_value else {
         return Err(LoadError::new(origin, tools_at, "\"tools\" must be an array"));
     };
@@ -242,7 +244,11 @@ fn header_from(origin: &str, at: &str, map: &serde_json::Map<String, Value>) -> 
         None => None,
         Some(Value::String(text)) => Some(text.clone()),
         Some(_) => {
-            return Err(LoadError::new(origin, format!("{at}/instructions"), "\"instructions\" must be a string"))
+            return Err(LoadError::new(
+                origin,
+                format!("{at}/instructions"),
+                "\"instructions\" must be a string",
+            ))
         }
     };
     Ok(Header { server_info, protocol_version: pick("protocolVersion").cloned(), instructions })

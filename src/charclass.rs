@@ -17,10 +17,7 @@ pub fn is_bidi_mark(c: char) -> bool {
 
 /// Zero-width characters used to split words or carry bits (threats.md §6.2).
 pub fn is_zero_width(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}'
-    )
+    matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}')
 }
 
 /// Unicode Tags block, U+E0000–U+E007F (ASCII smuggling).

@@ -57,7 +57,9 @@ pub fn invisible_operators(run: &[char]) -> Option<String> {
         let text: String = run
             .split(|&c| c == '\u{200B}')
             .filter(|group| !group.is_empty())
-            .filter_map(|group| char::from_u32(group.iter().filter_map(|&c| bit(c)).fold(0, |acc, b| acc << 1 | b)))
+            .filter_map(|group| {
+                char::from_u32(group.iter().filter_map(|&c| bit(c)).fold(0, |acc, b| acc << 1 | b))
+            })
             .collect();
         candidates.push(text);
     }
@@ -151,7 +153,8 @@ mod tests {
             })
             .collect();
         assert_eq!(variation_selectors(&butler).as_deref(), Some("hi there"));
-        let garak: Vec<char> = "hi there".bytes().filter_map(|b| char::from_u32(0xE0100 + u32::from(b))).collect();
+        let garak: Vec<char> =
+            "hi there".bytes().filter_map(|b| char::from_u32(0xE0100 + u32::from(b))).collect();
         assert_eq!(variation_selectors(&garak).as_deref(), Some("hi there"));
         // A lone VS16 is byte 0x0F under Butler's scheme: never text.
         assert_eq!(variation_selectors(&['\u{FE0F}']), None);

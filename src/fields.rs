@@ -135,10 +135,23 @@ fn walk_schema<'a>(schema: &'a Value, pointer: &str, out: &mut Vec<Field<'a>>) {
         let here = format!("{pointer}/{}", escape_token(key));
         out.push(Field { pointer: here.clone(), kind: FieldKind::Key, text: key });
         match key.as_str() {
-            "properties" | "patternProperties" => walk_named_schemas(value, &here, FieldKind::PropertyName, out),
-            "$defs" | "definitions" | "dependentSchemas" => walk_named_schemas(value, &here, FieldKind::Key, out),
-            "items" | "additionalProperties" | "additionalItems" | "unevaluatedProperties"
-            | "unevaluatedItems" | "not" | "if" | "then" | "else" | "contains" | "propertyNames" => match value {
+            "properties" | "patternProperties" => {
+                walk_named_schemas(value, &here, FieldKind::PropertyName, out)
+            }
+            "$defs" | "definitions" | "dependentSchemas" => {
+                walk_named_schemas(value, &here, FieldKind::Key, out)
+            }
+            "items"
+            | "additionalProperties"
+            | "additionalItems"
+            | "unevaluatedProperties"
+            | "unevaluatedItems"
+            | "not"
+            | "if"
+            | "then"
+            | "else"
+            | "contains"
+            | "propertyNames" => match value {
                 Value::Array(list) => walk_schema_list(list, &here, out),
                 _ => walk_schema(value, &here, out),
             },
@@ -172,7 +185,12 @@ fn walk_named_schemas<'a>(value: &'a Value, pointer: &str, name_kind: FieldKind,
     walk_named(map, pointer, name_kind, out);
 }
 
-fn walk_named<'a>(map: &'a Map<String, Value>, pointer: &str, name_kind: FieldKind, out: &mut Vec<Field<'a>>) {
+fn walk_named<'a>(
+    map: &'a Map<String, Value>,
+    pointer: &str,
+    name_kind: FieldKind,
+    out: &mut Vec<Field<'a>>,
+) {
     for (name, schema) in map {
         let here = format!("{pointer}/{}", escape_token(name));
         out.push(Field { pointer: here.clone(), kind: name_kind, text: name });
@@ -225,7 +243,9 @@ pub fn shadow(text: &str) -> String {
             let end = run_end(&chars, i, charclass::is_tag);
             revealed.push_str(&decode::tags(&chars[i..end]));
             i = end;
-        } else if charclass::is_variation_selector(c) && run_end(&chars, i, charclass::is_variation_selector) - i >= 2 {
+        } else if charclass::is_variation_selector(c)
+            && run_end(&chars, i, charclass::is_variation_selector) - i >= 2
+        {
             let end = run_end(&chars, i, charclass::is_variation_selector);
             if let Some(payload) = decode::variation_selectors(&chars[i..end]) {
                 revealed.push_str(&payload);
@@ -268,7 +288,8 @@ pub fn ident_words(name: &str) -> String {
         let boundary = i > 0
             && upper[i]
             && (!upper[i - 1] || upper.get(i + 1).is_some_and(|next| !next && chars[i + 1].is_alphabetic()));
-        let digit_edge = i > 0 && (c.is_ascii_digit() != chars[i - 1].is_ascii_digit()) && chars[i - 1].is_alphanumeric();
+        let digit_edge =
+            i > 0 && (c.is_ascii_digit() != chars[i - 1].is_ascii_digit()) && chars[i - 1].is_alphanumeric();
         if (boundary || digit_edge) && !current.is_empty() {
             words.push(std::mem::take(&mut current));
         }
@@ -299,7 +320,8 @@ mod tests {
             "execution": {"taskSupport": "optional"}
         });
         let fields = tool_fields(&tool);
-        let find = |p: &str, k: FieldKind| fields.iter().find(|f| f.pointer == p && f.kind == k).map(|f| f.text);
+        let find =
+            |p: &str, k: FieldKind| fields.iter().find(|f| f.pointer == p && f.kind == k).map(|f| f.text);
         assert_eq!(find("/name", FieldKind::ToolName), Some("add"));
         assert_eq!(find("/inputSchema/properties/a~1b", FieldKind::PropertyName), Some("a/b"));
         assert_eq!(find("/inputSchema/properties/a~1b/description", FieldKind::SchemaText), Some("first"));

@@ -37,7 +37,7 @@ pub fn must_escape(c: char, prev: Option<char>) -> bool {
 }
 
 fn escape_with(text: &str, keep_lines: bool) -> String {
-    if !charclass::needs_inspection(text) && !(text.contains('\n') || text.contains('\t')) {
+    if !(charclass::needs_inspection(text) || text.contains(['\n', '\t'])) {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -120,7 +120,8 @@ mod tests {
 
     #[test]
     fn escapes_every_dangerous_class() {
-        let hostile = "a\u{1b}[31mb\u{9b}c\u{202e}d\u{200b}e\u{e0041}f\u{fe00}\u{fe01}g\u{e000}h\u{7}\u{27e8}";
+        let hostile =
+            "a\u{1b}[31mb\u{9b}c\u{202e}d\u{200b}e\u{e0041}f\u{fe00}\u{fe01}g\u{e000}h\u{7}\u{27e8}";
         let shown = escape(hostile);
         for c in shown.chars().filter(|&c| c != '\u{27E8}' && c != '\u{27E9}') {
             assert!(!must_escape(c, None), "raw {:04X} in {shown}", c as u32);

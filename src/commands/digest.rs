@@ -55,7 +55,8 @@ pub fn run(args: &DigestArgs, _ctx: &Context, out: &mut dyn Write) -> Result<Out
                         .collect();
                 }
             }
-            let mut text = serde_json::to_string_pretty(&serde_json::json!({"version": 1, "servers": servers}))?;
+            let mut text =
+                serde_json::to_string_pretty(&serde_json::json!({"version": 1, "servers": servers}))?;
             text.push('\n');
             text
         }

@@ -100,13 +100,17 @@ pub fn check(text: &str, hits: &mut Vec<Hit>) {
                 &OVERWRITE,
                 Severity::Medium,
                 byte_span(text, &chars, (first, last + 1)),
-                format!("{} carriage return(s) or backspace(s) let later text overwrite earlier text", overwrites.len()),
+                format!(
+                    "{} carriage return(s) or backspace(s) let later text overwrite earlier text",
+                    overwrites.len()
+                ),
             )
             .decoded(decoded),
         );
     }
     if let (Some(&first), Some(&last)) = (others.first(), others.last()) {
-        let mut points: Vec<String> = others.iter().map(|&i| format!("U+{:04X}", chars[i].1 as u32)).collect();
+        let mut points: Vec<String> =
+            others.iter().map(|&i| format!("U+{:04X}", chars[i].1 as u32)).collect();
         points.dedup();
         hits.push(Hit::new(
             &CONTROL,

@@ -23,7 +23,10 @@ const MIN_BLANK_LINES: usize = 6;
 const TAIL_CHARS: usize = 400;
 
 fn is_blank(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{2800}')
+    matches!(
+        c,
+        ' ' | '\t' | '\u{A0}' | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{2800}'
+    )
 }
 
 /// LEN002 on one field: the first padding run, and what follows it.

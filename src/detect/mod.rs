@@ -31,7 +31,12 @@ pub struct Hit {
 }
 
 impl Hit {
-    pub fn new(rule: &'static Rule, severity: Severity, span: (usize, usize), message: impl Into<String>) -> Hit {
+    pub fn new(
+        rule: &'static Rule,
+        severity: Severity,
+        span: (usize, usize),
+        message: impl Into<String>,
+    ) -> Hit {
         Hit { rule, severity, span, message: message.into(), decoded: None }
     }
 

@@ -117,7 +117,8 @@ fn neighbours(chars: &[(usize, char)], (a, b): (usize, usize)) -> (Option<char>,
 // ---------------------------------------------------------------------------- UNI001
 
 fn bidi(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
-    let explicit: Vec<usize> = (0..chars.len()).filter(|&i| charclass::is_bidi_explicit(chars[i].1)).collect();
+    let explicit: Vec<usize> =
+        (0..chars.len()).filter(|&i| charclass::is_bidi_explicit(chars[i].1)).collect();
     if let (Some(&first), Some(&last)) = (explicit.first(), explicit.last()) {
         let span = byte_span(text, chars, (first, last + 1));
         let reorders = explicit.iter().any(|&i| matches!(chars[i].1, '\u{202A}'..='\u{202E}'));
@@ -197,7 +198,11 @@ fn isolates_balanced(controls: impl Iterator<Item = char>) -> bool {
 }
 
 fn strip_bidi(chars: &[(usize, char)]) -> String {
-    chars.iter().map(|c| c.1).filter(|&c| !charclass::is_bidi_explicit(c) && !charclass::is_bidi_mark(c)).collect()
+    chars
+        .iter()
+        .map(|c| c.1)
+        .filter(|&c| !charclass::is_bidi_explicit(c) && !charclass::is_bidi_mark(c))
+        .collect()
 }
 
 /// The order a reader sees: text under RIGHT-TO-LEFT OVERRIDE is drawn reversed, up to
@@ -264,16 +269,22 @@ fn is_emoji_context(c: char) -> bool {
 }
 
 fn is_cjk_or_thai(c: char) -> bool {
-    !c.is_ascii() && matches!(c.script(), Script::Han | Script::Hiragana | Script::Katakana | Script::Hangul | Script::Thai)
+    !c.is_ascii()
+        && matches!(
+            c.script(),
+            Script::Han | Script::Hiragana | Script::Katakana | Script::Hangul | Script::Thai
+        )
 }
 
 fn is_word_letter(c: char) -> bool {
-    c.is_alphanumeric() && matches!(c.script(), Script::Latin | Script::Greek | Script::Cyrillic | Script::Common)
+    c.is_alphanumeric()
+        && matches!(c.script(), Script::Latin | Script::Greek | Script::Cyrillic | Script::Common)
 }
 
 fn zero_width(text: &str, chars: &[(usize, char)], claimed: &[bool], hits: &mut Vec<Hit>) {
     let member = |i: usize| charclass::is_zero_width(chars[i].1) && !claimed[i];
-    let indices: Vec<(usize, char)> = (0..chars.len()).map(|i| (i, if member(i) { 'x' } else { ' ' })).collect();
+    let indices: Vec<(usize, char)> =
+        (0..chars.len()).map(|i| (i, if member(i) { 'x' } else { ' ' })).collect();
     for (a, b) in runs(&indices, |c| c == 'x') {
         let run: Vec<char> = chars[a..b].iter().map(|c| c.1).collect();
         let span = byte_span(text, chars, (a, b));
@@ -292,7 +303,12 @@ fn zero_width(text: &str, chars: &[(usize, char)], claimed: &[bool], hits: &mut 
             }
         }
         if a == 0 && run == ['\u{FEFF}'] {
-            hits.push(Hit::new(&ZERO_WIDTH, Severity::Info, span, "byte order mark at the start of the text"));
+            hits.push(Hit::new(
+                &ZERO_WIDTH,
+                Severity::Info,
+                span,
+                "byte order mark at the start of the text",
+            ));
             continue;
         }
         let (prev, next) = neighbours(chars, (a, b));
@@ -515,7 +531,9 @@ fn ignorable(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
             Ignorable::HangulFiller => (Severity::High, "a letter that renders as nothing"),
             Ignorable::Reserved => (Severity::High, "reserved: no text uses it"),
             Ignorable::SoftHyphen
-                if single && prev.is_some_and(char::is_alphabetic) && next.is_some_and(char::is_alphabetic) =>
+                if single
+                    && prev.is_some_and(char::is_alphabetic)
+                    && next.is_some_and(char::is_alphabetic) =>
             {
                 (Severity::Low, "a hyphenation hint inside a word")
             }

@@ -75,7 +75,14 @@ fn write_finding(out: &mut String, f: &Finding, style: Style) {
         Some([start, end]) => format!("{} chars {start}..{end}", f.pointer),
         None => f.pointer.clone(),
     };
-    let _ = writeln!(out, "    {} {} {}  {}", style.severity(f.severity), f.rule, f.name, style.paint("2", &place));
+    let _ = writeln!(
+        out,
+        "    {} {} {}  {}",
+        style.severity(f.severity),
+        f.rule,
+        f.name,
+        style.paint("2", &place)
+    );
     let _ = writeln!(out, "             {}", f.message);
     let _ = writeln!(out, "             evidence: {}", f.evidence);
     if let Some(decoded) = &f.decoded {
@@ -103,10 +110,7 @@ fn write_summary(out: &mut String, report: &ScanReport<'_>, verdict: &Verdict, s
         Outcome::Pass => style.paint("1;32", "PASS"),
         Outcome::Fail => style.paint("1;31", "FAIL"),
     };
-    let at_or_above: usize = Severity::DESCENDING
-        .iter()
-        .filter(|&&s| s >= verdict.fail_on)
-        .map(|&s| counts.get(s))
-        .sum();
+    let at_or_above: usize =
+        Severity::DESCENDING.iter().filter(|&&s| s >= verdict.fail_on).map(|&s| counts.get(s)).sum();
     let _ = writeln!(out, "{result}: {at_or_above} finding(s) at or above --fail-on {}.", verdict.fail_on);
 }

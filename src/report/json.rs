@@ -41,7 +41,11 @@ pub fn render(report: &ScanReport<'_>) -> Result<String, serde_json::Error> {
         tool_version: env!("CARGO_PKG_VERSION"),
         findings: &report.findings,
         drift: Vec::new(),
-        summary: SummaryV1 { servers: report.servers, tools: report.tools, findings: Counts::of(report.findings.iter().copied()) },
+        summary: SummaryV1 {
+            servers: report.servers,
+            tools: report.tools,
+            findings: Counts::of(report.findings.iter().copied()),
+        },
     };
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');

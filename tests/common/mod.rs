@@ -1,5 +1,5 @@
 //! The test harness: run the real `toolreg` binary with a scrubbed environment.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,8 @@ pub struct Run {
 impl Run {
     /// The JSON document on stdout.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 
     /// Asserts the exit code, showing the output when it differs.
@@ -68,7 +69,11 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
 }
 
 /// The findings of a JSON report for `tool` (`None` = server level) and `rule`.
-pub fn findings<'a>(report: &'a serde_json::Value, tool: Option<&str>, rule: &str) -> Vec<&'a serde_json::Value> {
+pub fn findings<'a>(
+    report: &'a serde_json::Value,
+    tool: Option<&str>,
+    rule: &str,
+) -> Vec<&'a serde_json::Value> {
     report["findings"]
         .as_array()
         .expect("findings array")
