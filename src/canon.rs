@@ -25,11 +25,13 @@ impl Digest {
 
     /// Digest of raw bytes.
     pub fn of_bytes(bytes: &[u8]) -> Digest {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let hash = Sha256::digest(bytes);
         let mut hex = String::with_capacity(7 + 64);
         hex.push_str("sha256:");
         for byte in hash {
-            hex.push_str(&format!("{byte:02x}"));
+            hex.push(char::from(HEX[usize::from(byte >> 4)]));
+            hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
         }
         Digest(hex)
     }
