@@ -35,6 +35,10 @@ pub struct Header {
 pub struct Tool {
     pub name: String,
     pub value: Value,
+    /// Pointers (inside the tool) of keys the input gave twice; the last value is kept.
+    pub duplicate_keys: Vec<String>,
+    /// Where the tool sits in its input document (`/catalogs/0/tools/3`).
+    pub source_pointer: String,
 }
 
 /// A catalog that could not be read. `at` is a JSON pointer or a line/column.
@@ -104,8 +108,9 @@ pub fn fallback_server_name(path: &str, server_flag: Option<&str>) -> String {
 /// Parses one input into its catalogs (one, or many for a bundle).
 pub fn parse(origin: &str, bytes: &[u8], fallback_name: &str) -> Result<Vec<Catalog>, LoadError> {
     let text = decode_utf8(origin, bytes)?;
-    let value: Value = serde_json::from_str(text).map_err(|e| json_error(origin, &e))?;
-    let catalogs = match value {
+    let parsed = crate::json::parse(text).map_err(|e| json_error(origin, &e))?;
+    let duplicates = parsed.duplicate_keys;
+    let mut catalogs = match parsed.value {
         Value::Object(mut map) if map.contains_key("catalogs") => {
             let Some(Value::Array(list)) = map.remove("catalogs") else {
                 return Err(LoadError::new(origin, "/catalogs", "a bundle's \"catalogs\" must be an array"));
@@ -135,7 +140,31 @@ pub fn parse(origin: &str, bytes: &[u8], fallback_name: &str) -> Result<Vec<Cata
         }
         other => vec![catalog_from(origin, "", other, fallback_name)?],
     };
+    attach_duplicates(&mut catalogs, &duplicates);
     Ok(catalogs)
+}
+
+/// Gives each tool the duplicate keys found inside it (pointers relative to the tool).
+fn attach_duplicates(catalogs: &mut [Catalog], duplicates: &[String]) {
+    if duplicates.is_empty() {
+        return;
+    }
+    let mut owner = std::collections::HashMap::new();
+    for (c, catalog) in catalogs.iter().enumerate() {
+        for (t, tool) in catalog.tools.iter().enumerate() {
+            owner.insert(tool.source_pointer.clone(), (c, t));
+        }
+    }
+    for pointer in duplicates {
+        // The owning tool's pointer is a prefix ending where a '/' starts the rest.
+        let found = pointer
+            .match_indices('/')
+            .map(|(i, _)| i)
+            .find_map(|i| owner.get(&pointer[..i]).map(|&at| (at, &pointer[i..])));
+        if let Some(((c, t), rest)) = found {
+            catalogs[c].tools[t].duplicate_keys.push(rest.to_owned());
+        }
+    }
 }
 
 fn decode_utf8<'a>(origin: &str, bytes: &'a [u8]) -> Result<&'a str, LoadError> {
@@ -206,7 +235,7 @@ fn catalog_from(origin: &str, at: &str, value: Value, fallback_name: &str) -> Re
                 ),
             ));
         }
-        tools.push(Tool { name, value: tool });
+        tools.push(Tool { name, value: tool, duplicate_keys: Vec::new(), source_pointer: here });
     }
 
     let header = match &object {

@@ -13,6 +13,9 @@ pub enum Error {
     /// A value could not be canonicalized.
     #[error(transparent)]
     Canon(#[from] CanonError),
+    /// A rule file is broken.
+    #[error(transparent)]
+    Rules(#[from] crate::detect::RuleError),
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),

@@ -1,7 +1,7 @@
 //! The field walker: every string and every object key a model can read, with its
 //! RFC 6901 pointer and kind, and the text views rules run on (threats.md §0.1–§0.2).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::catalog::Header;
@@ -58,6 +58,46 @@ impl FieldKind {
         FieldKind::Other,
     ];
 
+    /// The kebab-case name rule files use (`property-name`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldKind::ToolName => "tool-name",
+            FieldKind::Title => "title",
+            FieldKind::Description => "description",
+            FieldKind::Instructions => "instructions",
+            FieldKind::ServerInfo => "server-info",
+            FieldKind::PropertyName => "property-name",
+            FieldKind::SchemaText => "schema-text",
+            FieldKind::SchemaValue => "schema-value",
+            FieldKind::SchemaKeyword => "schema-keyword",
+            FieldKind::Annotation => "annotation",
+            FieldKind::Meta => "meta",
+            FieldKind::Key => "key",
+            FieldKind::Other => "other",
+        }
+    }
+
+    /// Kinds named by a rule file: one kind, or a group — `prose` (text a model reads
+    /// as language), `names` (tool and property names), `all`.
+    pub fn parse_group(name: &str) -> Option<Vec<FieldKind>> {
+        let group = match name {
+            "all" => FieldKind::ALL.to_vec(),
+            "prose" => vec![
+                FieldKind::Title,
+                FieldKind::Description,
+                FieldKind::Instructions,
+                FieldKind::SchemaText,
+                FieldKind::SchemaValue,
+                FieldKind::Annotation,
+                FieldKind::Meta,
+                FieldKind::Other,
+            ],
+            "names" => vec![FieldKind::ToolName, FieldKind::PropertyName],
+            _ => vec![FieldKind::ALL.into_iter().find(|k| k.name() == name)?],
+        };
+        Some(group)
+    }
+
     /// Names and keys: text that is an identifier rather than prose.
     pub fn is_identifier(self) -> bool {
         matches!(self, FieldKind::ToolName | FieldKind::PropertyName | FieldKind::Key)
@@ -73,148 +113,201 @@ pub struct Field<'a> {
     pub text: &'a str,
 }
 
-/// Every string and key of one tool.
+/// Every string and key of one tool. Keys that are plain identifiers (`type`,
+/// `description`, `x-order`) are left out: no detector can flag one.
 pub fn tool_fields(tool: &Value) -> Vec<Field<'_>> {
-    let mut out = Vec::new();
-    let Value::Object(map) = tool else { return out };
+    let mut w = Walker::default();
+    let Value::Object(map) = tool else { return w.out };
     for (key, value) in map {
-        let pointer = format!("/{}", escape_token(key));
-        out.push(Field { pointer: pointer.clone(), kind: FieldKind::Key, text: key });
+        let mark = w.enter_key(key);
+        w.key(key);
         match (key.as_str(), value) {
-            ("name", Value::String(s)) => out.push(Field { pointer, kind: FieldKind::ToolName, text: s }),
-            ("title", Value::String(s)) => out.push(Field { pointer, kind: FieldKind::Title, text: s }),
-            ("description", Value::String(s)) => {
-                out.push(Field { pointer, kind: FieldKind::Description, text: s })
-            }
-            ("inputSchema" | "outputSchema", schema) => walk_schema(schema, &pointer, &mut out),
+            ("name", Value::String(s)) => w.emit(FieldKind::ToolName, s),
+            ("title", Value::String(s)) => w.emit(FieldKind::Title, s),
+            ("description", Value::String(s)) => w.emit(FieldKind::Description, s),
+            ("inputSchema" | "outputSchema", schema) => w.schema(schema),
             ("annotations", Value::Object(annotations)) => {
                 for (akey, avalue) in annotations {
-                    let here = format!("{pointer}/{}", escape_token(akey));
-                    out.push(Field { pointer: here.clone(), kind: FieldKind::Key, text: akey });
+                    let inner = w.enter_key(akey);
+                    w.key(akey);
                     let kind = if akey == "title" { FieldKind::Title } else { FieldKind::Annotation };
-                    walk_value(avalue, &here, kind, &mut out);
+                    w.value(avalue, kind);
+                    w.leave(inner);
                 }
             }
-            ("_meta" | "icons", value) => walk_value(value, &pointer, FieldKind::Meta, &mut out),
-            (_, value) => walk_value(value, &pointer, FieldKind::Other, &mut out),
+            ("_meta" | "icons", value) => w.value(value, FieldKind::Meta),
+            (_, value) => w.value(value, FieldKind::Other),
         }
+        w.leave(mark);
     }
-    out
+    w.out
 }
 
 /// The server-level strings: `instructions` and every string of `serverInfo`.
 pub fn header_fields(header: &Header) -> Vec<Field<'_>> {
-    let mut out = Vec::new();
+    let mut w = Walker::default();
     if let Some(text) = &header.instructions {
-        out.push(Field { pointer: "/instructions".into(), kind: FieldKind::Instructions, text });
+        w.out.push(Field { pointer: "/instructions".into(), kind: FieldKind::Instructions, text });
     }
     if let Some(Value::Object(info)) = &header.server_info {
+        let outer = w.enter_key("serverInfo");
         for (key, value) in info {
-            let here = format!("/serverInfo/{}", escape_token(key));
-            out.push(Field { pointer: here.clone(), kind: FieldKind::Key, text: key });
+            let mark = w.enter_key(key);
+            w.key(key);
             let kind = match key.as_str() {
                 "title" => FieldKind::Title,
                 "description" => FieldKind::Description,
                 "icons" | "_meta" => FieldKind::Meta,
                 _ => FieldKind::ServerInfo,
             };
-            walk_value(value, &here, kind, &mut out);
+            w.value(value, kind);
+            w.leave(mark);
+        }
+        w.leave(outer);
+    }
+    w.out
+}
+
+/// A plain identifier: short ASCII, no spaces. Nothing a detector looks for fits in one.
+pub fn is_plain_identifier(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 32
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'$' | b'@' | b'#'))
+}
+
+/// Walks JSON, keeping the current RFC 6901 pointer in one buffer.
+#[derive(Default)]
+struct Walker<'a> {
+    path: String,
+    out: Vec<Field<'a>>,
+}
+
+impl<'a> Walker<'a> {
+    fn enter_key(&mut self, key: &str) -> usize {
+        let mark = self.path.len();
+        self.path.push('/');
+        if key.contains(['~', '/']) {
+            self.path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+        } else {
+            self.path.push_str(key);
+        }
+        mark
+    }
+
+    fn enter_index(&mut self, index: usize) -> usize {
+        let mark = self.path.len();
+        self.path.push('/');
+        self.path.push_str(&index.to_string());
+        mark
+    }
+
+    fn leave(&mut self, mark: usize) {
+        self.path.truncate(mark);
+    }
+
+    fn emit(&mut self, kind: FieldKind, text: &'a str) {
+        self.out.push(Field { pointer: self.path.clone(), kind, text });
+    }
+
+    /// The key of the member just entered, unless it is a plain identifier.
+    fn key(&mut self, key: &'a str) {
+        if !is_plain_identifier(key) {
+            self.emit(FieldKind::Key, key);
         }
     }
-    out
-}
 
-/// A JSON Schema at any depth: keywords are recognised so each string gets its kind.
-fn walk_schema<'a>(schema: &'a Value, pointer: &str, out: &mut Vec<Field<'a>>) {
-    let Value::Object(map) = schema else {
-        // `true`/`false` schemas carry no text; anything else odd is still walked.
-        walk_value(schema, pointer, FieldKind::SchemaText, out);
-        return;
-    };
-    for (key, value) in map {
-        let here = format!("{pointer}/{}", escape_token(key));
-        out.push(Field { pointer: here.clone(), kind: FieldKind::Key, text: key });
-        match key.as_str() {
-            "properties" | "patternProperties" => {
-                walk_named_schemas(value, &here, FieldKind::PropertyName, out)
+    /// A JSON Schema at any depth: keywords are recognised so each string gets its kind.
+    fn schema(&mut self, schema: &'a Value) {
+        let Value::Object(map) = schema else {
+            // `true`/`false` schemas carry no text; anything else odd is still walked.
+            self.value(schema, FieldKind::SchemaText);
+            return;
+        };
+        for (key, value) in map {
+            let mark = self.enter_key(key);
+            self.key(key);
+            match key.as_str() {
+                "properties" | "patternProperties" => self.named_schemas(value, FieldKind::PropertyName),
+                "$defs" | "definitions" | "dependentSchemas" => self.named_schemas(value, FieldKind::Key),
+                "items"
+                | "additionalProperties"
+                | "additionalItems"
+                | "unevaluatedProperties"
+                | "unevaluatedItems"
+                | "not"
+                | "if"
+                | "then"
+                | "else"
+                | "contains"
+                | "propertyNames" => match value {
+                    Value::Array(list) => self.schema_list(list),
+                    _ => self.schema(value),
+                },
+                "anyOf" | "oneOf" | "allOf" | "prefixItems" => match value {
+                    Value::Array(list) => self.schema_list(list),
+                    _ => self.value(value, FieldKind::SchemaText),
+                },
+                "enum" | "const" | "default" | "examples" | "example" | "pattern" => {
+                    self.value(value, FieldKind::SchemaValue)
+                }
+                "type" | "format" | "$ref" | "$schema" | "$id" | "$anchor" | "required"
+                | "contentEncoding" | "contentMediaType" => self.value(value, FieldKind::SchemaKeyword),
+                // description, title, $comment, markdownDescription, x-*, and unknown
+                // keys: all prose a model may read.
+                _ => self.value(value, FieldKind::SchemaText),
             }
-            "$defs" | "definitions" | "dependentSchemas" => {
-                walk_named_schemas(value, &here, FieldKind::Key, out)
-            }
-            "items"
-            | "additionalProperties"
-            | "additionalItems"
-            | "unevaluatedProperties"
-            | "unevaluatedItems"
-            | "not"
-            | "if"
-            | "then"
-            | "else"
-            | "contains"
-            | "propertyNames" => match value {
-                Value::Array(list) => walk_schema_list(list, &here, out),
-                _ => walk_schema(value, &here, out),
-            },
-            "anyOf" | "oneOf" | "allOf" | "prefixItems" => match value {
-                Value::Array(list) => walk_schema_list(list, &here, out),
-                _ => walk_value(value, &here, FieldKind::SchemaText, out),
-            },
-            "enum" | "const" | "default" | "examples" | "example" | "pattern" => {
-                walk_value(value, &here, FieldKind::SchemaValue, out)
-            }
-            "type" | "format" | "$ref" | "$schema" | "$id" | "$anchor" | "required" | "contentEncoding"
-            | "contentMediaType" => walk_value(value, &here, FieldKind::SchemaKeyword, out),
-            // description, title, $comment, markdownDescription, x-*, and unknown keys:
-            // all prose a model may read.
-            _ => walk_value(value, &here, FieldKind::SchemaText, out),
+            self.leave(mark);
         }
     }
-}
 
-fn walk_schema_list<'a>(list: &'a [Value], pointer: &str, out: &mut Vec<Field<'a>>) {
-    for (i, item) in list.iter().enumerate() {
-        walk_schema(item, &format!("{pointer}/{i}"), out);
-    }
-}
-
-fn walk_named_schemas<'a>(value: &'a Value, pointer: &str, name_kind: FieldKind, out: &mut Vec<Field<'a>>) {
-    let Value::Object(map) = value else {
-        walk_value(value, pointer, FieldKind::SchemaText, out);
-        return;
-    };
-    walk_named(map, pointer, name_kind, out);
-}
-
-fn walk_named<'a>(
-    map: &'a Map<String, Value>,
-    pointer: &str,
-    name_kind: FieldKind,
-    out: &mut Vec<Field<'a>>,
-) {
-    for (name, schema) in map {
-        let here = format!("{pointer}/{}", escape_token(name));
-        out.push(Field { pointer: here.clone(), kind: name_kind, text: name });
-        walk_schema(schema, &here, out);
-    }
-}
-
-/// Any JSON value: every string and key, all of one kind (keys are [`FieldKind::Key`]).
-fn walk_value<'a>(value: &'a Value, pointer: &str, kind: FieldKind, out: &mut Vec<Field<'a>>) {
-    match value {
-        Value::String(s) => out.push(Field { pointer: pointer.to_owned(), kind, text: s }),
-        Value::Array(list) => {
-            for (i, item) in list.iter().enumerate() {
-                walk_value(item, &format!("{pointer}/{i}"), kind, out);
-            }
+    fn schema_list(&mut self, list: &'a [Value]) {
+        for (i, item) in list.iter().enumerate() {
+            let mark = self.enter_index(i);
+            self.schema(item);
+            self.leave(mark);
         }
-        Value::Object(map) => {
-            for (key, item) in map {
-                let here = format!("{pointer}/{}", escape_token(key));
-                out.push(Field { pointer: here.clone(), kind: FieldKind::Key, text: key });
-                walk_value(item, &here, kind, out);
+    }
+
+    fn named_schemas(&mut self, value: &'a Value, name_kind: FieldKind) {
+        let Value::Object(map) = value else {
+            self.value(value, FieldKind::SchemaText);
+            return;
+        };
+        for (name, schema) in map {
+            let mark = self.enter_key(name);
+            if name_kind == FieldKind::PropertyName {
+                self.emit(name_kind, name);
+            } else {
+                self.key(name);
             }
+            self.schema(schema);
+            self.leave(mark);
         }
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+
+    /// Any JSON value: every string and key, all of one kind (keys are [`FieldKind::Key`]).
+    fn value(&mut self, value: &'a Value, kind: FieldKind) {
+        match value {
+            Value::String(s) => self.emit(kind, s),
+            Value::Array(list) => {
+                for (i, item) in list.iter().enumerate() {
+                    let mark = self.enter_index(i);
+                    self.value(item, kind);
+                    self.leave(mark);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    let mark = self.enter_key(key);
+                    self.key(key);
+                    self.value(item, kind);
+                    self.leave(mark);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
     }
 }
 
@@ -231,34 +324,77 @@ pub fn escape_token(key: &str) -> String {
 /// place (Tags → ASCII, variation-selector runs → bytes), remaining default-ignorables
 /// stripped, NFKC, lowercase. `ig\u{200B}nore` and `ＩＧＮＯＲＥ` both read `ignore`.
 pub fn shadow(text: &str) -> String {
-    if !charclass::needs_inspection(text) {
-        return text.to_lowercase();
+    shadow_mapped(text).text
+}
+
+/// A view of a string with, for every byte of the view, the raw byte offset it came
+/// from, so a match in the view can be shown at its place in the raw text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MappedView {
+    pub text: String,
+    /// `origin[i]` is the raw byte range view byte `i` came from (one character, or a
+    /// whole decoded run); empty when the view is the raw text lowercased byte for
+    /// byte (plain ASCII).
+    origin: Vec<(usize, usize)>,
+    raw_len: usize,
+}
+
+impl MappedView {
+    /// The raw byte span a view span came from.
+    pub fn raw_span(&self, (start, end): (usize, usize)) -> (usize, usize) {
+        if self.origin.is_empty() {
+            return (start.min(self.raw_len), end.min(self.raw_len));
+        }
+        let first = self.origin.get(start).map_or(self.raw_len, |o| o.0);
+        let last = end.checked_sub(1).and_then(|i| self.origin.get(i)).map_or(self.raw_len, |o| o.1);
+        (first, last.max(first))
     }
-    let chars: Vec<char> = text.chars().collect();
-    let mut revealed = String::with_capacity(text.len());
+}
+
+/// [`shadow`] with its offset map. NFKC is applied per character, so that every view
+/// byte has one origin (composition across characters does not change what keyword
+/// rules can match).
+pub fn shadow_mapped(text: &str) -> MappedView {
+    if !charclass::needs_inspection(text) {
+        return MappedView { text: text.to_ascii_lowercase(), origin: Vec::new(), raw_len: text.len() };
+    }
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut origin = Vec::with_capacity(text.len());
+    let mut push = |piece: &str, from: (usize, usize), out: &mut String| {
+        for c in piece.nfkc() {
+            for lower in c.to_lowercase() {
+                out.push(lower);
+                origin.resize(out.len(), from);
+            }
+        }
+    };
+    let end_of = |i: usize| chars.get(i).map_or(text.len(), |c| c.0);
+    let plain: Vec<char> = chars.iter().map(|c| c.1).collect();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
+        let (at, c) = chars[i];
         if charclass::is_tag(c) {
-            let end = run_end(&chars, i, charclass::is_tag);
-            revealed.push_str(&decode::tags(&chars[i..end]));
+            let end = run_end(&plain, i, charclass::is_tag);
+            push(&decode::tags(&plain[i..end]), (at, end_of(end)), &mut out);
             i = end;
         } else if charclass::is_variation_selector(c)
-            && run_end(&chars, i, charclass::is_variation_selector) - i >= 2
+            && run_end(&plain, i, charclass::is_variation_selector) - i >= 2
         {
-            let end = run_end(&chars, i, charclass::is_variation_selector);
-            if let Some(payload) = decode::variation_selectors(&chars[i..end]) {
-                revealed.push_str(&payload);
+            let end = run_end(&plain, i, charclass::is_variation_selector);
+            if let Some(payload) = decode::variation_selectors(&plain[i..end]) {
+                push(&payload, (at, end_of(end)), &mut out);
             }
             i = end;
         } else {
             if !charclass::is_default_ignorable(c) {
-                revealed.push(c);
+                let mut buf = [0u8; 4];
+                push(c.encode_utf8(&mut buf), (at, end_of(i + 1)), &mut out);
             }
             i += 1;
         }
     }
-    revealed.nfkc().collect::<String>().to_lowercase()
+    MappedView { text: out, origin, raw_len: text.len() }
 }
 
 fn run_end(chars: &[char], start: usize, member: fn(char) -> bool) -> usize {
@@ -342,7 +478,12 @@ mod tests {
         assert_eq!(find("/annotations/title", FieldKind::Title), Some("Add"));
         assert_eq!(find("/_meta/vendor", FieldKind::Meta), Some("m"));
         assert_eq!(find("/execution/taskSupport", FieldKind::Other), Some("optional"));
-        assert_eq!(find("/execution", FieldKind::Key), Some("execution"));
+        assert_eq!(find("/execution", FieldKind::Key), None, "plain identifier keys are not fields");
+        let odd = json!({"name": "t", "_meta": {"key with\u{200b} space": "v"}});
+        let fields = tool_fields(&odd);
+        assert!(fields
+            .iter()
+            .any(|f| f.kind == FieldKind::Key && f.pointer == "/_meta/key with\u{200b} space"));
     }
 
     #[test]
@@ -351,6 +492,18 @@ mod tests {
         assert_eq!(shadow("\u{ff29}\u{ff27}\u{ff2e}\u{ff2f}\u{ff32}\u{ff25}"), "ignore");
         assert_eq!(shadow("ok\u{e0001}\u{e0068}\u{e0069}\u{e007f}"), "okhi");
         assert_eq!(shadow("\u{1d42c}\u{1d41e}\u{1d427}\u{1d41d}"), "send");
+    }
+
+    #[test]
+    fn shadow_spans_map_back_to_raw_text() {
+        let raw = "Please ig\u{200b}nore \u{ff29}\u{ff27}";
+        let view = shadow_mapped(raw);
+        assert_eq!(view.text, "please ignore ig");
+        let start = view.text.find("ignore").unwrap_or_default();
+        let (a, b) = view.raw_span((start, start + "ignore".len()));
+        assert_eq!(&raw[a..b], "ig\u{200b}nore");
+        let (a, b) = view.raw_span((view.text.len() - 2, view.text.len()));
+        assert_eq!(&raw[a..b], "\u{ff29}\u{ff27}");
     }
 
     #[test]

@@ -55,6 +55,41 @@ impl FromStr for Severity {
     }
 }
 
+/// What a finding contributes to the composite poisoning score (threats.md §0.3):
+/// poisoning is a conjunction of these, not any one of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Signal {
+    /// (A) text addressed to the model telling it what to do.
+    Instruction,
+    /// (B) a sensitive target: secret files, credentials, conversation history.
+    Target,
+    /// (C) a sink: a parameter, URL, recipient or channel the data is sent to.
+    Sink,
+    /// (D) concealment from the user.
+    Concealment,
+}
+
+impl Signal {
+    pub fn parse(name: &str) -> Option<Signal> {
+        match name {
+            "instruction" => Some(Signal::Instruction),
+            "target" => Some(Signal::Target),
+            "sink" => Some(Signal::Sink),
+            "concealment" => Some(Signal::Concealment),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Instruction => "instruction",
+            Signal::Target => "target",
+            Signal::Sink => "sink",
+            Signal::Concealment => "concealment",
+        }
+    }
+}
+
 /// A rule's identity, declared once beside its detector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rule {
@@ -86,6 +121,9 @@ pub struct Finding {
     pub evidence: String,
     pub decoded: Option<String>,
     pub fingerprint: String,
+    /// What this finding adds to the composite score; not part of the report.
+    #[serde(skip)]
+    pub signal: Option<Signal>,
 }
 
 impl Finding {

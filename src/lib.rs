@@ -14,6 +14,7 @@ pub mod detect;
 pub mod error;
 pub mod fields;
 pub mod finding;
+pub mod json;
 pub mod policy;
 pub mod report;
 pub mod visible;

@@ -1,9 +1,11 @@
 //! Detectors over the whole set of scanned catalogs: tool names that look alike
-//! across (or within) servers (UTS #39 skeletons, threats.md §6.9).
+//! (UTS #39 skeletons, threats.md §6.9), names that collide across servers, and text
+//! that refers to another server's tools (threats.md §2).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::catalog::Catalog;
+use crate::fields::{Field, FieldKind};
 use crate::finding::{fingerprint, Finding, Rule, Severity};
 use crate::visible;
 
@@ -14,7 +16,118 @@ pub const CONFUSABLE_NAMES: Rule = Rule {
     severity: Severity::High,
 };
 
-pub const RULES: [&Rule; 1] = [&CONFUSABLE_NAMES];
+pub const CROSS_SERVER_REFERENCE: Rule = Rule {
+    id: "SH001",
+    name: "cross-server-tool-reference",
+    title: "Text refers to a tool of another server",
+    severity: Severity::Medium,
+};
+
+pub const NAME_COLLISION: Rule = Rule {
+    id: "SH003",
+    name: "tool-name-collision",
+    title: "Tools of different servers share a name (ignoring case and separators)",
+    severity: Severity::Medium,
+};
+
+pub const DUPLICATE_TOOL: Rule = Rule {
+    id: "SH005",
+    name: "duplicate-tool",
+    title: "Two tools of one server that describe themselves the same way",
+    severity: Severity::High,
+};
+
+pub const RULES: [&Rule; 4] = [&CONFUSABLE_NAMES, &CROSS_SERVER_REFERENCE, &NAME_COLLISION, &DUPLICATE_TOOL];
+
+/// High-value tool names a poisoned tool of any server may try to steer, referred to
+/// even when no scanned server has them (threats.md §2).
+const HIGH_VALUE_TOOLS: &[&str] = &[
+    "send_email",
+    "send_message",
+    "send_mail",
+    "read_file",
+    "write_file",
+    "execute_command",
+    "run_command",
+    "run_shell",
+    "shell_exec",
+    "http_request",
+    "git_push",
+    "create_pull_request",
+    "transfer_funds",
+    "make_payment",
+    "send_payment",
+    "upload_file",
+    "delete_file",
+    "fetch_url",
+    "send_sms",
+    "post_message",
+];
+
+/// The set-wide detectors (UNI009, SH003, SH005); SH001 runs field by field
+/// ([`References`]).
+pub fn check(catalogs: &[Catalog]) -> Vec<Finding> {
+    let mut out = confusable_names(catalogs);
+    out.extend(name_collisions(catalogs));
+    out.extend(catalogs.iter().flat_map(duplicate_tools));
+    out
+}
+
+/// SH005: tools of one server that present themselves with the same summary (the
+/// first sentence of the description): function overlapping, where the model cannot
+/// tell the impostor from the original. Which one is the copy cannot be known, so
+/// every member of the group is reported.
+fn duplicate_tools(catalog: &Catalog) -> Vec<Finding> {
+    let mut by_summary: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for tool in &catalog.tools {
+        let description = tool.value.get("description").and_then(|d| d.as_str()).unwrap_or("");
+        let summary = summary_sentence(description);
+        if summary.len() >= 30 {
+            by_summary.entry(summary).or_default().push(&tool.name);
+        }
+    }
+    let mut out = Vec::new();
+    for names in by_summary.values().filter(|names| names.len() > 1) {
+        for &name in names {
+            let others: Vec<String> = names
+                .iter()
+                .filter(|&&o| o != name)
+                .take(NAMED_LOOKALIKES)
+                .map(|o| visible::escape(o))
+                .collect();
+            out.push(Finding {
+                rule: DUPLICATE_TOOL.id,
+                name: DUPLICATE_TOOL.name,
+                severity: Severity::High,
+                server: visible::escape(&catalog.server),
+                tool: Some(visible::escape(name)),
+                pointer: "/description".to_owned(),
+                span: None,
+                message: format!("presents itself exactly as {} of the same server does", others.join(", ")),
+                evidence: visible::escape(name),
+                decoded: None,
+                fingerprint: fingerprint(
+                    DUPLICATE_TOOL.id,
+                    &catalog.server,
+                    Some(name),
+                    "/description",
+                    &others.join(","),
+                ),
+                signal: None,
+            });
+        }
+    }
+    out
+}
+
+/// The first sentence of a description, whitespace folded and lowercased; an `Args:`
+/// section never counts as part of it.
+fn summary_sentence(description: &str) -> String {
+    let folded = description.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let before_args = folded.split(" args:").next().unwrap_or(&folded);
+    let end = before_args.find(". ").map_or(before_args.len(), |i| i + 1);
+    before_args[..end].trim().to_owned()
+}
 
 /// Most look-alikes a finding names; the rest are counted.
 const NAMED_LOOKALIKES: usize = 3;
@@ -22,13 +135,21 @@ const NAMED_LOOKALIKES: usize = 3;
 /// UNI009: every tool whose name has the same skeleton as a different name elsewhere
 /// in the set. When one side is ASCII, only the non-ASCII impostor is reported (high);
 /// when both are ASCII (`send_emaiI` vs `send_email`) both are, at medium.
-pub fn check(catalogs: &[Catalog]) -> Vec<Finding> {
+fn confusable_names(catalogs: &[Catalog]) -> Vec<Finding> {
     // skeleton → name → servers having a tool of that name
     let mut by_skeleton: BTreeMap<String, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
+    let mut skeletons: HashMap<&str, String> = HashMap::new();
     for catalog in catalogs {
         for tool in &catalog.tools {
-            let skeleton: String = unicode_security::skeleton(&tool.name).collect();
-            by_skeleton.entry(skeleton).or_default().entry(&tool.name).or_default().insert(&catalog.server);
+            let skeleton = skeletons
+                .entry(&tool.name)
+                .or_insert_with(|| unicode_security::skeleton(&tool.name).collect());
+            by_skeleton
+                .entry(skeleton.clone())
+                .or_default()
+                .entry(&tool.name)
+                .or_default()
+                .insert(&catalog.server);
         }
     }
     let mut findings = Vec::new();
@@ -67,11 +188,172 @@ pub fn check(catalogs: &[Catalog]) -> Vec<Finding> {
                     evidence: visible::escape(name),
                     decoded: None,
                     fingerprint: fingerprint(CONFUSABLE_NAMES.id, server, Some(name), "/name", name),
+                    signal: None,
                 });
             }
         }
     }
     findings
+}
+
+/// A name with separators removed and case folded: `send-Email` → `sendemail`.
+fn folded(name: &str) -> String {
+    name.chars().filter(|c| !matches!(c, '_' | '-' | '.' | ' ')).flat_map(char::to_lowercase).collect()
+}
+
+/// SH003: tools of different servers whose names fold to the same string. A client
+/// that namespaces poorly may call the wrong one.
+fn name_collisions(catalogs: &[Catalog]) -> Vec<Finding> {
+    let mut by_key: BTreeMap<String, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
+    for catalog in catalogs {
+        for tool in &catalog.tools {
+            by_key
+                .entry(folded(&tool.name))
+                .or_default()
+                .entry(catalog.server.as_str())
+                .or_default()
+                .insert(&tool.name);
+        }
+    }
+    let mut out = Vec::new();
+    // Within one server: `get_prices` and `Get_Prices` side by side is squatting.
+    for servers in by_key.values() {
+        for (&server, names) in servers.iter().filter(|(_, names)| names.len() > 1) {
+            let all: Vec<&str> = names.iter().copied().collect();
+            // Which one is the impostor cannot be known from the names: report each.
+            for &name in names {
+                let other = all.iter().find(|&&o| o != name).copied().unwrap_or_default();
+                out.push(Finding {
+                    rule: NAME_COLLISION.id,
+                    name: NAME_COLLISION.name,
+                    severity: Severity::High,
+                    server: visible::escape(server),
+                    tool: Some(visible::escape(name)),
+                    pointer: "/name".to_owned(),
+                    span: Some([0, name.chars().count()]),
+                    message: format!(
+                        "the same server has a tool whose name differs only in case or separators: {}",
+                        visible::escape(other)
+                    ),
+                    evidence: visible::escape(name),
+                    decoded: None,
+                    fingerprint: fingerprint(NAME_COLLISION.id, server, Some(name), "/name", other),
+                    signal: None,
+                });
+            }
+        }
+    }
+    for servers in by_key.values().filter(|servers| servers.len() > 1) {
+        for (&server, names) in servers {
+            let others: Vec<String> = servers
+                .iter()
+                .filter(|(&other, _)| other != server)
+                .take(NAMED_LOOKALIKES)
+                .map(|(other, n)| {
+                    let name = n.iter().next().copied().unwrap_or_default();
+                    format!("{} ({})", visible::escape(name), visible::escape(other))
+                })
+                .collect();
+            for &name in names {
+                out.push(Finding {
+                    rule: NAME_COLLISION.id,
+                    name: NAME_COLLISION.name,
+                    severity: Severity::Medium,
+                    server: visible::escape(server),
+                    tool: Some(visible::escape(name)),
+                    pointer: "/name".to_owned(),
+                    span: Some([0, name.chars().count()]),
+                    message: format!("another server has a tool of the same name: {}", others.join(", ")),
+                    evidence: visible::escape(name),
+                    decoded: None,
+                    fingerprint: fingerprint(NAME_COLLISION.id, server, Some(name), "/name", name),
+                    signal: None,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A tool name distinctive enough to count as a reference when it appears in text:
+/// compound (`send_email`, `getUser`), not a common word (`fetch`, `search`).
+fn is_distinctive(name: &str) -> bool {
+    name.len() >= 6
+        && name.is_ascii()
+        && (name.contains(['_', '-', '.']) || name.chars().skip(1).any(|c| c.is_ascii_uppercase()))
+}
+
+/// SH001: text of one server's tool that names a tool only another server (or the
+/// built-in list of high-value tools) has — the shadowing vector. Built once per scan,
+/// then asked about each prose field during the main walk.
+pub struct References<'a> {
+    /// Distinctive tool name → servers that have it (empty: a built-in high-value name).
+    owners: HashMap<&'a str, BTreeSet<&'a str>>,
+}
+
+impl<'a> References<'a> {
+    pub fn new(catalogs: &'a [Catalog]) -> References<'a> {
+        let mut owners: HashMap<&'a str, BTreeSet<&'a str>> = HashMap::new();
+        for catalog in catalogs {
+            for tool in &catalog.tools {
+                if is_distinctive(&tool.name) {
+                    owners.entry(tool.name.as_str()).or_default().insert(catalog.server.as_str());
+                }
+            }
+        }
+        for name in HIGH_VALUE_TOOLS {
+            owners.entry(name).or_default();
+        }
+        References { owners }
+    }
+
+    /// The first reference in one field of `catalog` to a tool it does not have.
+    pub fn check(
+        &self,
+        catalog: &Catalog,
+        own: &HashSet<&str>,
+        tool: Option<&str>,
+        field: &Field<'_>,
+    ) -> Option<Finding> {
+        if !matches!(
+            field.kind,
+            FieldKind::Description | FieldKind::Instructions | FieldKind::SchemaText | FieldKind::Title
+        ) {
+            return None;
+        }
+        let token = field
+            .text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .map(|t| t.trim_matches(|c| c == '.' || c == '-'))
+            .filter(|t| is_distinctive(t))
+            .find(|t| {
+                self.owners
+                    .get(t)
+                    .is_some_and(|servers| !own.contains(t) && !servers.contains(catalog.server.as_str()))
+            })?;
+        let servers = self.owners.get(token)?;
+        let whose = if servers.is_empty() {
+            "a high-value tool this server does not provide".to_owned()
+        } else {
+            let names: Vec<String> = servers.iter().take(2).map(|s| visible::escape(s)).collect();
+            format!("a tool of {}", names.join(", "))
+        };
+        Some(Finding {
+            rule: CROSS_SERVER_REFERENCE.id,
+            name: CROSS_SERVER_REFERENCE.name,
+            severity: Severity::Medium,
+            server: visible::escape(&catalog.server),
+            tool: tool.map(visible::escape),
+            pointer: visible::escape(&field.pointer),
+            span: None,
+            message: format!("the text names {} ({whose})", visible::escape(token)),
+            evidence: visible::escape(token),
+            decoded: None,
+            fingerprint: fingerprint(CROSS_SERVER_REFERENCE.id, &catalog.server, tool, &field.pointer, token),
+            // A mention is a reason to review, not a sink: the composite needs more.
+            signal: None,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -86,7 +368,12 @@ mod tests {
             header: Header::default(),
             tools: names
                 .iter()
-                .map(|n| Tool { name: (*n).into(), value: serde_json::json!({ "name": n }) })
+                .map(|n| Tool {
+                    name: (*n).into(),
+                    value: serde_json::json!({ "name": n }),
+                    duplicate_keys: vec![],
+                    source_pointer: String::new(),
+                })
                 .collect(),
         }
     }
@@ -95,12 +382,12 @@ mod tests {
     fn impostor_names_are_reported() {
         let set =
             [catalog("mail", &["send_email"]), catalog("evil", &["send_emai\u{0406}", "s\u{0435}nd_email"])];
-        let findings = check(&set);
+        let findings = confusable_names(&set);
         assert_eq!(findings.len(), 2, "{findings:#?}");
         assert!(findings.iter().all(|f| f.severity == Severity::High && f.server == "evil"));
 
         let ascii = [catalog("a", &["send_email"]), catalog("b", &["send_emaiI"])];
-        let findings = check(&ascii);
+        let findings = confusable_names(&ascii);
         assert_eq!(findings.len(), 2);
         assert!(findings.iter().all(|f| f.severity == Severity::Medium));
     }
@@ -108,6 +395,9 @@ mod tests {
     #[test]
     fn same_name_in_many_servers_is_not_a_collision() {
         let set = [catalog("a", &["read_file"]), catalog("b", &["read_file"])];
-        assert!(check(&set).is_empty());
+        assert!(confusable_names(&set).is_empty());
+        let collisions = name_collisions(&set);
+        assert_eq!(collisions.len(), 2, "the same name in two servers is a collision (SH003)");
+        assert!(collisions.iter().all(|f| f.rule == "SH003" && f.severity == Severity::Medium));
     }
 }

@@ -13,7 +13,22 @@ pub const PADDING: Rule = Rule {
     severity: Severity::Medium,
 };
 
-pub const RULES: [&Rule; 1] = [&PADDING];
+pub const OVERSIZED: Rule = Rule {
+    id: "LEN001",
+    name: "oversized-text",
+    title: "Text far longer than tool metadata needs",
+    severity: Severity::Low,
+};
+
+pub const RULES: [&Rule; 2] = [&OVERSIZED, &PADDING];
+
+/// (kind, low above, medium above) in characters; threats.md §11.1.
+const LIMITS: &[(FieldKind, usize, usize)] = &[
+    (FieldKind::Description, 4_000, 10_000),
+    (FieldKind::Instructions, 8_000, 20_000),
+    (FieldKind::SchemaText, 1_000, 4_000),
+    (FieldKind::SchemaValue, 1_000, 4_000),
+];
 
 /// Consecutive horizontal blanks that count as padding.
 const MIN_BLANKS: usize = 30;
@@ -29,8 +44,33 @@ fn is_blank(c: char) -> bool {
     )
 }
 
-/// LEN002 on one field: the first padding run, and what follows it.
+/// LEN001 and LEN002 on one field.
 pub fn check(text: &str, kind: FieldKind, hits: &mut Vec<Hit>) {
+    oversized(text, kind, hits);
+    padding(text, kind, hits);
+}
+
+fn oversized(text: &str, kind: FieldKind, hits: &mut Vec<Hit>) {
+    let Some(&(_, low, medium)) = LIMITS.iter().find(|(k, _, _)| *k == kind) else { return };
+    if text.len() <= low {
+        return;
+    }
+    let chars = text.chars().count();
+    let severity = match chars {
+        n if n > medium => Severity::Medium,
+        n if n > low => Severity::Low,
+        _ => return,
+    };
+    hits.push(Hit::new(
+        &OVERSIZED,
+        severity,
+        (0, text.len()),
+        format!("{chars} characters in a {} (over {low}): room to bury instructions", kind.name()),
+    ));
+}
+
+/// LEN002: the first padding run, and what follows it.
+fn padding(text: &str, kind: FieldKind, hits: &mut Vec<Hit>) {
     if kind.is_identifier() || text.len() < MIN_BLANKS.min(MIN_BLANK_LINES + 1) {
         return;
     }

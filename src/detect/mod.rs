@@ -5,15 +5,25 @@
 //! Detectors return [`Hit`]s (rule, severity, span, message, decoded payload); this
 //! module turns them into [`Finding`]s with locations, evidence and fingerprints.
 
+pub mod blobs;
 pub mod catalog_set;
+pub mod composite;
 pub mod controls;
 pub mod length;
+pub mod rules;
+pub mod schema;
 pub mod unicode;
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::fields::{self, Field, FieldKind};
-use crate::finding::{fingerprint, Finding, Rule, Severity};
+use crate::finding::{fingerprint, Finding, Rule, Severity, Signal};
 use crate::visible;
+
+pub use rules::{RuleError, RuleSet};
 
 /// How many times a decoded payload is itself decoded and rescanned.
 pub const MAX_DECODE_DEPTH: u8 = 2;
@@ -28,6 +38,8 @@ pub struct Hit {
     pub message: String,
     /// Hidden text the detector decoded, raw (made visible when it becomes a finding).
     pub decoded: Option<String>,
+    /// What the hit adds to the composite score (TR000).
+    pub signal: Option<Signal>,
 }
 
 impl Hit {
@@ -37,93 +49,212 @@ impl Hit {
         span: (usize, usize),
         message: impl Into<String>,
     ) -> Hit {
-        Hit { rule, severity, span, message: message.into(), decoded: None }
+        Hit { rule, severity, span, message: message.into(), decoded: None, signal: None }
     }
 
     pub fn decoded(mut self, decoded: Option<String>) -> Hit {
         self.decoded = decoded.filter(|d| !d.trim().is_empty());
         self
     }
+
+    pub fn signal(mut self, signal: Signal) -> Hit {
+        self.signal = Some(signal);
+        self
+    }
 }
 
-/// Every rule the built-in detectors can report.
-pub fn rules() -> Vec<&'static Rule> {
+/// Everything the detectors need besides the catalogs: the loaded text rules.
+#[derive(Debug)]
+pub struct Detectors {
+    pub rules: RuleSet,
+}
+
+impl Detectors {
+    /// The built-in detectors.
+    pub fn builtin() -> Result<Detectors, RuleError> {
+        Ok(Detectors { rules: RuleSet::builtin()? })
+    }
+
+    /// Every rule the detectors can report: code rules and loaded text rules.
+    pub fn all_rules(&self) -> Vec<&'static Rule> {
+        let mut all: Vec<&'static Rule> = code_rules();
+        all.extend(self.rules.rules().iter().map(|r| r.rule));
+        all.sort_by_key(|r| r.id);
+        all
+    }
+
+    /// Runs every detector over `catalogs`; findings come back sorted.
+    pub fn scan(&self, catalogs: &[Catalog]) -> Vec<Finding> {
+        // Cross-catalog findings first, so that they count in each tool's composite.
+        let mut across: HashMap<(String, Option<String>), Vec<Finding>> = HashMap::new();
+        for finding in catalog_set::check(catalogs) {
+            across.entry((finding.server.clone(), finding.tool.clone())).or_default().push(finding);
+        }
+        let mut take = |server: &str, tool: Option<&str>| {
+            across.remove(&(visible::escape(server), tool.map(visible::escape))).unwrap_or_default()
+        };
+        let references = catalog_set::References::new(catalogs);
+        let mut memo = Memo::default();
+        let mut findings = Vec::new();
+        for catalog in catalogs {
+            let own: HashSet<&str> = catalog.tools.iter().map(|t| t.name.as_str()).collect();
+            let mut header = take(&catalog.server, None);
+            for field in fields::header_fields(&catalog.header) {
+                self.scan_field(&mut memo, &catalog.server, None, None, &field, &mut header);
+                header.extend(references.check(catalog, &own, None, &field));
+            }
+            findings.extend(composite::check(&catalog.server, None, &header));
+            findings.extend(header);
+            for tool in &catalog.tools {
+                let mut found = take(&catalog.server, Some(&tool.name));
+                let annotations = tool.value.get("annotations");
+                for field in fields::tool_fields(&tool.value) {
+                    self.scan_field(
+                        &mut memo,
+                        &catalog.server,
+                        Some(&tool.name),
+                        annotations,
+                        &field,
+                        &mut found,
+                    );
+                    found.extend(references.check(catalog, &own, Some(&tool.name), &field));
+                }
+                found.extend(schema::check_tool(&catalog.server, tool));
+                findings.extend(composite::check(&catalog.server, Some(&tool.name), &found));
+                findings.extend(found);
+            }
+        }
+        // Left over: findings for a server or tool name given twice across inputs.
+        findings.extend(across.into_values().flatten());
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        findings.dedup();
+        findings
+    }
+
+    /// All field-level hits on one piece of text.
+    pub fn check_text(&self, text: &str, kind: FieldKind, annotations: Option<&Value>) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        unicode::check(text, kind, &mut hits);
+        controls::check(text, &mut hits);
+        length::check(text, kind, &mut hits);
+        blobs::check(text, kind, &mut hits);
+        self.rules.check(text, kind, annotations, &mut hits);
+        schema::check_value_hits(kind, &mut hits);
+        unicode::escalate_split_words(&mut hits);
+        hits
+    }
+
+    fn scan_field<'a>(
+        &self,
+        memo: &mut Memo<'a>,
+        server: &str,
+        tool: Option<&str>,
+        annotations: Option<&Value>,
+        field: &Field<'a>,
+        out: &mut Vec<Finding>,
+    ) {
+        let place = Place { server, tool, pointer: &field.pointer, kind: field.kind, annotations };
+        // Field checks are pure in (kind, text) — except tool names, whose annotation
+        // rules also read the tool's annotations — so repeated strings are checked once.
+        let hits = if field.kind == FieldKind::ToolName {
+            self.check_text(field.text, field.kind, annotations)
+        } else {
+            memo.entry((field.kind, field.text))
+                .or_insert_with(|| self.check_text(field.text, field.kind, None))
+                .clone()
+        };
+        let start = out.len();
+        self.report(&place, field.text, hits, 0, "", out);
+        // The shadow view already reads hidden channels in place, so a rule that fired
+        // on the field itself need not be repeated for the decoded payload.
+        let direct: Vec<&'static str> =
+            out[start..].iter().filter(|f| f.span.is_some()).map(|f| f.rule).collect();
+        let mut index = start;
+        out.retain(|f| {
+            let keep = index < start || f.span.is_some() || !direct.contains(&f.rule);
+            index += 1;
+            keep
+        });
+    }
+
+    /// Scans `text`, then every payload a hit decoded (up to [`MAX_DECODE_DEPTH`]).
+    fn scan_text(&self, place: &Place<'_>, text: &str, depth: u8, via: &str, out: &mut Vec<Finding>) {
+        let hits = self.check_text(text, place.kind, place.annotations);
+        self.report(place, text, hits, depth, via, out);
+    }
+
+    /// Turns hits into findings and rescans what they decoded. A hidden payload that
+    /// itself carries a poisoning signal makes its carrier critical.
+    fn report(
+        &self,
+        place: &Place<'_>,
+        text: &str,
+        hits: Vec<Hit>,
+        depth: u8,
+        via: &str,
+        out: &mut Vec<Finding>,
+    ) {
+        for hit in hits {
+            let index = out.len();
+            out.push(to_finding(place, text, &hit, depth, via));
+            if let Some(payload) = &hit.decoded {
+                if depth < MAX_DECODE_DEPTH {
+                    let via = format!("{via}in text decoded by {}: ", hit.rule.id);
+                    let before = out.len();
+                    self.scan_text(place, payload, depth + 1, &via, out);
+                    if out[before..].iter().any(|f| f.signal.is_some()) {
+                        out[index].severity = Severity::Critical;
+                        out[index].message.push_str(" (the hidden text carries instructions or targets)");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Hits of already-checked field texts, by kind and text.
+type Memo<'a> = HashMap<(FieldKind, &'a str), Vec<Hit>>;
+
+/// Where a field is: server, tool, pointer and kind, and the tool's annotations.
+struct Place<'a> {
+    server: &'a str,
+    tool: Option<&'a str>,
+    pointer: &'a str,
+    kind: FieldKind,
+    annotations: Option<&'a Value>,
+}
+
+fn to_finding(place: &Place<'_>, text: &str, hit: &Hit, depth: u8, via: &str) -> Finding {
+    let raw = text.get(hit.span.0..hit.span.1).unwrap_or_default();
+    let evidence_key = format!("{via}{raw}");
+    let message = if via.is_empty() { hit.message.clone() } else { format!("{via}{}", hit.message) };
+    Finding {
+        rule: hit.rule.id,
+        name: hit.rule.name,
+        severity: hit.severity,
+        server: visible::escape(place.server),
+        tool: place.tool.map(visible::escape),
+        pointer: visible::escape(place.pointer),
+        span: (depth == 0).then(|| char_span(text, hit.span)),
+        message,
+        evidence: visible::excerpt(text, hit.span),
+        decoded: hit.decoded.as_deref().map(visible::escape),
+        fingerprint: fingerprint(hit.rule.id, place.server, place.tool, place.pointer, &evidence_key),
+        signal: hit.signal,
+    }
+}
+
+/// Rules implemented in code, with their metadata.
+pub fn code_rules() -> Vec<&'static Rule> {
     let mut all: Vec<&'static Rule> = Vec::new();
     all.extend(unicode::RULES);
     all.extend(catalog_set::RULES);
     all.extend(controls::RULES);
     all.extend(length::RULES);
-    all.sort_by_key(|r| r.id);
+    all.extend(blobs::RULES);
+    all.extend(schema::RULES);
+    all.extend(composite::RULES);
     all
-}
-
-/// Runs every detector over `catalogs`; findings come back sorted.
-pub fn scan(catalogs: &[Catalog]) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for catalog in catalogs {
-        for field in fields::header_fields(&catalog.header) {
-            scan_field(&catalog.server, None, &field, &mut findings);
-        }
-        for tool in &catalog.tools {
-            for field in fields::tool_fields(&tool.value) {
-                scan_field(&catalog.server, Some(&tool.name), &field, &mut findings);
-            }
-        }
-    }
-    findings.extend(catalog_set::check(catalogs));
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    findings.dedup();
-    findings
-}
-
-/// All field-level hits on one piece of text.
-pub fn check_text(text: &str, kind: FieldKind) -> Vec<Hit> {
-    let mut hits = Vec::new();
-    unicode::check(text, kind, &mut hits);
-    controls::check(text, &mut hits);
-    length::check(text, kind, &mut hits);
-    hits
-}
-
-fn scan_field(server: &str, tool: Option<&str>, field: &Field<'_>, out: &mut Vec<Finding>) {
-    scan_text(server, tool, &field.pointer, field.text, field.kind, 0, "", out);
-}
-
-#[allow(clippy::too_many_arguments)]
-fn scan_text(
-    server: &str,
-    tool: Option<&str>,
-    pointer: &str,
-    text: &str,
-    kind: FieldKind,
-    depth: u8,
-    via: &str,
-    out: &mut Vec<Finding>,
-) {
-    for hit in check_text(text, kind) {
-        let raw = text.get(hit.span.0..hit.span.1).unwrap_or_default();
-        let evidence_key = format!("{via}{raw}");
-        let message = if via.is_empty() { hit.message.clone() } else { format!("{via}{}", hit.message) };
-        out.push(Finding {
-            rule: hit.rule.id,
-            name: hit.rule.name,
-            severity: hit.severity,
-            server: visible::escape(server),
-            tool: tool.map(visible::escape),
-            pointer: visible::escape(pointer),
-            span: (depth == 0).then(|| char_span(text, hit.span)),
-            message,
-            evidence: visible::excerpt(text, hit.span),
-            decoded: hit.decoded.as_deref().map(visible::escape),
-            fingerprint: fingerprint(hit.rule.id, server, tool, pointer, &evidence_key),
-        });
-        if let Some(payload) = &hit.decoded {
-            if depth < MAX_DECODE_DEPTH {
-                let via = format!("{via}in text decoded by {}: ", hit.rule.id);
-                scan_text(server, tool, pointer, payload, kind, depth + 1, &via, out);
-            }
-        }
-    }
 }
 
 /// Byte span → code-point span.

@@ -234,6 +234,21 @@ fn visual_order(chars: &[(usize, char)]) -> String {
 
 // ---------------------------------------------------------------------------- UNI002
 
+/// A word split by a zero-width character is evasion when the field also sets off a
+/// text rule (whose shadow view already joined the word): UNI002 becomes high.
+pub fn escalate_split_words(hits: &mut [Hit]) {
+    let rule_fired = hits
+        .iter()
+        .any(|h| h.signal.is_some() || (h.rule.id.starts_with("TR") && h.severity >= Severity::Medium));
+    if !rule_fired {
+        return;
+    }
+    for hit in hits.iter_mut().filter(|h| h.rule.id == ZERO_WIDTH.id && h.severity == Severity::Medium) {
+        hit.severity = Severity::High;
+        hit.message.push_str(" (the joined text sets off a poisoning rule)");
+    }
+}
+
 /// Scripts whose orthography uses ZWJ/ZWNJ (UAX #31 §2.3): Arabic-script joining and
 /// Brahmic conjunct control.
 fn uses_joiners(c: char) -> bool {

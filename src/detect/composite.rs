@@ -1,0 +1,137 @@
+//! TR000: poisoning is a conjunction (threats.md §0.3). One tool whose findings carry an
+//! instruction to the model, a sensitive target, and a sink or concealment is poisoned,
+//! even when each cue alone is weak.
+
+use std::collections::BTreeMap;
+
+use crate::finding::{fingerprint, Finding, Rule, Severity, Signal};
+use crate::visible;
+
+pub const COMPOSITE: Rule = Rule {
+    id: "TR000",
+    name: "poisoning-composite",
+    title: "An instruction to the model, a sensitive target, and a sink or concealment in one tool",
+    severity: Severity::Critical,
+};
+
+pub const RULES: [&Rule; 1] = [&COMPOSITE];
+
+/// TR000 for one tool (or, with `tool` = `None`, one server header) from its findings:
+/// - critical: instruction + target + (sink or concealment);
+/// - high: an instruction of medium severity or more + any other signal, or two
+///   independent instructions of medium severity or more (different rules matching
+///   different text: one phrase caught by two rules counts once).
+pub fn check(server: &str, tool: Option<&str>, findings: &[Finding]) -> Option<Finding> {
+    // signal → the rules that gave it, and the strongest instruction seen
+    let mut by_signal: BTreeMap<Signal, Vec<&'static str>> = BTreeMap::new();
+    let mut strong_instruction = false;
+    for f in findings {
+        let Some(signal) = f.signal else { continue };
+        let rules = by_signal.entry(signal).or_default();
+        if !rules.contains(&f.rule) {
+            rules.push(f.rule);
+        }
+        strong_instruction |= signal == Signal::Instruction && f.severity >= Severity::Medium;
+    }
+    let has = |s: Signal| by_signal.contains_key(&s);
+    let instruction = has(Signal::Instruction);
+    let severity = if instruction && has(Signal::Target) && (has(Signal::Sink) || has(Signal::Concealment)) {
+        Severity::Critical
+    } else if strong_instruction && (by_signal.len() >= 2 || independent_instructions(findings) >= 2) {
+        Severity::High
+    } else {
+        return None;
+    };
+    let parts: Vec<String> =
+        by_signal.iter().map(|(signal, rules)| format!("{} ({})", signal.name(), rules.join(", "))).collect();
+    let evidence = parts.join("; ");
+    Some(Finding {
+        rule: COMPOSITE.id,
+        name: COMPOSITE.name,
+        severity,
+        server: visible::escape(server),
+        tool: tool.map(visible::escape),
+        pointer: String::new(),
+        span: None,
+        message: format!("poisoning pattern across the tool's fields: {evidence}"),
+        evidence: evidence.clone(),
+        decoded: None,
+        fingerprint: fingerprint(COMPOSITE.id, server, tool, "", &evidence),
+        signal: None,
+    })
+}
+
+/// How many medium-or-worse instruction findings stand on separate text: different
+/// rules, and different fields or non-overlapping spans.
+fn independent_instructions(findings: &[Finding]) -> usize {
+    let strong: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.signal == Some(Signal::Instruction) && f.severity >= Severity::Medium)
+        .collect();
+    let mut chosen: Vec<&Finding> = Vec::new();
+    for f in strong {
+        let overlaps = chosen.iter().any(|c| {
+            c.rule == f.rule
+                || (c.pointer == f.pointer
+                    && match (c.span, f.span) {
+                        (Some([a, b]), Some([x, y])) => a < y && x < b,
+                        _ => true,
+                    })
+        });
+        if !overlaps {
+            chosen.push(f);
+        }
+    }
+    chosen.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(rule: &'static str, severity: Severity, signal: Signal) -> Finding {
+        Finding {
+            rule,
+            name: "x",
+            severity,
+            server: "s".into(),
+            tool: Some("t".into()),
+            pointer: "/description".into(),
+            span: None,
+            message: String::new(),
+            evidence: String::new(),
+            decoded: None,
+            fingerprint: String::new(),
+            signal: Some(signal),
+        }
+    }
+
+    #[test]
+    fn conjunction_is_critical_and_single_cues_are_not() {
+        let a = finding("TR014", Severity::Info, Signal::Instruction);
+        let b = finding("SEC101", Severity::Low, Signal::Target);
+        let c = finding("TR004", Severity::Medium, Signal::Sink);
+        let d = finding("TR002", Severity::High, Signal::Concealment);
+        assert_eq!(
+            check("s", Some("t"), &[a.clone(), b.clone(), c.clone()]).map(|f| f.severity),
+            Some(Severity::Critical)
+        );
+        assert_eq!(
+            check("s", Some("t"), &[a.clone(), b.clone(), d]).map(|f| f.severity),
+            Some(Severity::Critical)
+        );
+        assert_eq!(check("s", Some("t"), &[a.clone(), b.clone()]), None, "weak instruction + target");
+        let strong = finding("TR003", Severity::Medium, Signal::Instruction);
+        assert_eq!(check("s", Some("t"), &[strong.clone(), c]).map(|f| f.severity), Some(Severity::High));
+        assert_eq!(check("s", Some("t"), &[b]), None);
+
+        // Two rules on the same phrase count once; on separate phrases, twice.
+        let mut one = strong.clone();
+        one.span = Some([10, 30]);
+        let mut same_phrase = finding("TR020", Severity::Medium, Signal::Instruction);
+        same_phrase.span = Some([12, 28]);
+        assert_eq!(check("s", Some("t"), &[one.clone(), same_phrase.clone()]), None);
+        same_phrase.span = Some([40, 60]);
+        assert_eq!(check("s", Some("t"), &[one, same_phrase]).map(|f| f.severity), Some(Severity::High));
+    }
+}

@@ -1,0 +1,649 @@
+//! The data rule engine: text rules loaded from `detectors/*.toml` (embedded in the
+//! binary) and from user rule files. Each field is matched in one pass however many
+//! rules there are: an Aho-Corasick automaton over the literals every match of a
+//! pattern must start with picks the candidate patterns, and only those run.
+//!
+//! The format is documented once, in `detectors/README.md`.
+
+use std::collections::{BTreeMap, HashSet};
+
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use regex::bytes::{Regex, RegexBuilder};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
+
+/// Prefix literals shorter than this do not make a useful prefilter: such patterns
+/// always run.
+const MIN_LITERAL: usize = 2;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::Hit;
+use crate::fields::{self, FieldKind};
+use crate::finding::{Rule, Severity, Signal};
+
+/// The built-in rule files, one per family.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("detectors/tr.toml", include_str!("../../detectors/tr.toml")),
+    ("detectors/sh.toml", include_str!("../../detectors/sh.toml")),
+    ("detectors/sch.toml", include_str!("../../detectors/sch.toml")),
+    ("detectors/exf.toml", include_str!("../../detectors/exf.toml")),
+    ("detectors/sec.toml", include_str!("../../detectors/sec.toml")),
+    ("detectors/scp.toml", include_str!("../../detectors/scp.toml")),
+];
+
+/// An annotation precondition: the rule applies only when the tool's hint is this.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expect {
+    Is(bool),
+    Absent,
+}
+
+/// The text a rule's patterns run on (threats.md §0.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum View {
+    /// Hidden channels decoded, invisibles stripped, NFKC, lowercase (the default).
+    Shadow,
+    /// Exactly as received: for case-sensitive shapes such as secrets.
+    Raw,
+    /// Names split into lowercase words: `readSSHKey` → `read ssh key`.
+    Ident,
+}
+
+impl View {
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Shadow => "shadow",
+            View::Raw => "raw",
+            View::Ident => "ident",
+        }
+    }
+}
+
+/// A rule file or rule that cannot be used. Names the file and the rule.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{}: {message}", rule.as_ref().map(|r| format!(": rule {r}")).unwrap_or_default())]
+pub struct RuleError {
+    pub file: String,
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    name: String,
+    title: String,
+    severity: String,
+    #[serde(default)]
+    signal: Option<String>,
+    fields: Vec<String>,
+    #[serde(default)]
+    view: Option<String>,
+    patterns: Vec<String>,
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    min_matches: Option<usize>,
+    message: String,
+    remediation: String,
+    #[serde(default)]
+    references: Vec<String>,
+    #[serde(rename = "match")]
+    matching: Vec<String>,
+    no_match: Vec<String>,
+}
+
+/// One compiled text rule.
+#[derive(Debug)]
+pub struct TextRule {
+    pub rule: &'static Rule,
+    pub signal: Option<Signal>,
+    pub kinds: Vec<FieldKind>,
+    pub view: View,
+    pub patterns: Vec<Regex>,
+    /// A match whose text matches one of these is not reported (placeholders, say).
+    pub allow: Vec<Regex>,
+    /// Preconditions on the tool's annotations (empty: always applies).
+    pub annotations: Vec<(String, Expect)>,
+    /// Distinct matches (across all patterns) needed in one field: weak cues that only
+    /// mean something together set this above 1.
+    pub min_matches: usize,
+    pub message: String,
+    pub remediation: String,
+    pub references: Vec<String>,
+    pub matching: Vec<String>,
+    pub no_match: Vec<String>,
+    /// The rule file it came from.
+    pub source: String,
+}
+
+/// One pass over a (kind, view): the applicable patterns behind one prefilter.
+#[derive(Debug)]
+struct Matcher {
+    view: View,
+    /// (rule index, pattern index) of every applicable pattern, in rule order.
+    patterns: Vec<(usize, usize)>,
+    /// Finds the prefix literals; `None` when no pattern has usable literals.
+    prefilter: Option<AhoCorasick>,
+    /// Literal index → indices into `patterns` that start with it.
+    literal_owners: Vec<Vec<usize>>,
+    /// Indices into `patterns` without usable literals: always run.
+    always: Vec<usize>,
+}
+
+/// Every text rule, compiled for matching. Kinds that share the same rules share one
+/// compiled matcher (all prose kinds, typically).
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<TextRule>,
+    matchers: BTreeMap<FieldKind, Arc<Vec<Matcher>>>,
+}
+
+/// An example that does not behave as its rule says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExampleFailure {
+    pub rule: String,
+    pub source: String,
+    pub example: String,
+    pub expected_match: bool,
+}
+
+impl RuleSet {
+    /// The built-in rules.
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        RuleSet::load(BUILTIN.iter().map(|(f, t)| ((*f).to_owned(), (*t).to_owned())).collect(), &[])
+    }
+
+    /// Rules from `(file name, TOML text)` sources; `disabled` ids are left out.
+    /// Ids must be unique across every source.
+    pub fn load(sources: Vec<(String, String)>, disabled: &[String]) -> Result<RuleSet, RuleError> {
+        let mut rules = Vec::new();
+        let mut seen = HashSet::new();
+        for (file, text) in sources {
+            let parsed: RuleFile = toml::from_str(&text).map_err(|e| RuleError {
+                file: file.clone(),
+                rule: None,
+                message: e.to_string(),
+            })?;
+            for raw in parsed.rule {
+                let rule = compile(&file, raw)?;
+                if !seen.insert(rule.rule.id) {
+                    return Err(RuleError {
+                        file,
+                        rule: Some(rule.rule.id.to_owned()),
+                        message: "the id is already used by another rule".into(),
+                    });
+                }
+                if !disabled.iter().any(|d| d == rule.rule.id) {
+                    rules.push(rule);
+                }
+            }
+        }
+        let matchers = build_matchers(&rules)?;
+        Ok(RuleSet { rules, matchers })
+    }
+
+    pub fn rules(&self) -> &[TextRule] {
+        &self.rules
+    }
+
+    #[doc(hidden)]
+    pub fn candidates_debug(&self, text: &str, kind: FieldKind) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let Some(matchers) = self.matchers.get(&kind) else { return out };
+        let shadow = fields::shadow_mapped(text);
+        for matcher in matchers.iter() {
+            if matcher.view != View::Shadow {
+                continue;
+            }
+            let mut candidate = vec![false; matcher.patterns.len()];
+            for &i in &matcher.always {
+                candidate[i] = true;
+            }
+            if let Some(prefilter) = &matcher.prefilter {
+                for found in prefilter.find_overlapping_iter(shadow.text.as_bytes()) {
+                    for &i in &matcher.literal_owners[found.pattern().as_usize()] {
+                        candidate[i] = true;
+                    }
+                }
+            }
+            for (i, c) in candidate.iter().enumerate() {
+                if *c {
+                    out.push(matcher.patterns[i]);
+                }
+            }
+        }
+        out
+    }
+
+    /// Every rule hit on one field, at most one per rule (its first match).
+    /// `annotations` is the tool's `annotations` object, for rules that depend on it.
+    pub fn check(&self, text: &str, kind: FieldKind, annotations: Option<&Value>, hits: &mut Vec<Hit>) {
+        let Some(matchers) = self.matchers.get(&kind) else { return };
+        if matches!(kind, FieldKind::Key | FieldKind::SchemaKeyword) && fields::is_plain_identifier(text) {
+            // `type`, `description`, `string`: no rule can match a short identifier.
+            return;
+        }
+        let needs = |view: View| matchers.iter().any(|m| m.view == view);
+        let shadow = needs(View::Shadow).then(|| fields::shadow_mapped(text));
+        let ident = needs(View::Ident).then(|| fields::ident_words(text));
+        let mut fired: Vec<usize> = Vec::new();
+        for matcher in matchers.iter() {
+            let haystack: &[u8] = match matcher.view {
+                View::Raw => text.as_bytes(),
+                View::Shadow => shadow.as_ref().map_or(text, |v| v.text.as_str()).as_bytes(),
+                View::Ident => ident.as_deref().unwrap_or(text).as_bytes(),
+            };
+            let mut candidate = vec![false; matcher.patterns.len()];
+            for &i in &matcher.always {
+                candidate[i] = true;
+            }
+            if let Some(prefilter) = &matcher.prefilter {
+                for found in prefilter.find_overlapping_iter(haystack) {
+                    for &i in &matcher.literal_owners[found.pattern().as_usize()] {
+                        candidate[i] = true;
+                    }
+                }
+            }
+            for (i, &(rule_index, pattern_index)) in matcher.patterns.iter().enumerate() {
+                if !candidate[i] || fired.contains(&rule_index) {
+                    continue;
+                }
+                let rule = &self.rules[rule_index];
+                if !rule.applies_to(annotations) {
+                    continue;
+                }
+                let allowed =
+                    |m: &regex::bytes::Match<'_>| !rule.allow.iter().any(|a| a.is_match(m.as_bytes()));
+                let Some(found) = rule.patterns[pattern_index].find_iter(haystack).find(allowed) else {
+                    continue;
+                };
+                if rule.min_matches > 1 && rule.count_matches(haystack, rule.min_matches) < rule.min_matches {
+                    continue;
+                }
+                let span = match matcher.view {
+                    View::Raw => (found.start(), found.end()),
+                    View::Shadow => {
+                        shadow.as_ref().map_or((0, text.len()), |v| v.raw_span((found.start(), found.end())))
+                    }
+                    View::Ident => (0, text.len()),
+                };
+                fired.push(rule_index);
+                let mut hit = Hit::new(rule.rule, rule.rule.severity, span, rule.message.clone());
+                hit.signal = rule.signal;
+                hits.push(hit);
+            }
+        }
+    }
+
+    /// Runs every example of every rule: a `match` example must fire its rule, a
+    /// `no_match` example must not.
+    pub fn test_examples(&self) -> Vec<ExampleFailure> {
+        let mut failures = Vec::new();
+        for rule in &self.rules {
+            let kind = example_kind(&rule.kinds);
+            let annotations = rule.satisfying_annotations();
+            let fires = |example: &str| {
+                let mut hits = Vec::new();
+                self.check(example, kind, Some(&annotations), &mut hits);
+                hits.iter().any(|h| h.rule.id == rule.rule.id)
+            };
+            for (examples, expected) in [(&rule.matching, true), (&rule.no_match, false)] {
+                for example in examples {
+                    if fires(example) != expected {
+                        failures.push(ExampleFailure {
+                            rule: rule.rule.id.to_owned(),
+                            source: rule.source.clone(),
+                            example: example.clone(),
+                            expected_match: expected,
+                        });
+                    }
+                }
+            }
+        }
+        failures
+    }
+}
+
+impl TextRule {
+    /// Distinct non-allowed matches of all patterns, counting up to `enough`.
+    fn count_matches(&self, haystack: &[u8], enough: usize) -> usize {
+        let mut seen: Vec<(usize, usize)> = Vec::new();
+        for pattern in &self.patterns {
+            for m in pattern.find_iter(haystack) {
+                let overlaps = seen.iter().any(|&(s, e)| m.start() < e && s < m.end());
+                if !overlaps && !self.allow.iter().any(|a| a.is_match(m.as_bytes())) {
+                    seen.push((m.start(), m.end()));
+                    if seen.len() >= enough {
+                        return seen.len();
+                    }
+                }
+            }
+        }
+        seen.len()
+    }
+
+    /// Whether the tool's annotations meet this rule's preconditions.
+    pub fn applies_to(&self, annotations: Option<&Value>) -> bool {
+        self.annotations.iter().all(|(key, expect)| {
+            let hint = annotations.and_then(|a| a.get(key));
+            match expect {
+                Expect::Is(b) => hint.and_then(Value::as_bool) == Some(*b),
+                Expect::Absent => hint.is_none(),
+            }
+        })
+    }
+
+    /// Annotations that meet the preconditions: the context examples are tested in.
+    pub fn satisfying_annotations(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        for (key, expect) in &self.annotations {
+            if let Expect::Is(b) = expect {
+                map.insert(key.clone(), Value::Bool(*b));
+            }
+        }
+        Value::Object(map)
+    }
+}
+
+/// The field kind a rule's examples are tested as: a description when the rule reads
+/// descriptions, else its first kind.
+pub fn example_kind(kinds: &[FieldKind]) -> FieldKind {
+    if kinds.contains(&FieldKind::Description) {
+        FieldKind::Description
+    } else {
+        kinds.first().copied().unwrap_or(FieldKind::Description)
+    }
+}
+
+fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
+    let fail = |message: String| RuleError { file: file.to_owned(), rule: Some(raw.id.clone()), message };
+    let valid_id = raw.id.len() <= 16
+        && raw.id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && raw.id.starts_with(|c: char| c.is_ascii_uppercase());
+    if !valid_id {
+        return Err(fail("an id is upper-case letters then digits, like TR001".into()));
+    }
+    if raw.name.is_empty()
+        || !raw.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(fail(format!("name {:?} must be kebab-case", raw.name)));
+    }
+    let severity: Severity = raw.severity.parse().map_err(fail)?;
+    let signal = match raw.signal.as_deref() {
+        None => None,
+        Some(name) => Some(Signal::parse(name).ok_or_else(|| {
+            fail(format!("unknown signal {name:?} (expected instruction, target, sink or concealment)"))
+        })?),
+    };
+    let view = match raw.view.as_deref().unwrap_or("shadow") {
+        "shadow" => View::Shadow,
+        "raw" => View::Raw,
+        "ident" => View::Ident,
+        other => return Err(fail(format!("unknown view {other:?} (expected shadow, raw or ident)"))),
+    };
+    let mut kinds = Vec::new();
+    for name in &raw.fields {
+        let group = FieldKind::parse_group(name).ok_or_else(|| {
+            fail(format!(
+                "unknown field kind {name:?} (expected all, prose, names, or a kind such as description)"
+            ))
+        })?;
+        for kind in group {
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+    }
+    if kinds.is_empty() {
+        return Err(fail("`fields` names no field kind".into()));
+    }
+    if raw.patterns.is_empty() {
+        return Err(fail("a rule needs at least one pattern".into()));
+    }
+    if raw.matching.is_empty() || raw.no_match.is_empty() {
+        return Err(fail("a rule needs at least one `match` and one `no_match` example".into()));
+    }
+    let regexes = |list: &[String], what: &str| -> Result<Vec<Regex>, RuleError> {
+        list.iter()
+            .map(|p| ascii_regex(p).map_err(|e| fail(format!("{what} {p:?} does not compile: {e}"))))
+            .collect()
+    };
+    let mut annotations = Vec::new();
+    for (key, value) in &raw.annotations {
+        let expect = match value {
+            toml::Value::Boolean(b) => Expect::Is(*b),
+            toml::Value::String(s) if s == "absent" => Expect::Absent,
+            other => {
+                return Err(fail(format!("annotation {key} must be true, false or \"absent\", not {other}")))
+            }
+        };
+        annotations.push((key.clone(), expect));
+    }
+    let patterns = regexes(&raw.patterns, "pattern")?;
+    let allow = regexes(&raw.allow, "allow pattern")?;
+    // Rules live for the whole run and findings refer to their ids as `&'static str`;
+    // leaking one small `Rule` per loaded rule is the simple way to get that.
+    let rule: &'static Rule = Box::leak(Box::new(Rule {
+        id: leak(raw.id),
+        name: leak(raw.name),
+        title: leak(raw.title),
+        severity,
+    }));
+    Ok(TextRule {
+        rule,
+        signal,
+        kinds,
+        view,
+        patterns,
+        allow,
+        annotations,
+        min_matches: raw.min_matches.unwrap_or(1).max(1),
+        message: raw.message,
+        remediation: raw.remediation,
+        references: raw.references,
+        matching: raw.matching,
+        no_match: raw.no_match,
+        source: file.to_owned(),
+    })
+}
+
+fn leak(text: String) -> &'static str {
+    Box::leak(text.into_boxed_str())
+}
+
+/// Patterns are ASCII byte regexes: `\w`, `\s`, `\b` and `.` are ASCII (a non-ASCII
+/// character is several bytes). The shadow view is NFKC-folded and lowercased already,
+/// and ASCII classes keep the compiled sets small enough to build at every start.
+fn ascii_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern).unicode(false).build()
+}
+
+/// Literals every match of `pattern` starts (or else ends) with, when there is a short
+/// list of them and each is long enough to filter on. Either way a match implies one
+/// of them occurs in the text, which is all the prefilter needs.
+fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
+    [ExtractKind::Prefix, ExtractKind::Suffix].into_iter().find_map(|kind| {
+        let seq = Extractor::new().kind(kind).extract(&hir);
+        let literals = seq.literals()?;
+        let usable = !literals.is_empty() && literals.iter().all(|l| l.as_bytes().len() >= MIN_LITERAL);
+        usable.then(|| literals.iter().map(|l| l.as_bytes().to_vec()).collect())
+    })
+}
+
+fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matcher>>>, RuleError> {
+    let mut out = BTreeMap::new();
+    let mut shared: BTreeMap<Vec<usize>, Arc<Vec<Matcher>>> = BTreeMap::new();
+    for kind in FieldKind::ALL {
+        let applicable: Vec<usize> = (0..rules.len()).filter(|&r| rules[r].kinds.contains(&kind)).collect();
+        if applicable.is_empty() {
+            continue;
+        }
+        if let Some(matchers) = shared.get(&applicable) {
+            out.insert(kind, Arc::clone(matchers));
+            continue;
+        }
+        let mut matchers = Vec::new();
+        for view in [View::Raw, View::Shadow, View::Ident] {
+            let patterns: Vec<(usize, usize)> = applicable
+                .iter()
+                .filter(|&&r| rules[r].view == view)
+                .flat_map(|&r| (0..rules[r].patterns.len()).map(move |p| (r, p)))
+                .collect();
+            if patterns.is_empty() {
+                continue;
+            }
+            let mut literals: Vec<Vec<u8>> = Vec::new();
+            let mut literal_owners: Vec<Vec<usize>> = Vec::new();
+            let mut always = Vec::new();
+            for (i, &(r, p)) in patterns.iter().enumerate() {
+                match prefix_literals(rules[r].patterns[p].as_str()) {
+                    Some(prefixes) => {
+                        for literal in prefixes {
+                            match literals.iter().position(|l| *l == literal) {
+                                Some(at) => literal_owners[at].push(i),
+                                None => {
+                                    literals.push(literal);
+                                    literal_owners.push(vec![i]);
+                                }
+                            }
+                        }
+                    }
+                    None => always.push(i),
+                }
+            }
+            let prefilter = if literals.is_empty() {
+                None
+            } else {
+                Some(AhoCorasick::builder().kind(Some(AhoCorasickKind::DFA)).build(&literals).map_err(
+                    |e| RuleError {
+                        file: "(rule set)".into(),
+                        rule: None,
+                        message: format!(
+                            "cannot build the literal prefilter for {} fields: {e}",
+                            kind.name()
+                        ),
+                    },
+                )?)
+            };
+            matchers.push(Matcher { view, patterns, prefilter, literal_owners, always });
+        }
+        let matchers = Arc::new(matchers);
+        shared.insert(applicable, Arc::clone(&matchers));
+        out.insert(kind, matchers);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<RuleSet, RuleError> {
+        RuleSet::load(vec![("t.toml".into(), text.into())], &[])
+    }
+
+    const GOOD: &str = r#"
+[[rule]]
+id = "T001"
+name = "say-ignore"
+title = "t"
+severity = "high"
+fields = ["prose"]
+patterns = ['\bignore\b']
+message = "m"
+remediation = "r"
+match = ["please IG\u200bNORE this"]
+no_match = ["ignored"]
+"#;
+
+    #[test]
+    fn a_rule_matches_through_the_shadow_view() {
+        let set = load(GOOD).unwrap_or_else(|e| panic!("{e}"));
+        assert!(set.test_examples().is_empty());
+        let mut hits = Vec::new();
+        set.check("Please ＩＧＮＯＲＥ it", FieldKind::Description, None, &mut hits);
+        assert_eq!(hits.len(), 1);
+        set.check("Please ignore it", FieldKind::ToolName, None, &mut hits);
+        assert_eq!(hits.len(), 1, "tool names are not prose");
+    }
+
+    #[test]
+    fn broken_rule_files_name_file_and_rule() {
+        let cases = [
+            (GOOD.replace(r"'\bignore\b'", "'(unclosed'"), "t.toml: rule T001: pattern"),
+            (GOOD.replace("severity = \"high\"", "severity = \"severe\""), "rule T001: unknown severity"),
+            (GOOD.replace("[\"prose\"]", "[\"prosey\"]"), "rule T001: unknown field kind"),
+            (
+                GOOD.replace("no_match = [\"ignored\"]", "no_match = []"),
+                "at least one `match` and one `no_match`",
+            ),
+            (GOOD.replace("id = \"T001\"", "id = \"t-1\""), "rule t-1: an id is"),
+            (format!("{GOOD}\n{GOOD}"), "rule T001: the id is already used"),
+            (GOOD.replace("remediation = \"r\"", "remediation = \"r\"\nextra = 1"), "unknown field `extra`"),
+            ("[[rule]\n".to_owned(), "t.toml: "),
+        ];
+        for (text, want) in cases {
+            match load(&text) {
+                Ok(_) => panic!("loaded: {text}"),
+                Err(e) => assert!(e.to_string().contains(want), "{e} lacks {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn failing_examples_are_reported() {
+        let set = load(&GOOD.replace("no_match = [\"ignored\"]", "no_match = [\"just ignore it\"]"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let failures = set.test_examples();
+        assert_eq!(failures.len(), 1);
+        assert!(!failures[0].expected_match);
+    }
+}
+
+#[cfg(test)]
+mod builtin_tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_rule_proves_its_examples() {
+        let set = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let failures = set.test_examples();
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+}
+#[cfg(test)]
+mod prefilter_debug {
+    #[test]
+    fn show_always_patterns() {
+        let set = super::RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        for rule in set.rules() {
+            for p in &rule.patterns {
+                let lits = super::prefix_literals(p.as_str());
+                match lits {
+                    None => eprintln!("ALWAYS {} {}", rule.rule.id, &p.as_str()[..p.as_str().len().min(70)]),
+                    Some(l) => eprintln!(
+                        "LITS {} {} n={} e.g. {:?}",
+                        rule.rule.id,
+                        &p.as_str()[..p.as_str().len().min(40)],
+                        l.len(),
+                        String::from_utf8_lossy(&l[0])
+                    ),
+                }
+            }
+        }
+    }
+}

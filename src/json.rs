@@ -1,0 +1,151 @@
+//! JSON parsing into `serde_json::Value` that also records what `Value` forgets: keys
+//! that appear twice in one object (RFC 8259 §4 leaves their meaning to each parser, so
+//! a reviewer and a client may see different values). The last value wins, as in
+//! serde_json; serde_json's nesting limit (128) still applies.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+use crate::fields::escape_token;
+
+/// More duplicates than this in one document are not recorded one by one.
+const MAX_RECORDED: usize = 1000;
+
+/// A parsed document and the RFC 6901 pointer of every duplicated key.
+pub struct Parsed {
+    pub value: Value,
+    pub duplicate_keys: Vec<String>,
+}
+
+/// Parses `text`, recording duplicate keys.
+pub fn parse(text: &str) -> Result<Parsed, serde_json::Error> {
+    let state = RefCell::new(State::default());
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let value = ValueSeed(&state).deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(Parsed { value, duplicate_keys: state.into_inner().duplicates })
+}
+
+#[derive(Default)]
+struct State {
+    path: Vec<Segment>,
+    duplicates: Vec<String>,
+}
+
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+impl State {
+    fn pointer(&self) -> String {
+        let mut out = String::new();
+        for segment in &self.path {
+            out.push('/');
+            match segment {
+                Segment::Key(k) => out.push_str(&escape_token(k)),
+                Segment::Index(i) => out.push_str(&i.to_string()),
+            }
+        }
+        out
+    }
+}
+
+#[derive(Clone, Copy)]
+struct ValueSeed<'a>(&'a RefCell<State>);
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        loop {
+            self.0.borrow_mut().path.push(Segment::Index(items.len()));
+            let next = seq.next_element_seed(self);
+            self.0.borrow_mut().path.pop();
+            match next? {
+                Some(item) => items.push(item),
+                None => return Ok(Value::Array(items)),
+            }
+        }
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            self.0.borrow_mut().path.push(Segment::Key(key));
+            let value = access.next_value_seed(self);
+            let popped = self.0.borrow_mut().path.pop();
+            let value = value?;
+            let Some(Segment::Key(key)) = popped else { continue };
+            if map.contains_key(&key) && self.0.borrow().duplicates.len() < MAX_RECORDED {
+                let mut state = self.0.borrow_mut();
+                let pointer = format!("{}/{}", state.pointer(), escape_token(&key));
+                state.duplicates.push(pointer);
+            }
+            map.insert(key, value);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_are_recorded_and_the_last_value_wins() {
+        let parsed = parse(r#"{"tools": [{"name": "a", "description": "x", "description": "y", "s": {"k~/": 1, "k~/": 2}}]}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.value["tools"][0]["description"], "y");
+        assert_eq!(parsed.duplicate_keys, vec!["/tools/0/description", "/tools/0/s/k~0~1"]);
+    }
+
+    #[test]
+    fn same_value_as_serde_json() {
+        let text = r#"{"a": [1, -2, 3.5, 1e300, true, null, "s\u00e9"], "b": {"c": {}}}"#;
+        let ours = parse(text).map(|p| p.value).ok();
+        let theirs: Option<Value> = serde_json::from_str(text).ok();
+        assert_eq!(ours, theirs);
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(parse(&deep).is_err_and(|e| e.to_string().starts_with("recursion limit exceeded")));
+    }
+}
