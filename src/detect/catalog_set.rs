@@ -123,7 +123,9 @@ fn duplicate_tools(catalog: &Catalog) -> Vec<Finding> {
 /// The first sentence of a description, whitespace folded and lowercased; an `Args:`
 /// section never counts as part of it.
 fn summary_sentence(description: &str) -> String {
-    let folded = description.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    // The first sentence is all that counts: never fold more than its neighbourhood.
+    let head = description.get(..description.len().min(400)).unwrap_or(description);
+    let folded = head.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
     let before_args = folded.split(" args:").next().unwrap_or(&folded);
     let end = before_args.find(". ").map_or(before_args.len(), |i| i + 1);
     before_args[..end].trim().to_owned()

@@ -10,7 +10,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
-use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
+use regex_automata::Input;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 /// Prefix literals shorter than this do not make a useful prefilter: such patterns
@@ -115,6 +117,8 @@ pub struct TextRule {
     pub patterns: Vec<Regex>,
     /// A match whose text matches one of these is not reported (placeholders, say).
     pub allow: Vec<Regex>,
+    /// The pattern sources, as written.
+    pub sources: Vec<String>,
     /// Preconditions on the tool's annotations (empty: always applies).
     pub annotations: Vec<(String, Expect)>,
     /// Distinct matches (across all patterns) needed in one field: weak cues that only
@@ -137,9 +141,9 @@ struct Matcher {
     patterns: Vec<(usize, usize)>,
     /// Finds the prefix literals; `None` when no pattern has usable literals.
     prefilter: Option<AhoCorasick>,
-    /// Literal index → indices into `patterns` that start with it.
+    /// Literal index → indices into `patterns` whose matches start with it.
     literal_owners: Vec<Vec<usize>>,
-    /// Indices into `patterns` without usable literals: always run.
+    /// Indices into `patterns` without usable prefix literals: searched in full.
     always: Vec<usize>,
 }
 
@@ -199,35 +203,6 @@ impl RuleSet {
         &self.rules
     }
 
-    #[doc(hidden)]
-    pub fn candidates_debug(&self, text: &str, kind: FieldKind) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
-        let Some(matchers) = self.matchers.get(&kind) else { return out };
-        let shadow = fields::shadow_mapped(text);
-        for matcher in matchers.iter() {
-            if matcher.view != View::Shadow {
-                continue;
-            }
-            let mut candidate = vec![false; matcher.patterns.len()];
-            for &i in &matcher.always {
-                candidate[i] = true;
-            }
-            if let Some(prefilter) = &matcher.prefilter {
-                for found in prefilter.find_overlapping_iter(shadow.text.as_bytes()) {
-                    for &i in &matcher.literal_owners[found.pattern().as_usize()] {
-                        candidate[i] = true;
-                    }
-                }
-            }
-            for (i, c) in candidate.iter().enumerate() {
-                if *c {
-                    out.push(matcher.patterns[i]);
-                }
-            }
-        }
-        out
-    }
-
     /// Every rule hit on one field, at most one per rule (its first match).
     /// `annotations` is the tool's `annotations` object, for rules that depend on it.
     pub fn check(&self, text: &str, kind: FieldKind, annotations: Option<&Value>, hits: &mut Vec<Hit>) {
@@ -246,38 +221,36 @@ impl RuleSet {
                 View::Shadow => shadow.as_ref().map_or(text, |v| v.text.as_str()).as_bytes(),
                 View::Ident => ident.as_deref().unwrap_or(text).as_bytes(),
             };
-            let mut candidate = vec![false; matcher.patterns.len()];
-            for &i in &matcher.always {
-                candidate[i] = true;
-            }
+            // (pattern index, start) for every prefix-literal hit; patterns without
+            // literals are searched in full.
+            let mut starts: Vec<(usize, usize)> = Vec::new();
             if let Some(prefilter) = &matcher.prefilter {
                 for found in prefilter.find_overlapping_iter(haystack) {
                     for &i in &matcher.literal_owners[found.pattern().as_usize()] {
-                        candidate[i] = true;
+                        starts.push((i, found.start()));
                     }
                 }
             }
-            for (i, &(rule_index, pattern_index)) in matcher.patterns.iter().enumerate() {
-                if !candidate[i] || fired.contains(&rule_index) {
+            starts.extend(matcher.always.iter().map(|&i| (i, usize::MAX)));
+            starts.sort_unstable();
+            starts.dedup();
+            for group in starts.chunk_by(|a, b| a.0 == b.0) {
+                let (rule_index, pattern_index) = matcher.patterns[group[0].0];
+                if fired.contains(&rule_index) {
                     continue;
                 }
                 let rule = &self.rules[rule_index];
                 if !rule.applies_to(annotations) {
                     continue;
                 }
-                let allowed =
-                    |m: &regex::bytes::Match<'_>| !rule.allow.iter().any(|a| a.is_match(m.as_bytes()));
-                let Some(found) = rule.patterns[pattern_index].find_iter(haystack).find(allowed) else {
-                    continue;
-                };
+                let positions: Vec<usize> = group.iter().map(|g| g.1).collect();
+                let Some(found) = rule.first_match(pattern_index, haystack, &positions) else { continue };
                 if rule.min_matches > 1 && rule.count_matches(haystack, rule.min_matches) < rule.min_matches {
                     continue;
                 }
                 let span = match matcher.view {
-                    View::Raw => (found.start(), found.end()),
-                    View::Shadow => {
-                        shadow.as_ref().map_or((0, text.len()), |v| v.raw_span((found.start(), found.end())))
-                    }
+                    View::Raw => found,
+                    View::Shadow => shadow.as_ref().map_or((0, text.len()), |v| v.raw_span(found)),
                     View::Ident => (0, text.len()),
                 };
                 fired.push(rule_index);
@@ -318,13 +291,31 @@ impl RuleSet {
 }
 
 impl TextRule {
+    /// The first match of one pattern that no `allow` pattern excuses: anchored at
+    /// each candidate start (a prefix literal's position), or searched in full when
+    /// the starts are unknown (`usize::MAX`).
+    fn first_match(&self, pattern: usize, haystack: &[u8], starts: &[usize]) -> Option<(usize, usize)> {
+        let regex = &self.patterns[pattern];
+        let allowed =
+            |span: (usize, usize)| !self.allow.iter().any(|a| a.is_match(&haystack[span.0..span.1]));
+        if starts.contains(&usize::MAX) {
+            return regex.find_iter(haystack).map(|m| (m.start(), m.end())).find(|&span| allowed(span));
+        }
+        // Every match starts at one of `starts`: search from the first of them.
+        let first = starts.iter().copied().min().unwrap_or(0);
+        regex
+            .find_iter(Input::new(haystack).range(first..))
+            .map(|m| (m.start(), m.end()))
+            .find(|&span| allowed(span))
+    }
+
     /// Distinct non-allowed matches of all patterns, counting up to `enough`.
     fn count_matches(&self, haystack: &[u8], enough: usize) -> usize {
         let mut seen: Vec<(usize, usize)> = Vec::new();
         for pattern in &self.patterns {
             for m in pattern.find_iter(haystack) {
                 let overlaps = seen.iter().any(|&(s, e)| m.start() < e && s < m.end());
-                if !overlaps && !self.allow.iter().any(|a| a.is_match(m.as_bytes())) {
+                if !overlaps && !self.allow.iter().any(|a| a.is_match(&haystack[m.start()..m.end()])) {
                     seen.push((m.start(), m.end()));
                     if seen.len() >= enough {
                         return seen.len();
@@ -449,6 +440,7 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
         view,
         patterns,
         allow,
+        sources: raw.patterns,
         annotations,
         min_matches: raw.min_matches.unwrap_or(1).max(1),
         message: raw.message,
@@ -467,21 +459,21 @@ fn leak(text: String) -> &'static str {
 /// Patterns are ASCII byte regexes: `\w`, `\s`, `\b` and `.` are ASCII (a non-ASCII
 /// character is several bytes). The shadow view is NFKC-folded and lowercased already,
 /// and ASCII classes keep the compiled sets small enough to build at every start.
-fn ascii_regex(pattern: &str) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern).unicode(false).build()
+fn ascii_regex(pattern: &str) -> Result<Regex, regex_automata::meta::BuildError> {
+    Regex::builder().syntax(syntax::Config::new().unicode(false).utf8(false)).build(pattern)
 }
 
-/// Literals every match of `pattern` starts (or else ends) with, when there is a short
-/// list of them and each is long enough to filter on. Either way a match implies one
-/// of them occurs in the text, which is all the prefilter needs.
+/// Literals every match of `pattern` starts with, when there is a short list of them
+/// and each is long enough to filter on. A match then starts where one of them occurs.
+/// Character classes are not expanded (`you\s` gives `you`), which keeps the lists
+/// short and the prefilter small.
 fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
-    [ExtractKind::Prefix, ExtractKind::Suffix].into_iter().find_map(|kind| {
-        let seq = Extractor::new().kind(kind).extract(&hir);
-        let literals = seq.literals()?;
-        let usable = !literals.is_empty() && literals.iter().all(|l| l.as_bytes().len() >= MIN_LITERAL);
-        usable.then(|| literals.iter().map(|l| l.as_bytes().to_vec()).collect())
-    })
+    let mut seq = Extractor::new().kind(ExtractKind::Prefix).limit_class(1).extract(&hir);
+    seq.optimize_for_prefix_by_preference();
+    let literals = seq.literals()?;
+    let usable = !literals.is_empty() && literals.iter().all(|l| l.as_bytes().len() >= MIN_LITERAL);
+    usable.then(|| literals.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
 
 fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matcher>>>, RuleError> {
@@ -510,7 +502,7 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
             let mut literal_owners: Vec<Vec<usize>> = Vec::new();
             let mut always = Vec::new();
             for (i, &(r, p)) in patterns.iter().enumerate() {
-                match prefix_literals(rules[r].patterns[p].as_str()) {
+                match prefix_literals(&rules[r].sources[p]) {
                     Some(prefixes) => {
                         for literal in prefixes {
                             match literals.iter().position(|l| *l == literal) {
@@ -623,27 +615,5 @@ mod builtin_tests {
         let set = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
         let failures = set.test_examples();
         assert!(failures.is_empty(), "{failures:#?}");
-    }
-}
-#[cfg(test)]
-mod prefilter_debug {
-    #[test]
-    fn show_always_patterns() {
-        let set = super::RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
-        for rule in set.rules() {
-            for p in &rule.patterns {
-                let lits = super::prefix_literals(p.as_str());
-                match lits {
-                    None => eprintln!("ALWAYS {} {}", rule.rule.id, &p.as_str()[..p.as_str().len().min(70)]),
-                    Some(l) => eprintln!(
-                        "LITS {} {} n={} e.g. {:?}",
-                        rule.rule.id,
-                        &p.as_str()[..p.as_str().len().min(40)],
-                        l.len(),
-                        String::from_utf8_lossy(&l[0])
-                    ),
-                }
-            }
-        }
     }
 }

@@ -112,75 +112,78 @@ const CREDENTIAL_WORDS: &[&str] = &[
 
 /// JSON Schema keywords (2020-12 vocabularies, draft-07 extras) and the editor
 /// extensions clients are known to read; anything else in a schema is reported.
-const KEYWORDS: &[&str] = &[
-    "$schema",
-    "$id",
-    "$ref",
-    "$anchor",
-    "$dynamicRef",
-    "$dynamicAnchor",
-    "$vocabulary",
-    "$comment",
-    "$defs",
-    "definitions",
-    "type",
-    "enum",
-    "const",
-    "multipleOf",
-    "maximum",
-    "exclusiveMaximum",
-    "minimum",
-    "exclusiveMinimum",
-    "maxLength",
-    "minLength",
-    "pattern",
-    "maxItems",
-    "minItems",
-    "uniqueItems",
-    "maxContains",
-    "minContains",
-    "maxProperties",
-    "minProperties",
-    "required",
-    "dependentRequired",
-    "dependencies",
-    "properties",
-    "patternProperties",
-    "additionalProperties",
-    "propertyNames",
-    "items",
-    "prefixItems",
-    "additionalItems",
-    "contains",
-    "unevaluatedItems",
-    "unevaluatedProperties",
-    "allOf",
-    "anyOf",
-    "oneOf",
-    "not",
-    "if",
-    "then",
-    "else",
-    "dependentSchemas",
-    "title",
-    "description",
-    "default",
-    "deprecated",
-    "readOnly",
-    "writeOnly",
-    "examples",
-    "example",
-    "format",
-    "contentEncoding",
-    "contentMediaType",
-    "contentSchema",
-    "nullable",
-    "markdownDescription",
-    "enumDescriptions",
-    "markdownEnumDescriptions",
-    "errorMessage",
-    "discriminator",
-];
+fn is_keyword(key: &str) -> bool {
+    matches!(
+        key,
+        "$schema"
+            | "$id"
+            | "$ref"
+            | "$anchor"
+            | "$dynamicRef"
+            | "$dynamicAnchor"
+            | "$vocabulary"
+            | "$comment"
+            | "$defs"
+            | "definitions"
+            | "type"
+            | "enum"
+            | "const"
+            | "multipleOf"
+            | "maximum"
+            | "exclusiveMaximum"
+            | "minimum"
+            | "exclusiveMinimum"
+            | "maxLength"
+            | "minLength"
+            | "pattern"
+            | "maxItems"
+            | "minItems"
+            | "uniqueItems"
+            | "maxContains"
+            | "minContains"
+            | "maxProperties"
+            | "minProperties"
+            | "required"
+            | "dependentRequired"
+            | "dependencies"
+            | "properties"
+            | "patternProperties"
+            | "additionalProperties"
+            | "propertyNames"
+            | "items"
+            | "prefixItems"
+            | "additionalItems"
+            | "contains"
+            | "unevaluatedItems"
+            | "unevaluatedProperties"
+            | "allOf"
+            | "anyOf"
+            | "oneOf"
+            | "not"
+            | "if"
+            | "then"
+            | "else"
+            | "dependentSchemas"
+            | "title"
+            | "description"
+            | "default"
+            | "deprecated"
+            | "readOnly"
+            | "writeOnly"
+            | "examples"
+            | "example"
+            | "format"
+            | "contentEncoding"
+            | "contentMediaType"
+            | "contentSchema"
+            | "nullable"
+            | "markdownDescription"
+            | "enumDescriptions"
+            | "markdownEnumDescriptions"
+            | "errorMessage"
+            | "discriminator"
+    )
+}
 
 const TYPES: &[&str] = &["string", "number", "integer", "boolean", "object", "array", "null"];
 
@@ -231,13 +234,17 @@ fn parameters(server: &str, tool: &Tool, out: &mut Vec<Finding>) {
     let Some(props) = tool.value.pointer("/inputSchema/properties").and_then(Value::as_object) else {
         return;
     };
-    let description = tool.value.get("description").and_then(Value::as_str).unwrap_or("").to_lowercase();
-    let covert: Vec<&str> = props
+    let covert_named: Vec<&str> = props
         .keys()
-        .filter(|name| COVERT_NAMES.contains(&name.to_lowercase().as_str()))
-        .filter(|name| !description.contains(&name.to_lowercase()))
+        .filter(|name| COVERT_NAMES.iter().any(|c| c.eq_ignore_ascii_case(name)))
         .map(String::as_str)
         .collect();
+    let covert: Vec<&str> = if covert_named.is_empty() {
+        covert_named
+    } else {
+        let description = tool.value.get("description").and_then(Value::as_str).unwrap_or("").to_lowercase();
+        covert_named.into_iter().filter(|name| !description.contains(&name.to_lowercase())).collect()
+    };
     if !covert.is_empty() {
         let severity = if covert.len() >= 2 { Severity::High } else { Severity::Low };
         let listed = covert.iter().map(|n| visible::escape(n)).collect::<Vec<_>>().join(", ");
@@ -254,6 +261,11 @@ fn parameters(server: &str, tool: &Tool, out: &mut Vec<Finding>) {
     let mut kinds: Vec<&str> = Vec::new();
     let mut asks_the_user = false;
     for (name, schema) in props {
+        let lower = name.to_ascii_lowercase();
+        let maybe = ["pass", "secret", "token", "key", "credential", "otp", "pin", "cookie", "session"];
+        if !maybe.iter().any(|m| lower.contains(m)) {
+            continue;
+        }
         let words = format!(" {} ", crate::fields::ident_words(name));
         let Some(kind) = CREDENTIAL_WORDS.iter().find(|w| words.contains(&format!(" {w} "))) else {
             continue;
@@ -343,7 +355,7 @@ fn walk(server: &str, tool: &Tool, schema: &Value, path: &mut String, out: &mut 
 
 fn check_object(server: &str, tool: &Tool, map: &Map<String, Value>, pointer: &str, out: &mut Vec<Finding>) {
     for (key, value) in map {
-        let known = KEYWORDS.contains(&key.as_str()) || key.starts_with("x-") || key.starts_with("x_");
+        let known = is_keyword(key) || key.starts_with("x-") || key.starts_with("x_");
         let structural = matches!(key.as_str(), "type" | "required" | "$ref");
         if known && !structural {
             continue;
