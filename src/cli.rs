@@ -1,5 +1,7 @@
 //! The command line, as clap derive types. Parsing only: no behaviour here.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::finding::Severity;
@@ -15,6 +17,11 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 
+    /// Use this toolreg.toml instead of the one found by walking up from the working
+    /// directory (toolreg.toml or registry/toolreg.toml).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -29,6 +36,38 @@ pub enum Command {
     Scan(ScanArgs),
     /// Print the canonical digest (RFC 8785 + SHA-256) of every tool.
     Digest(DigestArgs),
+    /// The detector set: list it, explain a rule, or test every rule's examples.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub action: RulesAction,
+
+    /// Extra rule files (besides the built-in ones and those toolreg.toml names).
+    #[arg(long = "rules", value_name = "FILE", global = true)]
+    pub rules: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// List every rule: id, severity, name and title.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+        format: ReportFormat,
+    },
+    /// Explain one rule: what it finds, why it matters, an example and the remedy.
+    Explain {
+        /// A rule id, such as TR002 (case-insensitive).
+        id: String,
+    },
+    /// Run every `match` and `no_match` example of every text rule (or of one file's).
+    Test {
+        /// Test only the rules of this file (loaded together with the built-in ones).
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -51,13 +90,19 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     pub format: ReportFormat,
 
-    /// Hide findings below this severity: info, low, medium, high, critical.
-    #[arg(long, value_name = "SEVERITY", default_value = "low")]
-    pub min_severity: Severity,
+    /// Hide findings below this severity: info, low, medium, high, critical
+    /// [default: toolreg.toml's min-severity, else low].
+    #[arg(long, value_name = "SEVERITY")]
+    pub min_severity: Option<Severity>,
 
-    /// Exit 1 when any finding is at or above this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "high")]
-    pub fail_on: Severity,
+    /// Exit 1 when any finding is at or above this severity
+    /// [default: toolreg.toml's fail-on, else high].
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+
+    /// Extra rule files (besides the built-in ones and those toolreg.toml names).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

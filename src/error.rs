@@ -13,6 +13,9 @@ pub enum Error {
     /// A value could not be canonicalized.
     #[error(transparent)]
     Canon(#[from] CanonError),
+    /// `toolreg.toml` is broken.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// A rule file is broken.
     #[error(transparent)]
     Rules(#[from] crate::detect::RuleError),

@@ -101,6 +101,8 @@ pub struct Rule {
     pub title: &'static str,
     /// The severity of its most common finding (a detector may raise or lower it per hit).
     pub severity: Severity,
+    /// Why it matters and what to do: shown by `toolreg rules explain`.
+    pub help: &'static str,
 }
 
 /// One detector result. All text in it is already made visible (`⟨U+XXXX⟩`), so any

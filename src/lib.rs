@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod charclass;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod decode;
 pub mod detect;
 pub mod error;
@@ -26,9 +27,10 @@ pub use policy::Outcome;
 
 /// Runs one parsed command line, writing its report to `out`.
 pub fn run(cli: &cli::Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let ctx = commands::Context::new(cli.color);
+    let ctx = commands::Context::new(cli.color, cli.config.as_deref())?;
     match &cli.command {
         cli::Command::Scan(args) => commands::scan::run(args, &ctx, out),
         cli::Command::Digest(args) => commands::digest::run(args, &ctx, out),
+        cli::Command::Rules(args) => commands::rules::run(args, &ctx, out),
     }
 }

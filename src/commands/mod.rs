@@ -2,30 +2,45 @@
 //! their own beyond wiring.
 
 pub mod digest;
+pub mod rules;
 pub mod scan;
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use crate::catalog::{self, Catalog};
 use crate::cli::{ColorChoice, InputArgs};
+use crate::config::Config;
+use crate::detect::Detectors;
 use crate::error::Error;
 
 /// What every command shares, decided once.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Context {
     /// Colour in human output.
     pub color: bool,
+    /// `toolreg.toml`, discovered or given with `--config` (defaults when none).
+    pub config: Config,
 }
 
 impl Context {
-    pub fn new(choice: ColorChoice) -> Context {
+    pub fn new(choice: ColorChoice, config_path: Option<&Path>) -> Result<Context, Error> {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let color = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => !no_color && std::io::stdout().is_terminal(),
         };
-        Context { color }
+        let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+        Ok(Context { color, config: Config::discover(config_path, &cwd)? })
+    }
+
+    /// The detectors: built-in rules, the config's rule files and `extra`, minus the
+    /// rules the config disables.
+    pub fn detectors(&self, extra: &[PathBuf]) -> Result<Detectors, Error> {
+        let mut files = self.config.extra_rules.clone();
+        files.extend(extra.iter().cloned());
+        Ok(Detectors::load(&files, &self.config.disabled_rules)?)
     }
 }
 

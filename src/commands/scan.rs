@@ -5,18 +5,24 @@ use std::io::Write;
 use super::{emit, load_inputs, Context};
 use crate::cli::{ReportFormat, ScanArgs};
 use crate::error::Error;
-use crate::finding::Counts;
-use crate::policy::{Outcome, Policy};
+use crate::finding::{Counts, Severity};
+use crate::policy::{self, Outcome, Policy};
 use crate::report::{self, ScanReport};
 
 pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let detectors = ctx.detectors(&args.rules)?;
     let catalogs = load_inputs(&args.input)?;
-    let detectors = crate::detect::Detectors::builtin()?;
-    let findings = detectors.scan(&catalogs);
-    let policy = Policy { min_severity: args.min_severity, fail_on: args.fail_on };
+    let servers: Vec<String> = catalogs.iter().map(|c| c.server.clone()).collect();
+    let found = detectors.scan(&catalogs);
+    let policy::Suppressed { findings, suppressed } =
+        policy::apply_suppressions(found, &ctx.config.suppressions, &servers, crate::config::today());
+    let policy = Policy {
+        min_severity: args.min_severity.or(ctx.config.min_severity).unwrap_or(Severity::Low),
+        fail_on: args.fail_on.or(ctx.config.fail_on).unwrap_or(Severity::High),
+    };
     let outcome = policy.outcome(&findings);
     let shown = policy.shown(&findings);
-    let hidden = Counts::of(findings.iter().filter(|f| !shown.iter().any(|s| std::ptr::eq(*s, *f))));
+    let hidden = Counts::of(findings.iter().filter(|f| f.severity < policy.min_severity.min(policy.fail_on)));
     let report = ScanReport {
         findings: shown,
         servers: catalogs.len(),
@@ -25,7 +31,7 @@ pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcom
     let text = match args.format {
         ReportFormat::Json => report::json::render(&report)?,
         ReportFormat::Human => {
-            let verdict = report::human::Verdict { outcome, fail_on: policy.fail_on, hidden };
+            let verdict = report::human::Verdict { outcome, fail_on: policy.fail_on, hidden, suppressed };
             report::human::render(&report, &verdict, report::human::Style { color: ctx.color })
         }
     };

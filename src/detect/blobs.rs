@@ -17,6 +17,7 @@ pub const ENCODED_BLOB: Rule = Rule {
     name: "encoded-blob",
     title: "An encoded blob that decodes to text",
     severity: Severity::Low,
+    help: "Encoded blobs (base64, hex) that decode to text hide that text from review; the decoded text is scanned too.",
 };
 
 pub const RULES: [&Rule; 1] = [&ENCODED_BLOB];

@@ -14,6 +14,7 @@ pub const CONFUSABLE_NAMES: Rule = Rule {
     name: "confusable-name-collision",
     title: "Two different tool names look the same (UTS #39 skeletons match)",
     severity: Severity::High,
+    help: "Two different tool names that look the same (UTS #39 skeletons match): the model or user may call the impostor.",
 };
 
 pub const CROSS_SERVER_REFERENCE: Rule = Rule {
@@ -21,6 +22,7 @@ pub const CROSS_SERVER_REFERENCE: Rule = Rule {
     name: "cross-server-tool-reference",
     title: "Text refers to a tool of another server",
     severity: Severity::Medium,
+    help: "Text that names a tool of another server is how a poisoned tool steers a trusted one (shadowing).",
 };
 
 pub const NAME_COLLISION: Rule = Rule {
@@ -28,6 +30,7 @@ pub const NAME_COLLISION: Rule = Rule {
     name: "tool-name-collision",
     title: "Tools of different servers share a name (ignoring case and separators)",
     severity: Severity::Medium,
+    help: "Tools of different servers with the same name (ignoring case and separators) let a client call the wrong one; within one server it is squatting.",
 };
 
 pub const DUPLICATE_TOOL: Rule = Rule {
@@ -35,6 +38,7 @@ pub const DUPLICATE_TOOL: Rule = Rule {
     name: "duplicate-tool",
     title: "Two tools of one server that describe themselves the same way",
     severity: Severity::High,
+    help: "Two tools of one server that present themselves the same way: the model cannot tell the original from the copy (function overlapping).",
 };
 
 pub const RULES: [&Rule; 4] = [&CONFUSABLE_NAMES, &CROSS_SERVER_REFERENCE, &NAME_COLLISION, &DUPLICATE_TOOL];

@@ -12,6 +12,7 @@ pub const COMPOSITE: Rule = Rule {
     name: "poisoning-composite",
     title: "An instruction to the model, a sensitive target, and a sink or concealment in one tool",
     severity: Severity::Critical,
+    help: "Poisoning is a conjunction: an instruction to the model, a sensitive target, and a sink or concealment in one tool. Single weak cues never fail a gate by themselves.",
 };
 
 pub const RULES: [&Rule; 1] = [&COMPOSITE];

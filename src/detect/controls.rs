@@ -15,18 +15,21 @@ pub const ANSI: Rule = Rule {
     name: "ansi-escape",
     title: "ANSI escape sequences can hide or rewrite text on a terminal",
     severity: Severity::High,
+    help: "ANSI escape sequences make a terminal hide, recolour or rewrite text that the model still reads in full.",
 };
 pub const CONTROL: Rule = Rule {
     id: "CTL002",
     name: "c0-c1-control",
     title: "C0/C1 control characters have no place in tool metadata",
     severity: Severity::Medium,
+    help: "Control characters have no place in tool metadata and can drive terminals.",
 };
 pub const OVERWRITE: Rule = Rule {
     id: "CTL003",
     name: "carriage-return-overwrite",
     title: "Carriage returns or backspaces overwrite text on a terminal",
     severity: Severity::Medium,
+    help: "Carriage returns and backspaces let later text overwrite earlier text on a terminal, hiding it from a reviewer.",
 };
 
 pub const RULES: [&Rule; 3] = [&ANSI, &CONTROL, &OVERWRITE];

@@ -11,6 +11,7 @@ pub const PADDING: Rule = Rule {
     name: "whitespace-padding",
     title: "Long whitespace padding pushes text out of a reviewer's view",
     severity: Severity::Medium,
+    help: "Long runs of spaces or blank lines push the rest of the text out of a reviewer's view.",
 };
 
 pub const OVERSIZED: Rule = Rule {
@@ -18,6 +19,7 @@ pub const OVERSIZED: Rule = Rule {
     name: "oversized-text",
     title: "Text far longer than tool metadata needs",
     severity: Severity::Low,
+    help: "Very long text leaves room to bury instructions where no reviewer reads.",
 };
 
 pub const RULES: [&Rule; 2] = [&OVERSIZED, &PADDING];

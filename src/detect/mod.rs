@@ -63,16 +63,53 @@ impl Hit {
     }
 }
 
-/// Everything the detectors need besides the catalogs: the loaded text rules.
+/// Everything the detectors need besides the catalogs: the loaded text rules, and
+/// the ids (of code or text rules) the configuration disables.
 #[derive(Debug)]
 pub struct Detectors {
     pub rules: RuleSet,
+    disabled: Vec<String>,
 }
 
 impl Detectors {
     /// The built-in detectors.
     pub fn builtin() -> Result<Detectors, RuleError> {
-        Ok(Detectors { rules: RuleSet::builtin()? })
+        Ok(Detectors { rules: RuleSet::builtin()?, disabled: Vec::new() })
+    }
+
+    /// The built-in rules plus rule files, without the `disabled` ids.
+    pub fn load(extra: &[std::path::PathBuf], disabled: &[String]) -> Result<Detectors, RuleError> {
+        let mut sources: Vec<(String, String)> =
+            rules::BUILTIN.iter().map(|(f, t)| ((*f).to_owned(), (*t).to_owned())).collect();
+        for path in extra {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| RuleError {
+                file: name.clone(),
+                rule: None,
+                message: format!("cannot read: {e}"),
+            })?;
+            sources.push((name, text));
+        }
+        let code_ids: Vec<&str> = code_rules().iter().map(|r| r.id).collect();
+        let rules = RuleSet::load(sources.clone(), &[])?;
+        if let Some(clash) = rules.rules().iter().find(|r| code_ids.contains(&r.rule.id)) {
+            return Err(RuleError {
+                file: clash.source.clone(),
+                rule: Some(clash.rule.id.to_owned()),
+                message: "the id belongs to a built-in code detector".into(),
+            });
+        }
+        if let Some(unknown) = disabled.iter().find(|d| {
+            !code_ids.contains(&d.as_str()) && !rules.rules().iter().any(|r| r.rule.id == d.as_str())
+        }) {
+            return Err(RuleError {
+                file: "toolreg.toml".into(),
+                rule: Some(unknown.clone()),
+                message: "[rules] disable names no known rule (`toolreg rules list` shows them)".into(),
+            });
+        }
+        let rules = if disabled.is_empty() { rules } else { RuleSet::load(sources, disabled)? };
+        Ok(Detectors { rules, disabled: disabled.to_vec() })
     }
 
     /// Every rule the detectors can report: code rules and loaded text rules.
@@ -126,6 +163,9 @@ impl Detectors {
         }
         // Left over: findings for a server or tool name given twice across inputs.
         findings.extend(across.into_values().flatten());
+        if !self.disabled.is_empty() {
+            findings.retain(|f| !self.disabled.iter().any(|d| d == f.rule));
+        }
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         findings.dedup();
         findings
@@ -254,6 +294,7 @@ pub fn code_rules() -> Vec<&'static Rule> {
     all.extend(blobs::RULES);
     all.extend(schema::RULES);
     all.extend(composite::RULES);
+    all.extend(crate::policy::RULES);
     all
 }
 

@@ -432,6 +432,7 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
         name: leak(raw.name),
         title: leak(raw.title),
         severity,
+        help: leak(raw.remediation.clone()),
     }));
     Ok(TextRule {
         rule,
@@ -459,8 +460,8 @@ fn leak(text: String) -> &'static str {
 /// Patterns are ASCII byte regexes: `\w`, `\s`, `\b` and `.` are ASCII (a non-ASCII
 /// character is several bytes). The shadow view is NFKC-folded and lowercased already,
 /// and ASCII classes keep the compiled sets small enough to build at every start.
-fn ascii_regex(pattern: &str) -> Result<Regex, regex_automata::meta::BuildError> {
-    Regex::builder().syntax(syntax::Config::new().unicode(false).utf8(false)).build(pattern)
+fn ascii_regex(pattern: &str) -> Result<Regex, String> {
+    Regex::builder().syntax(syntax::Config::new().unicode(false).utf8(false)).build(pattern).map_err(|e| e.to_string())
 }
 
 /// Literals every match of `pattern` starts with, when there is a short list of them

@@ -15,30 +15,37 @@ pub const UNKNOWN_KEYWORD: Rule = Rule {
     name: "non-standard-schema-keyword",
     title: "A schema key that is not a JSON Schema keyword",
     severity: Severity::Low,
+    help: "Keys in a schema that are not JSON Schema keywords are still shown to the model by many clients: a place for instructions.",
 };
 pub const INVALID_STRUCTURE: Rule = Rule {
     id: "SCH003",
     name: "invalid-type-or-required",
     title: "Prose or unknown names in `type` or `required`",
     severity: Severity::High,
+    help:
+        "Prose in `type` or `required`, or names no property has, is instruction text in a structural field.",
 };
 pub const INSTRUCTION_IN_VALUES: Rule = Rule {
     id: "SCH004",
     name: "instruction-in-values",
     title: "Instructions inside enum, const, default or examples values",
     severity: Severity::High,
+    help: "Enum, const, default and examples values are data; sentences addressed to the model there are poisoning.",
 };
 pub const REMOTE_REF: Rule = Rule {
     id: "SCH005",
     name: "remote-ref",
     title: "A `$ref` to a document outside the schema",
     severity: Severity::Medium,
+    help:
+        "A `$ref` to another document brings in a schema the reviewer never saw, and the client may fetch it.",
 };
 pub const DUPLICATE_KEYS: Rule = Rule {
     id: "JSON001",
     name: "duplicate-json-keys",
     title: "A key appears twice in one JSON object",
     severity: Severity::Medium,
+    help: "A key given twice in one object means different parsers see different values: the reviewer may not see what the client uses.",
 };
 
 pub const COVERT_CHANNEL: Rule = Rule {
@@ -46,12 +53,14 @@ pub const COVERT_CHANNEL: Rule = Rule {
     name: "covert-channel-parameter",
     title: "Free-text parameters named like side channels that the tool never explains",
     severity: Severity::Low,
+    help: "Free-text parameters named like side channels (notes, context, debug) that the tool never explains are exfiltration channels.",
 };
 pub const CREDENTIAL_COLLECTION: Rule = Rule {
     id: "SCH008",
     name: "credential-collecting-schema",
     title: "A tool that asks for two or more kinds of credentials at once",
     severity: Severity::Medium,
+    help: "A tool that asks for several kinds of credentials, or for the user's own secrets, is harvesting them.",
 };
 
 pub const RULES: [&Rule; 7] = [

@@ -19,60 +19,70 @@ pub const BIDI: Rule = Rule {
     name: "bidi-control",
     title: "Bidirectional control characters make the displayed text differ from what the model reads",
     severity: Severity::High,
+    help: "Bidi controls (RLO, LRE, isolates) make a terminal or UI show text in a different order than the model reads it (Trojan Source). Remove them; legitimate RTL text needs at most isolates and marks.",
 };
 pub const ZERO_WIDTH: Rule = Rule {
     id: "UNI002",
     name: "zero-width-in-word",
     title: "Zero-width characters split words past filters or carry hidden bits",
     severity: Severity::Medium,
+    help: "Zero-width characters split a word so that filters miss it while the model reads it whole, or encode hidden bits. Remove them; emoji sequences and Arabic-script or Indic joiners are allowed.",
 };
 pub const TAGS: Rule = Rule {
     id: "UNI003",
     name: "unicode-tags-smuggling",
     title: "Unicode Tags characters carry invisible ASCII text",
     severity: Severity::High,
+    help: "Unicode Tags characters (U+E0000-U+E007F) are invisible, yet models read them as ASCII: a classic way to smuggle instructions. Only flag tag sequences are legitimate.",
 };
 pub const VARIATION_SELECTORS: Rule = Rule {
     id: "UNI004",
     name: "variation-selector-run",
     title: "Variation selectors outside a standard sequence smuggle bytes",
     severity: Severity::High,
+    help: "More than one variation selector in a row has no standard meaning and can carry arbitrary bytes. Remove them.",
 };
 pub const INVISIBLE_OPERATORS: Rule = Rule {
     id: "UNI005",
     name: "invisible-math-operator-run",
     title: "Runs of invisible math operators encode hidden text",
     severity: Severity::High,
+    help: "Runs of invisible math operators encode bits (Sneaky Bits). Single operators inside formulas are fine.",
 };
 pub const IGNORABLE: Rule = Rule {
     id: "UNI006",
     name: "default-ignorable",
     title: "Default-ignorable characters (Hangul fillers, soft hyphens, reserved) render as nothing",
     severity: Severity::Medium,
+    help: "Default-ignorable characters render as nothing: Hangul fillers can form invisible names, reserved code points have no use. Remove them.",
 };
 pub const PRIVATE_USE: Rule = Rule {
     id: "UNI007",
     name: "private-use-or-noncharacter",
     title: "Private-use, noncharacter or unassigned code points have no standard meaning",
     severity: Severity::Medium,
+    help: "Private-use code points, noncharacters and unassigned code points have no standard meaning and can carry data.",
 };
 pub const NON_ASCII_NAME: Rule = Rule {
     id: "UNI008",
     name: "non-ascii-tool-name",
     title: "Tool name outside the MCP charset [A-Za-z0-9_.-]",
     severity: Severity::High,
+    help: "MCP tool names are [A-Za-z0-9_.-]; a name outside that set can impersonate another tool. Rename the tool.",
 };
 pub const MIXED_SCRIPT: Rule = Rule {
     id: "UNI010",
     name: "mixed-script-confusable-word",
     title: "A word mixes scripts so that it looks like an ASCII word",
     severity: Severity::Medium,
+    help: "A word that mixes scripts into a look-alike of an ASCII word evades keyword review.",
 };
 pub const COMPATIBILITY: Rule = Rule {
     id: "UNI012",
     name: "compatibility-letters",
     title: "Fullwidth or mathematical letters that fold (NFKC) to ASCII words",
     severity: Severity::Medium,
+    help: "Fullwidth or mathematical letters look like ASCII words but are different characters.",
 };
 
 pub const RULES: [&Rule; 10] = [

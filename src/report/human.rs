@@ -40,6 +40,8 @@ pub struct Verdict {
     pub fail_on: Severity,
     /// Findings not shown because of `--min-severity`.
     pub hidden: Counts,
+    /// Findings accepted by suppressions in toolreg.toml.
+    pub suppressed: usize,
 }
 
 /// Renders the scan report.
@@ -99,8 +101,11 @@ fn write_summary(out: &mut String, report: &ScanReport<'_>, verdict: &Verdict, s
         .collect();
     let found = if listed.is_empty() { "no findings shown".to_owned() } else { listed.join(", ") };
     let hidden: usize = Severity::DESCENDING.iter().map(|&s| verdict.hidden.get(s)).sum();
-    let hidden_note =
+    let mut hidden_note =
         if hidden > 0 { format!("; {hidden} below --min-severity not shown") } else { String::new() };
+    if verdict.suppressed > 0 {
+        hidden_note.push_str(&format!("; {} suppressed by toolreg.toml", verdict.suppressed));
+    }
     let _ = writeln!(
         out,
         "Scanned {} server(s), {} tool(s): {found}{hidden_note}.",
