@@ -36,7 +36,9 @@ pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcom
         }
     };
     emit(out, &text)?;
-    // The process ends next: freeing every parsed value one by one is wasted work.
+    // The process ends next: freeing every parsed value and compiled rule one by one
+    // is wasted work.
     std::mem::forget(catalogs);
+    std::mem::forget(detectors);
     Ok(outcome)
 }

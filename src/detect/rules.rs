@@ -119,6 +119,8 @@ pub struct TextRule {
     pub allow: Vec<Regex>,
     /// The pattern sources, as written.
     pub sources: Vec<String>,
+    /// Per pattern: the literals every match starts with, when usable as a prefilter.
+    prefixes: Vec<Option<Vec<Vec<u8>>>>,
     /// Preconditions on the tool's annotations (empty: always applies).
     pub annotations: Vec<(String, Expect)>,
     /// Distinct matches (across all patterns) needed in one field: weak cues that only
@@ -441,6 +443,7 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
         view,
         patterns,
         allow,
+        prefixes: raw.patterns.iter().map(|p| prefix_literals(p)).collect(),
         sources: raw.patterns,
         annotations,
         min_matches: raw.min_matches.unwrap_or(1).max(1),
@@ -461,7 +464,10 @@ fn leak(text: String) -> &'static str {
 /// character is several bytes). The shadow view is NFKC-folded and lowercased already,
 /// and ASCII classes keep the compiled sets small enough to build at every start.
 fn ascii_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::builder().syntax(syntax::Config::new().unicode(false).utf8(false)).build(pattern).map_err(|e| e.to_string())
+    Regex::builder()
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .build(pattern)
+        .map_err(|e| e.to_string())
 }
 
 /// Literals every match of `pattern` starts with, when there is a short list of them
@@ -503,9 +509,9 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
             let mut literal_owners: Vec<Vec<usize>> = Vec::new();
             let mut always = Vec::new();
             for (i, &(r, p)) in patterns.iter().enumerate() {
-                match prefix_literals(&rules[r].sources[p]) {
+                match &rules[r].prefixes[p] {
                     Some(prefixes) => {
-                        for literal in prefixes {
+                        for literal in prefixes.iter().cloned() {
                             match literals.iter().position(|l| *l == literal) {
                                 Some(at) => literal_owners[at].push(i),
                                 None => {
