@@ -168,6 +168,40 @@ pub fn header_fields(header: &Header) -> Vec<Field<'_>> {
     w.out
 }
 
+/// How a JSON Schema keyword holds sub-schemas (shared by the walker and the schema
+/// detectors, so both descend the same way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subschemas {
+    /// An object of named schemas: `properties`, `$defs`, …
+    Named,
+    /// One schema (or, in older drafts, a list): `items`, `not`, `if`, …
+    One,
+    /// A list of schemas: `anyOf`, `oneOf`, `allOf`, `prefixItems`.
+    List,
+}
+
+pub fn subschemas(keyword: &str) -> Option<Subschemas> {
+    match keyword {
+        "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
+            Some(Subschemas::Named)
+        }
+        "items"
+        | "additionalProperties"
+        | "additionalItems"
+        | "unevaluatedProperties"
+        | "unevaluatedItems"
+        | "not"
+        | "if"
+        | "then"
+        | "else"
+        | "contains"
+        | "propertyNames"
+        | "contentSchema" => Some(Subschemas::One),
+        "anyOf" | "oneOf" | "allOf" | "prefixItems" => Some(Subschemas::List),
+        _ => None,
+    }
+}
+
 /// A plain identifier: short ASCII, no spaces. Nothing a detector looks for fits in one.
 pub fn is_plain_identifier(text: &str) -> bool {
     !text.is_empty()
@@ -228,37 +262,33 @@ impl<'a> Walker<'a> {
         for (key, value) in map {
             let mark = self.enter_key(key);
             self.key(key);
-            match key.as_str() {
-                "properties" | "patternProperties" => self.named_schemas(value, FieldKind::PropertyName),
-                "$defs" | "definitions" | "dependentSchemas" => self.named_schemas(value, FieldKind::Key),
-                "items"
-                | "additionalProperties"
-                | "additionalItems"
-                | "unevaluatedProperties"
-                | "unevaluatedItems"
-                | "not"
-                | "if"
-                | "then"
-                | "else"
-                | "contains"
-                | "propertyNames" => match value {
+            match subschemas(key) {
+                Some(Subschemas::Named) if matches!(key.as_str(), "properties" | "patternProperties") => {
+                    self.named_schemas(value, FieldKind::PropertyName)
+                }
+                Some(Subschemas::Named) => self.named_schemas(value, FieldKind::Key),
+                Some(Subschemas::One | Subschemas::List) => match value {
                     Value::Array(list) => self.schema_list(list),
-                    _ => self.schema(value),
-                },
-                "anyOf" | "oneOf" | "allOf" | "prefixItems" => match value {
-                    Value::Array(list) => self.schema_list(list),
+                    Value::Object(_) | Value::Bool(_) => self.schema(value),
                     _ => self.value(value, FieldKind::SchemaText),
                 },
-                "enum" | "const" | "default" | "examples" | "example" | "pattern" => {
-                    self.value(value, FieldKind::SchemaValue)
-                }
-                "type" | "format" | "$ref" | "$schema" | "$id" | "$anchor" | "required"
-                | "contentEncoding" | "contentMediaType" => self.value(value, FieldKind::SchemaKeyword),
-                // description, title, $comment, markdownDescription, x-*, and unknown
-                // keys: all prose a model may read.
-                _ => self.value(value, FieldKind::SchemaText),
+                None => self.schema_scalar(key, value),
             }
             self.leave(mark);
+        }
+    }
+
+    /// A schema keyword that holds no sub-schema: its strings get the keyword's kind.
+    fn schema_scalar(&mut self, key: &str, value: &'a Value) {
+        match key {
+            "enum" | "const" | "default" | "examples" | "example" | "pattern" => {
+                self.value(value, FieldKind::SchemaValue)
+            }
+            "type" | "format" | "$ref" | "$schema" | "$id" | "$anchor" | "required" | "contentEncoding"
+            | "contentMediaType" => self.value(value, FieldKind::SchemaKeyword),
+            // description, title, $comment, markdownDescription, x-*, and unknown keys:
+            // all prose a model may read.
+            _ => self.value(value, FieldKind::SchemaText),
         }
     }
 

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::Hit;
 use crate::catalog::Tool;
-use crate::fields::{escape_token, FieldKind};
+use crate::fields::{escape_token, subschemas, FieldKind, Subschemas};
 use crate::finding::{fingerprint, Finding, Rule, Severity};
 use crate::visible;
 
@@ -321,8 +321,8 @@ fn walk(server: &str, tool: &Tool, schema: &Value, path: &mut String, out: &mut 
     check_object(server, tool, map, path, out);
     for (key, value) in map {
         let mark = enter(path, key);
-        match key.as_str() {
-            "properties" | "patternProperties" | "$defs" | "definitions" | "dependentSchemas" => {
+        match subschemas(key) {
+            Some(Subschemas::Named) => {
                 if let Value::Object(children) = value {
                     for (name, child) in children {
                         let inner = enter(path, name);
@@ -331,22 +331,7 @@ fn walk(server: &str, tool: &Tool, schema: &Value, path: &mut String, out: &mut 
                     }
                 }
             }
-            "items"
-            | "additionalProperties"
-            | "additionalItems"
-            | "unevaluatedProperties"
-            | "unevaluatedItems"
-            | "not"
-            | "if"
-            | "then"
-            | "else"
-            | "contains"
-            | "propertyNames"
-            | "contentSchema"
-            | "anyOf"
-            | "oneOf"
-            | "allOf"
-            | "prefixItems" => match value {
+            Some(Subschemas::One | Subschemas::List) => match value {
                 Value::Array(list) => {
                     for (i, item) in list.iter().enumerate() {
                         let inner = enter(path, &i.to_string());
@@ -356,7 +341,7 @@ fn walk(server: &str, tool: &Tool, schema: &Value, path: &mut String, out: &mut 
                 }
                 other => walk(server, tool, other, path, out),
             },
-            _ => {}
+            None => {}
         }
         path.truncate(mark);
     }
