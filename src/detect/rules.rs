@@ -12,7 +12,7 @@ use std::sync::Arc;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
-use regex_automata::Input;
+use regex_automata::{Anchored, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 
 /// Prefix literals shorter than this do not make a useful prefilter: such patterns
@@ -294,8 +294,8 @@ impl RuleSet {
 
 impl TextRule {
     /// The first match of one pattern that no `allow` pattern excuses: anchored at
-    /// each candidate start (a prefix literal's position), or searched in full when
-    /// the starts are unknown (`usize::MAX`).
+    /// each candidate start, or searched in full when the starts are unknown
+    /// (`usize::MAX`, for patterns without prefix literals).
     fn first_match(&self, pattern: usize, haystack: &[u8], starts: &[usize]) -> Option<(usize, usize)> {
         let regex = &self.patterns[pattern];
         let allowed =
@@ -303,12 +303,23 @@ impl TextRule {
         if starts.contains(&usize::MAX) {
             return regex.find_iter(haystack).map(|m| (m.start(), m.end())).find(|&span| allowed(span));
         }
-        // Every match starts at one of `starts`: search from the first of them.
-        let first = starts.iter().copied().min().unwrap_or(0);
-        regex
-            .find_iter(Input::new(haystack).range(first..))
-            .map(|m| (m.start(), m.end()))
-            .find(|&span| allowed(span))
+        // Every match starts at one of `starts` (a prefix literal's position): an
+        // anchored search from each tracks one start at a time, which keeps the lazy
+        // DFA small for patterns with word windows.
+        let mut covered = 0;
+        for &start in starts {
+            if start < covered || start > haystack.len() {
+                continue;
+            }
+            let input = Input::new(haystack).range(start..).anchored(Anchored::Yes);
+            if let Some(m) = regex.search(&input) {
+                if allowed((m.start(), m.end())) {
+                    return Some((m.start(), m.end()));
+                }
+                covered = m.end();
+            }
+        }
+        None
     }
 
     /// Distinct non-allowed matches of all patterns, counting up to `enough`.
