@@ -481,14 +481,14 @@ fn ascii_regex(pattern: &str) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Literals every match of `pattern` starts with, when there is a short list of them
-/// and each is long enough to filter on. A match then starts where one of them occurs.
-/// Character classes are not expanded (`you\s` gives `you`), which keeps the lists
-/// short and the prefilter small.
+/// Literals every match of `pattern` starts with, when there is a list of them and
+/// each is long enough to filter on. A match then starts where one of them occurs.
+/// Classes of more than four characters are not expanded (`you\s` gives `you`),
+/// which keeps the lists short and the prefilter small.
 fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
-    let mut seq = Extractor::new().kind(ExtractKind::Prefix).limit_class(1).extract(&hir);
-    seq.optimize_for_prefix_by_preference();
+    let seq = Extractor::new().kind(ExtractKind::Prefix).limit_class(4).extract(&hir);
+
     let literals = seq.literals()?;
     let usable = !literals.is_empty() && literals.iter().all(|l| l.as_bytes().len() >= MIN_LITERAL);
     usable.then(|| literals.iter().map(|l| l.as_bytes().to_vec()).collect())
@@ -538,16 +538,19 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
             let prefilter = if literals.is_empty() {
                 None
             } else {
-                Some(AhoCorasick::builder().kind(Some(AhoCorasickKind::DFA)).build(&literals).map_err(
-                    |e| RuleError {
-                        file: "(rule set)".into(),
-                        rule: None,
-                        message: format!(
-                            "cannot build the literal prefilter for {} fields: {e}",
-                            kind.name()
-                        ),
-                    },
-                )?)
+                Some(
+                    AhoCorasick::builder()
+                        .kind(Some(AhoCorasickKind::ContiguousNFA))
+                        .build(&literals)
+                        .map_err(|e| RuleError {
+                            file: "(rule set)".into(),
+                            rule: None,
+                            message: format!(
+                                "cannot build the literal prefilter for {} fields: {e}",
+                                kind.name()
+                            ),
+                        })?,
+                )
             };
             matchers.push(Matcher { view, patterns, prefilter, literal_owners, always });
         }
