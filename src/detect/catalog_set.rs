@@ -68,6 +68,35 @@ const HIGH_VALUE_TOOLS: &[&str] = &[
     "post_message",
 ];
 
+/// A finding about one tool of the set, located at `pointer` of that tool; `key` is
+/// what its fingerprint binds to besides the place (the look-alike, say).
+#[allow(clippy::too_many_arguments)]
+fn tool_finding(
+    rule: &'static Rule,
+    severity: Severity,
+    server: &str,
+    tool: &str,
+    pointer: &str,
+    span: Option<[usize; 2]>,
+    message: String,
+    key: &str,
+) -> Finding {
+    Finding {
+        rule: rule.id,
+        name: rule.name,
+        severity,
+        server: visible::escape(server),
+        tool: Some(visible::escape(tool)),
+        pointer: visible::escape(pointer),
+        span,
+        message,
+        evidence: visible::escape(tool),
+        decoded: None,
+        fingerprint: fingerprint(rule.id, server, Some(tool), pointer, key),
+        signal: None,
+    }
+}
+
 /// The set-wide detectors (UNI009, SH003, SH005); SH001 runs field by field
 /// ([`References`]).
 pub fn check(catalogs: &[Catalog]) -> Vec<Finding> {
@@ -182,20 +211,18 @@ fn confusable_names(catalogs: &[Catalog]) -> Vec<Finding> {
                 described.push(format!("and {} more", others.len() - NAMED_LOOKALIKES));
             }
             for &server in servers {
-                findings.push(Finding {
-                    rule: CONFUSABLE_NAMES.id,
-                    name: CONFUSABLE_NAMES.name,
+                let message = format!("tool name looks the same as {}", described.join(", "));
+                let span = Some([0, name.chars().count()]);
+                findings.push(tool_finding(
+                    &CONFUSABLE_NAMES,
                     severity,
-                    server: visible::escape(server),
-                    tool: Some(visible::escape(name)),
-                    pointer: "/name".to_owned(),
-                    span: Some([0, name.chars().count()]),
-                    message: format!("tool name looks the same as {}", described.join(", ")),
-                    evidence: visible::escape(name),
-                    decoded: None,
-                    fingerprint: fingerprint(CONFUSABLE_NAMES.id, server, Some(name), "/name", name),
-                    signal: None,
-                });
+                    server,
+                    name,
+                    "/name",
+                    span,
+                    message,
+                    name,
+                ));
             }
         }
     }
@@ -229,23 +256,21 @@ fn name_collisions(catalogs: &[Catalog]) -> Vec<Finding> {
             // Which one is the impostor cannot be known from the names: report each.
             for &name in names {
                 let other = all.iter().find(|&&o| o != name).copied().unwrap_or_default();
-                out.push(Finding {
-                    rule: NAME_COLLISION.id,
-                    name: NAME_COLLISION.name,
-                    severity: Severity::High,
-                    server: visible::escape(server),
-                    tool: Some(visible::escape(name)),
-                    pointer: "/name".to_owned(),
-                    span: Some([0, name.chars().count()]),
-                    message: format!(
-                        "the same server has a tool whose name differs only in case or separators: {}",
-                        visible::escape(other)
-                    ),
-                    evidence: visible::escape(name),
-                    decoded: None,
-                    fingerprint: fingerprint(NAME_COLLISION.id, server, Some(name), "/name", other),
-                    signal: None,
-                });
+                let message = format!(
+                    "the same server has a tool whose name differs only in case or separators: {}",
+                    visible::escape(other)
+                );
+                let span = Some([0, name.chars().count()]);
+                out.push(tool_finding(
+                    &NAME_COLLISION,
+                    Severity::High,
+                    server,
+                    name,
+                    "/name",
+                    span,
+                    message,
+                    other,
+                ));
             }
         }
     }
@@ -261,20 +286,18 @@ fn name_collisions(catalogs: &[Catalog]) -> Vec<Finding> {
                 })
                 .collect();
             for &name in names {
-                out.push(Finding {
-                    rule: NAME_COLLISION.id,
-                    name: NAME_COLLISION.name,
-                    severity: Severity::Medium,
-                    server: visible::escape(server),
-                    tool: Some(visible::escape(name)),
-                    pointer: "/name".to_owned(),
-                    span: Some([0, name.chars().count()]),
-                    message: format!("another server has a tool of the same name: {}", others.join(", ")),
-                    evidence: visible::escape(name),
-                    decoded: None,
-                    fingerprint: fingerprint(NAME_COLLISION.id, server, Some(name), "/name", name),
-                    signal: None,
-                });
+                let message = format!("another server has a tool of the same name: {}", others.join(", "));
+                let span = Some([0, name.chars().count()]);
+                out.push(tool_finding(
+                    &NAME_COLLISION,
+                    Severity::Medium,
+                    server,
+                    name,
+                    "/name",
+                    span,
+                    message,
+                    name,
+                ));
             }
         }
     }
