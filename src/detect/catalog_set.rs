@@ -128,26 +128,18 @@ fn duplicate_tools(catalog: &Catalog) -> Vec<Finding> {
                 .take(NAMED_LOOKALIKES)
                 .map(|o| visible::escape(o))
                 .collect();
-            out.push(Finding {
-                rule: DUPLICATE_TOOL.id,
-                name: DUPLICATE_TOOL.name,
-                severity: Severity::High,
-                server: visible::escape(&catalog.server),
-                tool: Some(visible::escape(name)),
-                pointer: "/description".to_owned(),
-                span: None,
-                message: format!("presents itself exactly as {} of the same server does", others.join(", ")),
-                evidence: visible::escape(name),
-                decoded: None,
-                fingerprint: fingerprint(
-                    DUPLICATE_TOOL.id,
-                    &catalog.server,
-                    Some(name),
-                    "/description",
-                    &others.join(","),
-                ),
-                signal: None,
-            });
+            let message = format!("presents itself exactly as {} of the same server does", others.join(", "));
+            let key = others.join(",");
+            out.push(tool_finding(
+                &DUPLICATE_TOOL,
+                Severity::High,
+                &catalog.server,
+                name,
+                "/description",
+                None,
+                message,
+                &key,
+            ));
         }
     }
     out
