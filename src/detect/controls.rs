@@ -293,10 +293,18 @@ impl Terminal {
                 39 => self.fg = None,
                 49 => self.bg = None,
                 code @ (38 | 48) => {
+                    // Colours are compared, never used: any injective encoding will do, and
+                    // hostile parameters (4294967295) must not overflow.
                     let colour = match params.get(i + 1) {
-                        Some(5) => params.get(i + 2).map(|&c| if c < 16 { c } else { 1000 + c }),
+                        Some(5) => {
+                            params
+                                .get(i + 2)
+                                .map(|&c| if c < 16 { c } else { 1000u32.saturating_add(c & 0xFF) })
+                        }
                         Some(2) => match (params.get(i + 2), params.get(i + 3), params.get(i + 4)) {
-                            (Some(r), Some(g), Some(b)) => Some(0x1_000_000 + (r << 16 | g << 8 | b)),
+                            (Some(r), Some(g), Some(b)) => {
+                                Some(0x1_000_000 | (r & 0xFF) << 16 | (g & 0xFF) << 8 | (b & 0xFF))
+                            }
                             _ => None,
                         },
                         _ => None,
@@ -369,6 +377,22 @@ mod tests {
         assert_eq!(hits[0].decoded.as_deref(), Some("secret payloa"));
         let hits = run("keep\u{1B}[2K\u{1B}[1Gnew");
         assert_eq!(hits[0].decoded.as_deref(), Some("keep"));
+    }
+
+    #[test]
+    fn hostile_parameters_do_not_overflow() {
+        for text in [
+            "x\u{1B}[38;5;4294967295my",
+            "x\u{1B}[38;2;4294967295;4294967295;4294967295;48;2;4294967295;4294967295;4294967295mhidden",
+            "x\u{1B}[99999999999999999999Dy\u{1B}[4294967295;4294967295Hz",
+            "\u{1B}",
+            "\u{1B}[",
+            "\u{9B}",
+            "\u{1B}]8;;",
+        ] {
+            let hits = run(text);
+            assert!(hits.iter().any(|h| h.rule.id == "CTL001"), "{text:?}");
+        }
     }
 
     #[test]
