@@ -49,6 +49,16 @@ fn every_family_is_caught() {
 }
 
 #[test]
+fn secrets_are_redacted_in_every_output() {
+    let token = "ghp_9fQ2mZx7Lr4Tt8Yk1Bn6Wc3Vd5Hs0Ja2PqRe";
+    for format in ["human", "json"] {
+        let run = toolreg(&["scan", POISONED, "--format", format, "--color", "never"]).expect_code(1);
+        assert!(!run.stdout.contains(token), "{format} output leaks the token");
+        assert!(run.stdout.contains("ghp_\u{27E8}36 characters redacted\u{27E9}"), "{}", run.stdout);
+    }
+}
+
+#[test]
 fn the_duplicate_key_is_reported_where_it_is() {
     let report = toolreg(&["scan", POISONED, "--format", "json"]).expect_code(1).json();
     let dup = findings(&report, Some("unit_convert"), "JSON001");

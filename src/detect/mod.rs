@@ -40,6 +40,8 @@ pub struct Hit {
     pub decoded: Option<String>,
     /// What the hit adds to the composite score (TR000).
     pub signal: Option<Signal>,
+    /// The span is a secret: evidence shows it masked (the fingerprint still binds it).
+    pub redact: bool,
 }
 
 impl Hit {
@@ -49,7 +51,7 @@ impl Hit {
         span: (usize, usize),
         message: impl Into<String>,
     ) -> Hit {
-        Hit { rule, severity, span, message: message.into(), decoded: None, signal: None }
+        Hit { rule, severity, span, message: message.into(), decoded: None, signal: None, redact: false }
     }
 
     pub fn decoded(mut self, decoded: Option<String>) -> Hit {
@@ -277,11 +279,27 @@ fn to_finding(place: &Place<'_>, text: &str, hit: &Hit, depth: u8, via: &str) ->
         pointer: visible::escape(place.pointer),
         span: (depth == 0).then(|| char_span(text, hit.span)),
         message,
-        evidence: visible::excerpt(text, hit.span),
+        evidence: if hit.redact {
+            redacted_excerpt(text, hit.span)
+        } else {
+            visible::excerpt(text, hit.span)
+        },
         decoded: hit.decoded.as_deref().map(visible::escape),
         fingerprint: fingerprint(hit.rule.id, place.server, place.tool, place.pointer, &evidence_key),
         signal: hit.signal,
     }
+}
+
+/// An excerpt with the span masked: its first four characters, then how many were hidden.
+fn redacted_excerpt(text: &str, (start, end): (usize, usize)) -> String {
+    let (Some(secret), Some(after)) = (text.get(start..end), text.get(end..)) else {
+        return "\u{27E8}redacted\u{27E9}".to_owned();
+    };
+    let shown_end = start + secret.chars().take(4).map(char::len_utf8).sum::<usize>();
+    let hidden = secret.chars().count().saturating_sub(4);
+    let left = visible::excerpt(text.get(..shown_end).unwrap_or_default(), (start, shown_end));
+    let right = visible::escape(&after.chars().take(24).collect::<String>());
+    format!("{left}\u{27E8}{hidden} characters redacted\u{27E9}{right}")
 }
 
 /// Rules implemented in code, with their metadata.

@@ -98,6 +98,8 @@ struct RawRule {
     annotations: BTreeMap<String, toml::Value>,
     #[serde(default)]
     min_matches: Option<usize>,
+    #[serde(default)]
+    redact: bool,
     message: String,
     remediation: String,
     #[serde(default)]
@@ -126,6 +128,8 @@ pub struct TextRule {
     /// Distinct matches (across all patterns) needed in one field: weak cues that only
     /// mean something together set this above 1.
     pub min_matches: usize,
+    /// The matched text is a secret: evidence shows it masked.
+    pub redact: bool,
     pub message: String,
     pub remediation: String,
     pub references: Vec<String>,
@@ -258,6 +262,7 @@ impl RuleSet {
                 fired.push(rule_index);
                 let mut hit = Hit::new(rule.rule, rule.rule.severity, span, rule.message.clone());
                 hit.signal = rule.signal;
+                hit.redact = rule.redact;
                 hits.push(hit);
             }
         }
@@ -458,6 +463,7 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
         sources: raw.patterns,
         annotations,
         min_matches: raw.min_matches.unwrap_or(1).max(1),
+        redact: raw.redact,
         message: raw.message,
         remediation: raw.remediation,
         references: raw.references,
