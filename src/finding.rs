@@ -129,6 +129,36 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding a code detector makes about a tool (or, with `tool` = `None`, a server
+    /// header) at `pointer`. Untrusted strings are made visible here; `key` is the raw
+    /// text the fingerprint binds (usually the evidence itself).
+    #[allow(clippy::too_many_arguments)]
+    pub fn about(
+        rule: &'static Rule,
+        severity: Severity,
+        server: &str,
+        tool: Option<&str>,
+        pointer: &str,
+        message: String,
+        evidence: &str,
+        key: &str,
+    ) -> Finding {
+        Finding {
+            rule: rule.id,
+            name: rule.name,
+            severity,
+            server: crate::visible::escape(server),
+            tool: tool.map(crate::visible::escape),
+            pointer: crate::visible::escape(pointer),
+            span: None,
+            message,
+            evidence: crate::visible::escape(evidence),
+            decoded: None,
+            fingerprint: fingerprint(rule.id, server, tool, pointer, key),
+            signal: None,
+        }
+    }
+
     /// Sort key: server, tool (server-level first), pointer, then rule.
     pub fn sort_key(&self) -> (&str, Option<&str>, &str, &str, usize) {
         let start = self.span.map_or(0, |s| s[0]);

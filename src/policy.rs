@@ -2,7 +2,7 @@
 //! finding is; only this module decides what it means for the exit code.
 
 use crate::config::Suppression;
-use crate::finding::{fingerprint, Finding, Rule, Severity};
+use crate::finding::{Finding, Rule, Severity};
 use crate::visible;
 
 /// The display threshold and the failure threshold of one run.
@@ -112,20 +112,16 @@ pub fn apply_suppressions(
             continue;
         };
         let pointer = s.pointer.clone().unwrap_or_default();
-        kept.push(Finding {
-            rule: rule.id,
-            name: rule.name,
-            severity: rule.severity,
-            server: visible::escape(&s.server),
-            tool: s.tool.as_deref().map(visible::escape),
-            pointer: visible::escape(&pointer),
-            span: None,
+        kept.push(Finding::about(
+            rule,
+            rule.severity,
+            &s.server,
+            s.tool.as_deref(),
+            &pointer,
             message,
-            evidence: visible::escape(&s.fingerprint),
-            decoded: None,
-            fingerprint: fingerprint(rule.id, &s.server, s.tool.as_deref(), &pointer, &s.fingerprint),
-            signal: None,
-        });
+            &s.fingerprint,
+            &s.fingerprint,
+        ));
     }
     kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     Suppressed { findings: kept, suppressed }

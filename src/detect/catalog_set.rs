@@ -68,8 +68,8 @@ const HIGH_VALUE_TOOLS: &[&str] = &[
     "post_message",
 ];
 
-/// A finding about one tool of the set, located at `pointer` of that tool; `key` is
-/// what its fingerprint binds to besides the place (the look-alike, say).
+/// A finding about one tool name of the set; `key` is what its fingerprint binds
+/// besides the place (the look-alike, say).
 #[allow(clippy::too_many_arguments)]
 fn tool_finding(
     rule: &'static Rule,
@@ -81,20 +81,7 @@ fn tool_finding(
     message: String,
     key: &str,
 ) -> Finding {
-    Finding {
-        rule: rule.id,
-        name: rule.name,
-        severity,
-        server: visible::escape(server),
-        tool: Some(visible::escape(tool)),
-        pointer: visible::escape(pointer),
-        span,
-        message,
-        evidence: visible::escape(tool),
-        decoded: None,
-        fingerprint: fingerprint(rule.id, server, Some(tool), pointer, key),
-        signal: None,
-    }
+    Finding { span, ..Finding::about(rule, severity, server, Some(tool), pointer, message, tool, key) }
 }
 
 /// The set-wide detectors (UNI009, SH003, SH005); SH001 runs field by field

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::Hit;
 use crate::catalog::Tool;
 use crate::fields::{escape_token, subschemas, FieldKind, Subschemas};
-use crate::finding::{fingerprint, Finding, Rule, Severity};
+use crate::finding::{Finding, Rule, Severity};
 use crate::visible;
 
 pub const UNKNOWN_KEYWORD: Rule = Rule {
@@ -462,20 +462,7 @@ fn finding(
     message: &str,
     evidence: &str,
 ) -> Finding {
-    Finding {
-        rule: rule.id,
-        name: rule.name,
-        severity,
-        server: visible::escape(server),
-        tool: Some(visible::escape(&tool.name)),
-        pointer: visible::escape(pointer),
-        span: None,
-        message: message.to_owned(),
-        evidence: visible::escape(evidence),
-        decoded: None,
-        fingerprint: fingerprint(rule.id, server, Some(&tool.name), pointer, evidence),
-        signal: None,
-    }
+    Finding::about(rule, severity, server, Some(&tool.name), pointer, message.to_owned(), evidence, evidence)
 }
 
 #[cfg(test)]
