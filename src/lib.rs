@@ -16,6 +16,7 @@ pub mod error;
 pub mod fields;
 pub mod finding;
 pub mod json;
+pub mod parallel;
 pub mod policy;
 pub mod report;
 pub mod visible;

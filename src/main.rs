@@ -18,3 +18,8 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// A scan makes hundreds of thousands of small strings on two threads; mimalloc makes
+/// the whole corpus scan ~35% faster than the system allocator (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -53,11 +53,19 @@ pub fn load_inputs(input: &InputArgs) -> Result<Vec<Catalog>, Error> {
         }
         files.push("-".into());
     }
+    // Files parse in parallel; the first bad one in command-line order is the error.
+    let parsed = crate::parallel::map(
+        &files,
+        || (),
+        |(), path| {
+            let bytes = catalog::read_input(path)?;
+            let fallback = catalog::fallback_server_name(path, input.server.as_deref());
+            Ok::<_, Error>(catalog::parse(&catalog::origin_label(path), &bytes, &fallback)?)
+        },
+    );
     let mut catalogs = Vec::new();
-    for path in &files {
-        let bytes = catalog::read_input(path)?;
-        let fallback = catalog::fallback_server_name(path, input.server.as_deref());
-        catalogs.extend(catalog::parse(&catalog::origin_label(path), &bytes, &fallback)?);
+    for result in parsed {
+        catalogs.extend(result?);
     }
     Ok(catalogs)
 }

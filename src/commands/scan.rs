@@ -10,8 +10,13 @@ use crate::policy::{self, Outcome, Policy};
 use crate::report::{self, ScanReport};
 
 pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let detectors = ctx.detectors(&args.rules)?;
-    let catalogs = load_inputs(&args.input)?;
+    // Compiling the rules and parsing the inputs are independent: do both at once.
+    let (detectors, catalogs) = std::thread::scope(|scope| {
+        let detectors = scope.spawn(|| ctx.detectors(&args.rules));
+        let catalogs = load_inputs(&args.input);
+        (detectors.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), catalogs)
+    });
+    let (detectors, catalogs) = (detectors?, catalogs?);
     let servers: Vec<String> = catalogs.iter().map(|c| c.server.clone()).collect();
     let found = detectors.scan(&catalogs);
     let policy::Suppressed { findings, suppressed } =

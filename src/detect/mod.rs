@@ -18,10 +18,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Tool};
 use crate::fields::{self, Field, FieldKind};
 use crate::finding::{fingerprint, Finding, Rule, Severity, Signal};
-use crate::visible;
+use crate::{parallel, visible};
 
 pub use rules::{RuleError, RuleSet};
 
@@ -122,55 +122,83 @@ impl Detectors {
         all
     }
 
-    /// Runs every detector over `catalogs`; findings come back sorted.
+    /// Runs every detector over `catalogs`; findings come back sorted. Headers and tools
+    /// are scanned in parallel; the set-wide checks run beside them.
     pub fn scan(&self, catalogs: &[Catalog]) -> Vec<Finding> {
-        // Cross-catalog findings first, so that they count in each tool's composite.
-        let mut across: HashMap<(String, Option<String>), Vec<Finding>> = HashMap::new();
-        for finding in catalog_set::check(catalogs) {
-            across.entry((finding.server.clone(), finding.tool.clone())).or_default().push(finding);
-        }
-        let mut take = |server: &str, tool: Option<&str>| {
-            across.remove(&(visible::escape(server), tool.map(visible::escape))).unwrap_or_default()
-        };
         let references = catalog_set::References::new(catalogs);
-        let mut memo = Memo::default();
+        let own: Vec<HashSet<&str>> =
+            catalogs.iter().map(|c| c.tools.iter().map(|t| t.name.as_str()).collect()).collect();
+        // One unit per header and per tool: (catalog, tool) indices.
+        let units: Vec<(usize, Option<usize>)> = catalogs
+            .iter()
+            .enumerate()
+            .flat_map(|(c, catalog)| {
+                std::iter::once((c, None)).chain((0..catalog.tools.len()).map(move |t| (c, Some(t))))
+            })
+            .collect();
+        let (across, mut per_unit) = std::thread::scope(|scope| {
+            let across = scope.spawn(|| catalog_set::check(catalogs));
+            let fields = parallel::map(&units, Memo::default, |memo, &(c, t)| {
+                let catalog = &catalogs[c];
+                let tool = t.and_then(|t| catalog.tools.get(t));
+                self.scan_unit(memo, &references, catalog, &own[c], tool)
+            });
+            (across.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), fields)
+        });
+        // Cross-catalog findings join their tool's before the composite is judged; they
+        // name server and tool escaped, as every finding does. The first input wins when
+        // a server and tool name is given twice.
+        let mut places: HashMap<(String, Option<String>), usize> = HashMap::new();
+        for (unit, &(c, t)) in units.iter().enumerate() {
+            let catalog = &catalogs[c];
+            let tool = t.and_then(|t| catalog.tools.get(t)).map(|tool| visible::escape(&tool.name));
+            places.entry((visible::escape(&catalog.server), tool)).or_insert(unit);
+        }
         let mut findings = Vec::new();
-        for catalog in catalogs {
-            let own: HashSet<&str> = catalog.tools.iter().map(|t| t.name.as_str()).collect();
-            let mut header = take(&catalog.server, None);
-            for field in fields::header_fields(&catalog.header) {
-                self.scan_field(&mut memo, &catalog.server, None, None, &field, &mut header);
-                header.extend(references.check(catalog, &own, None, &field));
-            }
-            findings.extend(composite::check(&catalog.server, None, &header));
-            findings.extend(header);
-            for tool in &catalog.tools {
-                let mut found = take(&catalog.server, Some(&tool.name));
-                let annotations = tool.value.get("annotations");
-                for field in fields::tool_fields(&tool.value) {
-                    self.scan_field(
-                        &mut memo,
-                        &catalog.server,
-                        Some(&tool.name),
-                        annotations,
-                        &field,
-                        &mut found,
-                    );
-                    found.extend(references.check(catalog, &own, Some(&tool.name), &field));
-                }
-                found.extend(schema::check_tool(&catalog.server, tool));
-                findings.extend(composite::check(&catalog.server, Some(&tool.name), &found));
-                findings.extend(found);
+        for finding in across {
+            match places.get(&(finding.server.clone(), finding.tool.clone())) {
+                Some(&unit) => per_unit[unit].push(finding),
+                None => findings.push(finding),
             }
         }
-        // Left over: findings for a server or tool name given twice across inputs.
-        findings.extend(across.into_values().flatten());
+        for (&(c, t), found) in units.iter().zip(per_unit) {
+            let catalog = &catalogs[c];
+            let tool = t.and_then(|t| catalog.tools.get(t)).map(|tool| tool.name.as_str());
+            findings.extend(composite::check(&catalog.server, tool, &found));
+            findings.extend(found);
+        }
         if !self.disabled.is_empty() {
             findings.retain(|f| !self.disabled.iter().any(|d| d == f.rule));
         }
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         findings.dedup();
         findings
+    }
+
+    /// The field findings of one catalog's header (`tool` is `None`) or of one tool.
+    fn scan_unit<'a>(
+        &self,
+        memo: &mut Memo<'a>,
+        references: &catalog_set::References<'_>,
+        catalog: &'a Catalog,
+        own: &HashSet<&str>,
+        tool: Option<&'a Tool>,
+    ) -> Vec<Finding> {
+        let mut found = Vec::new();
+        let Some(tool) = tool else {
+            for field in fields::header_fields(&catalog.header) {
+                self.scan_field(memo, &catalog.server, None, None, &field, &mut found);
+                found.extend(references.check(catalog, own, None, &field));
+            }
+            return found;
+        };
+        let annotations = tool.value.get("annotations");
+        for field in fields::tool_fields(&tool.value) {
+            self.scan_field(memo, &catalog.server, Some(&tool.name), annotations, &field, &mut found);
+            found.extend(references.check(catalog, own, Some(&tool.name), &field));
+        }
+        found.extend(schema::check_tool(&catalog.server, tool));
+        found
     }
 
     /// All field-level hits on one piece of text.
