@@ -22,6 +22,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 
+    /// The registry directory (holding toolreg.toml) [default: the first directory
+    /// walking up that holds toolreg.toml or registry/toolreg.toml].
+    #[arg(long, value_name = "DIR", env = "TOOLREG_REGISTRY", global = true)]
+    pub registry: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -38,6 +43,217 @@ pub enum Command {
     Digest(DigestArgs),
     /// The detector set: list it, explain a rule, or test every rule's examples.
     Rules(RulesArgs),
+    /// Create a registry: a fully commented toolreg.toml and an empty blocked.json,
+    /// committed (a git repository is created when DIR is not inside one).
+    Init(InitArgs),
+    /// Register a server: its inventory in servers/<id>/server.toml, committed.
+    Add(AddArgs),
+    /// Show how a catalog differs from a server's pins, tool by tool and field by field.
+    ///
+    /// Exit 0 when it matches, 1 when it drifted.
+    Diff(DiffArgs),
+    /// Review a catalog against the pins: approve or reject each new or changed tool.
+    ///
+    /// Interactive on a terminal; scripted with --approve or --reject. Approved content
+    /// is pinned, rejected digests are blocked for good; the files are committed with
+    /// the reviewer as author.
+    Review(ReviewArgs),
+    /// Who approved, rejected or revoked what, when, and which digest, with the note.
+    Log(LogArgs),
+    /// Withdraw an approval: the pin stays but may no longer be served.
+    Revoke(RevokeArgs),
+    /// Block a digest: it can never be approved, and serving it fails the gate.
+    Block(BlockArgs),
+    /// Check catalogs against the registry: drift, blocked or revoked digests, broken or
+    /// non-canonical pins. Exit 1 on any of them.
+    Check(CheckArgs),
+    /// Rewrite registry JSON files in canonical form (--check: only report, exit 1).
+    Fmt(FmtArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to create the registry.
+    #[arg(value_name = "DIR", default_value = "registry")]
+    pub dir: PathBuf,
+
+    #[command(flatten)]
+    pub reviewer: ReviewerArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewerArg {
+    /// Who is acting, as `Name <email>` [default: git config user.name and user.email].
+    #[arg(long, value_name = "NAME <EMAIL>")]
+    pub reviewer: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The server id: a slug (lowercase letters, digits, `-`, `_`, `.`).
+    #[arg(value_name = "SERVER-ID")]
+    pub id: String,
+
+    /// The server's URL (Streamable HTTP), instead of a command.
+    #[arg(long, value_name = "URL", conflicts_with = "command")]
+    pub url: Option<String>,
+
+    /// The command that starts the server (stdio), after `--`: `-- npx -y pkg@1.2.3`.
+    #[arg(last = true, value_name = "CMD ARGS")]
+    pub command: Vec<String>,
+
+    /// Who owns the server (a team or a person).
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Who may approve its pins, as `Name <email>` (repeatable).
+    #[arg(long = "approver", value_name = "NAME <EMAIL>")]
+    pub approvers: Vec<String>,
+    /// Where its source lives.
+    #[arg(long)]
+    pub repository: Option<String>,
+    /// Where to ask about it.
+    #[arg(long)]
+    pub support: Option<String>,
+    /// Where it runs (local, vendor-hosted, …).
+    #[arg(long)]
+    pub hosting: Option<String>,
+    /// How it is contained (none, container, VM, …).
+    #[arg(long)]
+    pub sandbox: Option<String>,
+    /// Data classes it touches (repeatable).
+    #[arg(long = "data-class", value_name = "CLASS")]
+    pub data_classes: Vec<String>,
+    /// OAuth scopes it is granted (repeatable).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// Names of environment variables it needs (repeatable; never values).
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Vec<String>,
+    /// Environment variable holding the bearer token for --url.
+    #[arg(long, value_name = "NAME")]
+    pub token_env: Option<String>,
+    /// Status [default: active].
+    #[arg(long, default_value = "active")]
+    pub status: String,
+
+    #[command(flatten)]
+    pub reviewer: ReviewerArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The registered server.
+    #[arg(value_name = "SERVER-ID")]
+    pub server: String,
+
+    /// The catalog to compare with the pins (a file, or `-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// The registered server.
+    #[arg(value_name = "SERVER-ID")]
+    pub server: String,
+
+    /// The catalog under review.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: String,
+
+    /// Approve every new or changed item (or those named by --tool).
+    #[arg(long, conflicts_with = "reject")]
+    pub approve: bool,
+
+    /// Reject every new or changed item (or those named by --tool): their digests are
+    /// blocked for good.
+    #[arg(long)]
+    pub reject: bool,
+
+    /// Only these tools (repeatable). Without it, every item, the server header included.
+    #[arg(long = "tool", value_name = "NAME")]
+    pub tools: Vec<String>,
+
+    /// Why: recorded in the review and the commit message.
+    #[arg(long, default_value = "")]
+    pub note: String,
+
+    /// Approve only content with exactly these digests (repeatable): what you reviewed
+    /// is what gets pinned.
+    #[arg(long = "expect", value_name = "DIGEST")]
+    pub expect: Vec<String>,
+
+    /// Accept findings of this rule at or above fail-on (repeatable); needs --reason.
+    #[arg(long = "accept", value_name = "RULE")]
+    pub accept: Vec<String>,
+
+    /// Why the accepted findings are acceptable.
+    #[arg(long, requires = "accept")]
+    pub reason: Option<String>,
+
+    #[command(flatten)]
+    pub reviewer: ReviewerArg,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// A server, or server/tool.
+    #[arg(value_name = "SERVER[/TOOL]")]
+    pub target: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// A server (its header and every tool), or server/tool.
+    #[arg(value_name = "SERVER[/TOOL]")]
+    pub target: String,
+
+    /// Why: recorded in the review records and the commit.
+    #[arg(long)]
+    pub reason: String,
+
+    #[command(flatten)]
+    pub reviewer: ReviewerArg,
+}
+
+#[derive(Debug, Args)]
+pub struct BlockArgs {
+    /// The digest to block (`sha256:` and 64 hex digits).
+    #[arg(value_name = "DIGEST")]
+    pub digest: String,
+
+    /// Why: recorded in blocked.json and the commit.
+    #[arg(long)]
+    pub reason: String,
+
+    #[command(flatten)]
+    pub reviewer: ReviewerArg,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Captured catalogs: one `<server-id>.json` per registered server.
+    #[arg(long, value_name = "DIR")]
+    pub catalogs: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Report non-canonical files with a diff and exit 1; write nothing.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,30 @@ pub struct Config {
     pub extra_rules: Vec<PathBuf>,
     pub disabled_rules: Vec<String>,
     pub suppressions: Vec<Suppression>,
+    /// The `[registry]` section: what the registry commands require.
+    pub registry: RegistrySettings,
+}
+
+/// `[registry]`: inventory requirements and who may review.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistrySettings {
+    /// Inventory fields every `server.toml` must fill (default: owner).
+    #[serde(default = "default_required")]
+    pub required_fields: Vec<String>,
+    /// When not empty, only these identities (`Name <email>`) may approve or reject.
+    #[serde(default)]
+    pub reviewers: Vec<String>,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        RegistrySettings { required_fields: default_required(), reviewers: Vec::new() }
+    }
+}
+
+fn default_required() -> Vec<String> {
+    vec!["owner".to_owned()]
 }
 
 /// One accepted finding. The fingerprint is what binds it: when the offending text
@@ -58,10 +82,8 @@ struct RawConfig {
     rules: RawRules,
     #[serde(default)]
     suppress: Vec<Suppression>,
-    /// Sections other commands own (inventory requirements, reviewers, digests):
-    /// accepted here so one file serves every command.
     #[serde(default)]
-    registry: Option<toml::Table>,
+    registry: RegistrySettings,
 }
 
 #[derive(Deserialize, Default)]
@@ -104,7 +126,6 @@ impl Config {
         let fail = |message: String| ConfigError { path: shown.clone(), message };
         let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
         let raw: RawConfig = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
-        let _ = raw.registry;
         let severity = |value: Option<String>, key: &str| -> Result<Option<Severity>, ConfigError> {
             value.map(|v| v.parse().map_err(|e: String| fail(format!("[policy] {key}: {e}")))).transpose()
         };
@@ -134,6 +155,7 @@ impl Config {
             extra_rules: raw.rules.extra.iter().map(|p| base.join(p)).collect(),
             disabled_rules: raw.rules.disable,
             suppressions: raw.suppress,
+            registry: raw.registry,
         })
     }
 }

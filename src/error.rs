@@ -1,4 +1,5 @@
-//! Every way a command can fail to check: each maps to exit code 2.
+//! Every way a command can fail: each maps to exit code 2 (could not check), except a
+//! policy refusal, which is exit 1.
 
 use crate::canon::CanonError;
 use crate::catalog::LoadError;
@@ -19,6 +20,19 @@ pub enum Error {
     /// A rule file is broken.
     #[error(transparent)]
     Rules(#[from] crate::detect::RuleError),
+    /// The registry is missing, unreadable or broken.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    /// Writing the registry failed; it was left as it was.
+    #[error(transparent)]
+    Store(#[from] crate::registry::store::StoreError),
+    /// A git operation failed.
+    #[error(transparent)]
+    Git(#[from] crate::git::GitError),
+    /// Policy forbids what was asked (approving a blocked digest, say): exit 1, and
+    /// nothing written.
+    #[error("{0}")]
+    Refused(String),
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
@@ -28,4 +42,14 @@ pub enum Error {
     /// The JSON report could not be serialized.
     #[error("cannot render JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Refused(_) => 1,
+            _ => 2,
+        }
+    }
 }

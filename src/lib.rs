@@ -8,16 +8,20 @@ pub mod canon;
 pub mod catalog;
 pub mod charclass;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod decode;
 pub mod detect;
+pub mod drift;
 pub mod error;
 pub mod fields;
 pub mod finding;
+pub mod git;
 pub mod json;
 pub mod parallel;
 pub mod policy;
+pub mod registry;
 pub mod report;
 pub mod visible;
 
@@ -28,10 +32,19 @@ pub use policy::Outcome;
 
 /// Runs one parsed command line, writing its report to `out`.
 pub fn run(cli: &cli::Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let ctx = commands::Context::new(cli.color, cli.config.as_deref())?;
+    let ctx = commands::Context::new(cli.color, cli.config.as_deref(), cli.registry.as_deref())?;
     match &cli.command {
         cli::Command::Scan(args) => commands::scan::run(args, &ctx, out),
         cli::Command::Digest(args) => commands::digest::run(args, &ctx, out),
         cli::Command::Rules(args) => commands::rules::run(args, &ctx, out),
+        cli::Command::Init(args) => commands::init::init(args, &ctx, out),
+        cli::Command::Add(args) => commands::init::add(args, &ctx, out),
+        cli::Command::Diff(args) => commands::diff::run(args, &ctx, out),
+        cli::Command::Review(args) => commands::review::run(args, &ctx, out),
+        cli::Command::Log(args) => commands::log::run(args, &ctx, out),
+        cli::Command::Revoke(args) => commands::levers::revoke(args, &ctx, out),
+        cli::Command::Block(args) => commands::levers::block(args, &ctx, out),
+        cli::Command::Check(args) => commands::check::run(args, &ctx, out),
+        cli::Command::Fmt(args) => commands::fmt::run(args, &ctx, out),
     }
 }

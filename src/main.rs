@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         Err(error) => {
             // Errors may quote input (a path, a name): never let it reach the terminal raw.
             eprintln!("error: {}", visible::escape_multiline(&error.to_string()));
-            ExitCode::from(2)
+            ExitCode::from(error.exit_code())
         }
     }
 }

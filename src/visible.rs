@@ -59,6 +59,18 @@ pub fn code_point(c: char) -> String {
     format!("\u{27E8}U+{:04X}\u{27E9}", c as u32)
 }
 
+/// `value` with every string and every key made visible (for JSON reports that carry
+/// catalog values, so `jq -r` cannot print a raw control either).
+pub fn value(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(escape(s)),
+        Value::Array(items) => Value::Array(items.iter().map(self::value).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (escape(k), self::value(v))).collect()),
+        other => other.clone(),
+    }
+}
+
 /// An escaped excerpt around `span` (byte offsets into `text`), for evidence.
 ///
 /// At most `CONTEXT` characters either side, and as much of the span as fits in

@@ -1,7 +1,14 @@
 //! Commands: each orchestrates domain modules and writes one report. No logic of
 //! their own beyond wiring.
 
+pub mod check;
+pub mod diff;
 pub mod digest;
+pub mod fmt;
+pub mod init;
+pub mod levers;
+pub mod log;
+pub mod review;
 pub mod rules;
 pub mod scan;
 
@@ -13,6 +20,7 @@ use crate::cli::{ColorChoice, InputArgs};
 use crate::config::Config;
 use crate::detect::Detectors;
 use crate::error::Error;
+use crate::registry::{self, Registry};
 
 /// What every command shares, decided once.
 #[derive(Clone, Debug)]
@@ -21,10 +29,18 @@ pub struct Context {
     pub color: bool,
     /// `toolreg.toml`, discovered or given with `--config` (defaults when none).
     pub config: Config,
+    /// `--registry` / `TOOLREG_REGISTRY`, when given.
+    pub registry: Option<PathBuf>,
+    /// `--config`, when given.
+    pub explicit_config: bool,
 }
 
 impl Context {
-    pub fn new(choice: ColorChoice, config_path: Option<&Path>) -> Result<Context, Error> {
+    pub fn new(
+        choice: ColorChoice,
+        config_path: Option<&Path>,
+        registry: Option<&Path>,
+    ) -> Result<Context, Error> {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let color = match choice {
             ColorChoice::Always => true,
@@ -32,7 +48,39 @@ impl Context {
             ColorChoice::Auto => !no_color && std::io::stdout().is_terminal(),
         };
         let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
-        Ok(Context { color, config: Config::discover(config_path, &cwd)? })
+        // With --registry, its toolreg.toml is the configuration (unless --config).
+        let config = match (config_path, registry) {
+            (None, Some(dir)) if dir.join(registry::CONFIG_FILE).is_file() => {
+                Config::load(&dir.join(registry::CONFIG_FILE))?
+            }
+            _ => Config::discover(config_path, &cwd)?,
+        };
+        Ok(Context {
+            color,
+            config,
+            registry: registry.map(Path::to_path_buf),
+            explicit_config: config_path.is_some(),
+        })
+    }
+
+    /// The registry this run works on, loaded and with every pin's digest recomputed.
+    pub fn registry(&self) -> Result<Registry, Error> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+        let root = registry::locate(self.registry.as_deref(), &cwd)?;
+        let own = root.join(registry::CONFIG_FILE);
+        let config = if self.explicit_config || self.config.path.as_deref() == Some(own.as_path()) {
+            self.config.clone()
+        } else {
+            Config::load(&own)?
+        };
+        Ok(Registry::load(&root, config)?)
+    }
+
+    /// The detectors of a registry's configuration.
+    pub fn registry_detectors(&self, registry: &Registry) -> Result<Detectors, Error> {
+        let mut files = registry.config.extra_rules.clone();
+        files.sort();
+        Ok(Detectors::load(&files, &registry.config.disabled_rules)?)
     }
 
     /// The detectors: built-in rules, the config's rule files and `extra`, minus the
@@ -77,4 +125,59 @@ pub fn emit(out: &mut dyn Write, text: &str) -> Result<(), Error> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
+}
+
+/// Who is acting: `--reviewer`, else git config's `user.name <user.email>`.
+pub fn reviewer(flag: Option<&str>, repo: &crate::git::Repo) -> Result<String, Error> {
+    let identity = match flag {
+        Some(given) => given.to_owned(),
+        None => repo.identity().ok_or_else(|| {
+            Error::Usage(
+                "who is reviewing? set git config user.name and user.email, or pass --reviewer \"Name <email>\""
+                    .into(),
+            )
+        })?,
+    };
+    if crate::git::split_identity(&identity).is_none() {
+        return Err(Error::Usage(format!(
+            "reviewer {:?} is not of the form `Name <email>`",
+            crate::visible::escape(&identity)
+        )));
+    }
+    Ok(identity)
+}
+
+/// Loads the one catalog of `server` from `path` (a file or `-`). The catalog's own
+/// server name is replaced by the registry id: the registry decides what it is called.
+pub fn load_server_catalog(path: &str, server: &str) -> Result<Catalog, Error> {
+    let bytes = catalog::read_input(path)?;
+    let mut catalogs = catalog::parse(&catalog::origin_label(path), &bytes, server)?;
+    if catalogs.len() != 1 {
+        return Err(Error::Usage(format!(
+            "{}: holds {} catalogs; give the catalog of {} alone",
+            crate::visible::escape(path),
+            catalogs.len(),
+            crate::visible::escape(server)
+        )));
+    }
+    let mut catalog = catalogs.remove(0);
+    catalog.server = server.to_owned();
+    Ok(catalog)
+}
+
+/// Detector findings on one server's catalog after the registry's suppressions — the
+/// findings a reviewer must see. Suppression bookkeeping (SUP…) is for `check`.
+pub fn catalog_findings(
+    detectors: &Detectors,
+    config: &Config,
+    catalog: &Catalog,
+) -> Vec<crate::finding::Finding> {
+    let found = detectors.scan(std::slice::from_ref(catalog));
+    let kept = crate::policy::apply_suppressions(
+        found,
+        &config.suppressions,
+        std::slice::from_ref(&catalog.server),
+        crate::config::today(),
+    );
+    kept.findings.into_iter().filter(|f| !f.rule.starts_with("SUP")).collect()
 }

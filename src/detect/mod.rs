@@ -341,6 +341,9 @@ pub fn code_rules() -> Vec<&'static Rule> {
     all.extend(schema::RULES);
     all.extend(composite::RULES);
     all.extend(crate::policy::RULES);
+    // Not detectors, but rule ids all the same: drift classes and registry problems.
+    all.extend(crate::drift::RULES);
+    all.extend(crate::registry::RULES);
     all
 }
 

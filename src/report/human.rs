@@ -14,7 +14,7 @@ pub struct Style {
 }
 
 impl Style {
-    fn paint(self, code: &str, text: &str) -> String {
+    pub(crate) fn paint(self, code: &str, text: &str) -> String {
         if self.color {
             format!("\u{1b}[{code}m{text}\u{1b}[0m")
         } else {
@@ -22,7 +22,7 @@ impl Style {
         }
     }
 
-    fn severity(self, severity: Severity) -> String {
+    pub(crate) fn severity(self, severity: Severity) -> String {
         let code = match severity {
             Severity::Critical => "1;35",
             Severity::High => "1;31",
@@ -72,7 +72,7 @@ pub fn render(report: &ScanReport<'_>, verdict: &Verdict, style: Style) -> Strin
     out
 }
 
-fn write_finding(out: &mut String, f: &Finding, style: Style) {
+pub(crate) fn write_finding(out: &mut String, f: &Finding, style: Style) {
     let place = match f.span {
         Some([start, end]) => format!("{} chars {start}..{end}", f.pointer),
         None => f.pointer.clone(),

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::diff::DriftEntry;
 use super::ScanReport;
 use crate::finding::{Counts, Finding};
 
@@ -13,17 +14,9 @@ struct ReportV1<'a> {
     #[serde(rename = "toolVersion")]
     tool_version: &'static str,
     findings: &'a [&'a Finding],
-    drift: Vec<DriftV1>,
+    /// Drifted items (filled by `diff` and `check`; empty for `scan`).
+    drift: &'a [DriftEntry],
     summary: SummaryV1,
-}
-
-/// One drifted tool (filled by `diff` and `check`; empty for `scan`).
-#[derive(Serialize)]
-pub struct DriftV1 {
-    pub server: String,
-    pub tool: String,
-    pub change: &'static str,
-    pub fields: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -35,17 +28,23 @@ struct SummaryV1 {
 
 /// The v1 document for a scan, pretty-printed with a trailing newline.
 pub fn render(report: &ScanReport<'_>) -> Result<String, serde_json::Error> {
+    document(&report.findings, &[], report.servers, report.tools)
+}
+
+/// The v1 document: findings, drift, and the size of what was checked.
+pub fn document(
+    findings: &[&Finding],
+    drift: &[DriftEntry],
+    servers: usize,
+    tools: usize,
+) -> Result<String, serde_json::Error> {
     let doc = ReportV1 {
         version: 1,
         tool: "toolreg",
         tool_version: env!("CARGO_PKG_VERSION"),
-        findings: &report.findings,
-        drift: Vec::new(),
-        summary: SummaryV1 {
-            servers: report.servers,
-            tools: report.tools,
-            findings: Counts::of(report.findings.iter().copied()),
-        },
+        findings,
+        drift,
+        summary: SummaryV1 { servers, tools, findings: Counts::of(findings.iter().copied()) },
     };
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');

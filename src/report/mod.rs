@@ -1,5 +1,7 @@
 //! Renderers: each a function of the same findings, none deciding policy.
 
+pub mod check;
+pub mod diff;
 pub mod human;
 pub mod json;
 

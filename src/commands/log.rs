@@ -1,0 +1,182 @@
+//! `toolreg log`: the audit trail — every review record in the pins and blocked.json,
+//! each matched to the commit that made it, and toolreg commits with no record left
+//! (a pin removed, a record edited away).
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{emit, Context};
+use crate::cli::{LogArgs, ReportFormat};
+use crate::error::Error;
+use crate::git::Repo;
+use crate::policy::Outcome;
+use crate::report::diff::short_digest;
+use crate::visible;
+
+/// One decision from a review record.
+#[derive(Debug, Serialize)]
+struct Entry {
+    at: String,
+    verdict: String,
+    server: String,
+    tool: Option<String>,
+    digest: String,
+    by: String,
+    note: String,
+    /// The commit that recorded it, when found in the history.
+    commit: Option<String>,
+}
+
+/// A toolreg commit whose decision is no longer in any record.
+#[derive(Debug, Serialize)]
+struct HistoryOnly {
+    at: String,
+    commit: String,
+    author: String,
+    message: String,
+}
+
+pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let registry = ctx.registry()?;
+    let (want_server, want_tool) = match args.target.as_deref().map(|t| t.split_once('/').unwrap_or((t, "")))
+    {
+        Some((server, tool)) => {
+            registry.server(server)?;
+            (Some(server.to_owned()), (!tool.is_empty()).then(|| tool.to_owned()))
+        }
+        None => (None, None),
+    };
+    let wanted = |server: Option<&str>, tool: Option<&str>| {
+        want_server.as_deref().is_none_or(|w| Some(w) == server)
+            && want_tool.as_deref().is_none_or(|w| Some(w) == tool)
+    };
+    let mut entries = Vec::new();
+    for server in registry.servers.values() {
+        let pins = server
+            .header
+            .iter()
+            .map(|p| (None, p))
+            .chain(server.tools.iter().map(|(n, p)| (Some(n.as_str()), p)));
+        for (tool, pin) in pins {
+            if !wanted(Some(&server.id), tool) {
+                continue;
+            }
+            for review in &pin.reviews {
+                entries.push(Entry {
+                    at: review.at.clone(),
+                    verdict: review.verdict.as_str().to_owned(),
+                    server: server.id.clone(),
+                    tool: tool.map(visible::escape),
+                    digest: review.digest.clone(),
+                    by: visible::escape(&review.by),
+                    note: visible::escape(&review.note),
+                    commit: None,
+                });
+            }
+        }
+    }
+    for block in &registry.blocked.blocked {
+        if !wanted(block.server.as_deref(), block.tool.as_deref()) {
+            continue;
+        }
+        entries.push(Entry {
+            at: block.at.clone(),
+            verdict: if block.tool.is_some() || block.server.is_some() { "rejected" } else { "blocked" }
+                .to_owned(),
+            server: block.server.clone().unwrap_or_else(|| "-".to_owned()),
+            tool: block.tool.as_deref().map(visible::escape),
+            digest: block.digest.clone(),
+            by: visible::escape(&block.by),
+            note: visible::escape(&block.reason),
+            commit: None,
+        });
+    }
+    // Match each record to its commit: same author, digest in the message.
+    let repo = Repo::discover(&registry.root)?;
+    let prefix = repo.relative(&registry.root).unwrap_or_default();
+    let history = repo.history(&prefix)?;
+    let mut matched = vec![false; history.len()];
+    for entry in &mut entries {
+        let short = short_digest(&entry.digest);
+        let key = short.trim_end_matches('…');
+        if let Some(i) =
+            history.iter().position(|c| visible::escape(&c.author) == entry.by && c.message.contains(key))
+        {
+            matched[i] = true;
+            entry.commit = Some(history[i].id.get(..12).unwrap_or(&history[i].id).to_owned());
+        }
+    }
+    let mut orphans: Vec<HistoryOnly> = history
+        .iter()
+        .zip(&matched)
+        .filter(|(c, used)| !**used && (c.message.starts_with("review(") || c.message.starts_with("revoke(")))
+        .filter(|(c, _)| {
+            let server = c.message.split_once('(').and_then(|(_, r)| r.split_once(')')).map(|(s, _)| s);
+            want_server.as_deref().is_none_or(|w| Some(w) == server) && want_tool.is_none()
+        })
+        .map(|(c, _)| HistoryOnly {
+            at: crate::clock::rfc3339(c.time),
+            commit: c.id.get(..12).unwrap_or(&c.id).to_owned(),
+            author: visible::escape(&c.author),
+            message: visible::escape_multiline(c.message.trim()),
+        })
+        .collect();
+    entries.sort_by(|a, b| (&a.at, &a.server, &a.tool).cmp(&(&b.at, &b.server, &b.tool)));
+    orphans.sort_by(|a, b| a.at.cmp(&b.at));
+    let text = match args.format {
+        ReportFormat::Json => {
+            #[derive(Serialize)]
+            struct Doc<'a> {
+                version: u32,
+                entries: &'a [Entry],
+                #[serde(rename = "historyOnly")]
+                history_only: &'a [HistoryOnly],
+            }
+            let mut text =
+                serde_json::to_string_pretty(&Doc { version: 1, entries: &entries, history_only: &orphans })?;
+            text.push('\n');
+            text
+        }
+        ReportFormat::Human => human(&entries, &orphans),
+    };
+    emit(out, &text)?;
+    Ok(Outcome::Pass)
+}
+
+fn human(entries: &[Entry], orphans: &[HistoryOnly]) -> String {
+    let mut out = String::new();
+    if entries.is_empty() && orphans.is_empty() {
+        out.push_str("No reviews recorded yet.\n");
+    }
+    for e in entries {
+        let place = match &e.tool {
+            Some(tool) => format!("{}/{tool}", e.server),
+            None => format!("{} (server header)", e.server),
+        };
+        out.push_str(&format!(
+            "{}  {:<8}  {place}  {}  by {}{}\n",
+            e.at,
+            e.verdict,
+            short_digest(&e.digest),
+            e.by,
+            e.commit.as_deref().map(|c| format!("  commit {c}")).unwrap_or_default()
+        ));
+        if !e.note.is_empty() {
+            out.push_str(&format!("    {}\n", e.note));
+        }
+    }
+    if !orphans.is_empty() {
+        out.push_str("\nCommits with no review record left (a pin removed, or a record edited away):\n");
+        for o in orphans {
+            out.push_str(&format!(
+                "{}  commit {}  by {}\n    {}\n",
+                o.at,
+                o.commit,
+                o.author,
+                o.message.replace('\n', "\n    ")
+            ));
+        }
+    }
+    out
+}

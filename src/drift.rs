@@ -1,0 +1,472 @@
+//! Drift: what changed between a server's pins and a catalog — tools added, removed and
+//! changed, field by field, each change classed PIN001–PIN008 (threats.md §3, §14).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::canon::{self, CanonError};
+use crate::catalog::Catalog;
+use crate::finding::{Finding, Rule, Severity};
+use crate::registry::{self, Server};
+
+pub static TEXT_CHANGED: Rule = Rule {
+    id: "PIN001",
+    name: "text-changed",
+    title: "A description, title or the server instructions changed",
+    severity: Severity::High,
+    help: "Text the model reads changed after review: the classic rug pull. Read the word diff \
+           (hidden characters are shown as ⟨U+…⟩) and the findings on the new text, then review it.",
+};
+pub static SCHEMA_CHANGED: Rule = Rule {
+    id: "PIN002",
+    name: "schema-changed",
+    title: "A schema or another pinned field changed",
+    severity: Severity::High,
+    help: "A property, a required list, a type, an enum or a default changed (or another field \
+           such as _meta, icons or execution). A new optional property is a classic side channel.",
+};
+pub static ANNOTATIONS_CHANGED: Rule = Rule {
+    id: "PIN003",
+    name: "annotations-changed",
+    title: "Tool annotations changed",
+    severity: Severity::High,
+    help: "Clients ask for confirmation based on annotations: readOnlyHint false→true or \
+           destructiveHint true→false silently lowers the guard.",
+};
+pub static TOOL_ADDED: Rule = Rule {
+    id: "PIN004",
+    name: "tool-added",
+    title: "A tool was added (or a server header is not pinned yet)",
+    severity: Severity::Medium,
+    help: "New tools on a pinned server are never approved automatically: review it.",
+};
+pub static TOOL_REMOVED: Rule = Rule {
+    id: "PIN005",
+    name: "tool-removed",
+    title: "A pinned tool is no longer served",
+    severity: Severity::Info,
+    help: "Approve the removal with `toolreg review` to drop the pin (or find out why it went).",
+};
+pub static LAUNCH_CHANGED: Rule = Rule {
+    id: "PIN006",
+    name: "launch-changed",
+    title: "A server's launch identity changed",
+    severity: Severity::High,
+    help: "The command, its arguments, the environment names or the URL changed: it may be a \
+           different server. Checked against toolreg.lock.",
+};
+pub static NO_VERSION_BUMP: Rule = Rule {
+    id: "PIN007",
+    name: "changed-without-version-bump",
+    title: "Content changed but serverInfo.version did not",
+    severity: Severity::Medium,
+    help: "An honest release bumps its version; the same version with new tool text is a sign \
+           of a server that changes what it serves on the fly.",
+};
+pub static DUPLICATE_NAME: Rule = Rule {
+    id: "PIN008",
+    name: "duplicate-tool-name",
+    title: "Two tools share one name in one server",
+    severity: Severity::Medium,
+    help: "A pin is keyed by name; two tools with one name cannot be pinned apart. toolreg \
+           refuses such a catalog when it loads it.",
+};
+
+/// The drift rules, for `toolreg rules list`.
+pub static RULES: [&Rule; 8] = [
+    &TEXT_CHANGED,
+    &SCHEMA_CHANGED,
+    &ANNOTATIONS_CHANGED,
+    &TOOL_ADDED,
+    &TOOL_REMOVED,
+    &LAUNCH_CHANGED,
+    &NO_VERSION_BUMP,
+    &DUPLICATE_NAME,
+];
+
+/// Every difference between one server's pins and one catalog of it.
+#[derive(Debug, Clone)]
+pub struct Drift {
+    pub server: String,
+    /// The header (serverInfo, protocolVersion, instructions), when it differs.
+    pub header: Option<Item>,
+    /// Tools added, removed or changed, by name.
+    pub tools: Vec<Item>,
+    /// Content changed while `serverInfo.version` stayed the same.
+    pub same_version: Option<String>,
+}
+
+/// One header or tool that differs.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The tool name; `None` for the header.
+    pub tool: Option<String>,
+    pub kind: Kind,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+    pub old_digest: Option<String>,
+    pub new_digest: Option<String>,
+    pub fields: Vec<FieldChange>,
+    /// For an added tool: a removed tool whose content (all but the name) is identical.
+    pub renamed_from: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Added,
+    Removed,
+    Changed,
+}
+
+/// One difference inside a tool or header, at a JSON pointer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldChange {
+    /// A string changed: shown as a word diff.
+    Text {
+        pointer: String,
+        old: String,
+        new: String,
+    },
+    Added {
+        pointer: String,
+        value: Value,
+    },
+    Removed {
+        pointer: String,
+        value: Value,
+    },
+    /// A non-string value changed, or changed type.
+    Value {
+        pointer: String,
+        old: Value,
+        new: Value,
+    },
+}
+
+impl FieldChange {
+    pub fn pointer(&self) -> &str {
+        match self {
+            FieldChange::Text { pointer, .. }
+            | FieldChange::Added { pointer, .. }
+            | FieldChange::Removed { pointer, .. }
+            | FieldChange::Value { pointer, .. } => pointer,
+        }
+    }
+}
+
+impl Drift {
+    /// Compares `server`'s pins with `catalog`.
+    pub fn between(server: &Server, catalog: &Catalog) -> Result<Drift, CanonError> {
+        let new_header = registry::header_value(&catalog.header);
+        let new_header_digest = canon::digest(&new_header)?;
+        let header = match &server.header {
+            Some(pin) if pin.digest == new_header_digest.as_str() => None,
+            pin => Some(Item {
+                tool: None,
+                kind: if pin.is_some() { Kind::Changed } else { Kind::Added },
+                fields: diff_values(pin.as_ref().map(|p| &p.value), &new_header),
+                old: pin.as_ref().map(|p| p.value.clone()),
+                new: Some(new_header.clone()),
+                old_digest: pin.as_ref().map(|p| p.digest.clone()),
+                new_digest: Some(new_header_digest.to_string()),
+                renamed_from: None,
+            }),
+        };
+        let served: BTreeMap<&str, &Value> =
+            catalog.tools.iter().map(|t| (t.name.as_str(), &t.value)).collect();
+        let mut tools = Vec::new();
+        for (name, value) in &served {
+            let digest = canon::digest(value)?.to_string();
+            let pin = server.tools.get(*name);
+            if pin.is_some_and(|p| p.digest == digest) {
+                continue;
+            }
+            tools.push(Item {
+                tool: Some((*name).to_owned()),
+                kind: if pin.is_some() { Kind::Changed } else { Kind::Added },
+                fields: diff_values(pin.map(|p| &p.value), value),
+                old: pin.map(|p| p.value.clone()),
+                new: Some((*value).clone()),
+                old_digest: pin.map(|p| p.digest.clone()),
+                new_digest: Some(digest),
+                renamed_from: None,
+            });
+        }
+        for (name, pin) in &server.tools {
+            if !served.contains_key(name.as_str()) {
+                tools.push(Item {
+                    tool: Some(name.clone()),
+                    kind: Kind::Removed,
+                    fields: Vec::new(),
+                    old: Some(pin.value.clone()),
+                    new: None,
+                    old_digest: Some(pin.digest.clone()),
+                    new_digest: None,
+                    renamed_from: None,
+                });
+            }
+        }
+        find_renames(&mut tools)?;
+        tools.sort_by(|a, b| a.tool.cmp(&b.tool));
+        let old_version = server.header.as_ref().and_then(|p| p.value.pointer("/serverInfo/version"));
+        let new_version = new_header.pointer("/serverInfo/version");
+        let content_changed = tools.iter().any(|t| t.kind == Kind::Changed)
+            || header
+                .as_ref()
+                .is_some_and(|h| h.fields.iter().any(|f| !f.pointer().starts_with("/serverInfo/version")));
+        let same_version = match (old_version, new_version) {
+            (Some(old), Some(new)) if old == new && content_changed => {
+                Some(old.as_str().map_or_else(|| old.to_string(), str::to_owned))
+            }
+            _ => None,
+        };
+        Ok(Drift { server: catalog.server.clone(), header, tools, same_version })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.header.is_none() && self.tools.is_empty()
+    }
+
+    /// The drift as findings: one per change class per item, for gates and reports.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for item in self.header.iter().chain(&self.tools) {
+            out.extend(item.findings(&self.server));
+        }
+        if let Some(version) = &self.same_version {
+            out.push(Finding::about(
+                &NO_VERSION_BUMP,
+                NO_VERSION_BUMP.severity,
+                &self.server,
+                None,
+                "/serverInfo/version",
+                format!(
+                    "content changed but serverInfo.version is still {}",
+                    crate::visible::escape(version)
+                ),
+                version,
+                version,
+            ));
+        }
+        out
+    }
+}
+
+impl Item {
+    /// The change classes of this item, as findings.
+    pub fn findings(&self, server: &str) -> Vec<Finding> {
+        let tool = self.tool.as_deref();
+        let what = tool.map_or_else(
+            || "the server header".to_owned(),
+            |t| format!("tool {}", crate::visible::escape(t)),
+        );
+        let digest = self.new_digest.as_deref().or(self.old_digest.as_deref()).unwrap_or_default();
+        let finding = |rule: &'static Rule, severity: Severity, pointer: &str, message: String| {
+            Finding::about(rule, severity, server, tool, pointer, message, digest, digest)
+        };
+        match self.kind {
+            Kind::Added if tool.is_none() => {
+                vec![finding(
+                    &TOOL_ADDED,
+                    TOOL_ADDED.severity,
+                    "",
+                    "the server header is not pinned yet".into(),
+                )]
+            }
+            Kind::Added => {
+                let rename = self
+                    .renamed_from
+                    .as_deref()
+                    .map(|from| format!(" (likely a rename of {})", crate::visible::escape(from)))
+                    .unwrap_or_default();
+                vec![finding(&TOOL_ADDED, TOOL_ADDED.severity, "", format!("{what} is new{rename}"))]
+            }
+            Kind::Removed => {
+                vec![finding(
+                    &TOOL_REMOVED,
+                    TOOL_REMOVED.severity,
+                    "",
+                    format!("{what} is pinned but no longer served"),
+                )]
+            }
+            Kind::Changed => {
+                let mut out = Vec::new();
+                for (rule, changes) in classify(tool.is_none(), &self.fields) {
+                    let pointers: Vec<&str> = changes.iter().map(|c| c.pointer()).collect();
+                    let described: Vec<String> = changes
+                        .iter()
+                        .map(|c| {
+                            let how = match c {
+                                FieldChange::Added { .. } => "added",
+                                FieldChange::Removed { .. } => "removed",
+                                _ => "changed",
+                            };
+                            format!("{} {how}", crate::visible::escape(c.pointer()))
+                        })
+                        .collect();
+                    let mut message = format!("{what}: {}", described.join(", "));
+                    let flips = if rule.id == ANNOTATIONS_CHANGED.id {
+                        guard_lowering_flips(self.old.as_ref(), self.new.as_ref())
+                    } else {
+                        Vec::new()
+                    };
+                    let severity = if tool.is_none() && rule.id == SCHEMA_CHANGED.id && only_version(&changes)
+                    {
+                        Severity::Info
+                    } else {
+                        rule.severity
+                    };
+                    if !flips.is_empty() {
+                        message.push_str(&format!(" — lowers the client's guard: {}", flips.join(", ")));
+                    }
+                    out.push(finding(rule, severity, pointers.first().copied().unwrap_or(""), message));
+                }
+                out
+            }
+        }
+    }
+}
+
+/// Groups field changes by change class.
+fn classify(header: bool, fields: &[FieldChange]) -> Vec<(&'static Rule, Vec<&FieldChange>)> {
+    let mut groups: Vec<(&'static Rule, Vec<&FieldChange>)> = Vec::new();
+    for change in fields {
+        let top = change.pointer().split('/').nth(1).unwrap_or_default();
+        let rule: &'static Rule = match (header, top) {
+            (true, "instructions") | (false, "description" | "title") => &TEXT_CHANGED,
+            (false, "annotations") => &ANNOTATIONS_CHANGED,
+            _ => &SCHEMA_CHANGED,
+        };
+        match groups.iter_mut().find(|(r, _)| r.id == rule.id) {
+            Some((_, list)) => list.push(change),
+            None => groups.push((rule, vec![change])),
+        }
+    }
+    groups.sort_by_key(|(r, _)| r.id);
+    groups
+}
+
+fn only_version(changes: &[&FieldChange]) -> bool {
+    changes.iter().all(|c| c.pointer() == "/serverInfo/version")
+}
+
+/// Annotation flips between two versions of a tool that make a client less careful.
+/// Absent hints take the spec's defaults: readOnly false, destructive true, openWorld true.
+pub fn guard_lowering_flips(old: Option<&Value>, new: Option<&Value>) -> Vec<String> {
+    let hint = |tool: Option<&Value>, name: &str, default: bool| {
+        tool.and_then(|t| t.get("annotations"))
+            .and_then(|a| a.get(name))
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
+    };
+    let mut out = Vec::new();
+    // (hint, default, the value that lowers the guard)
+    for (name, default, lowering) in
+        [("readOnlyHint", false, true), ("destructiveHint", true, false), ("openWorldHint", true, false)]
+    {
+        let (before, after) = (hint(old, name, default), hint(new, name, default));
+        if before != lowering && after == lowering {
+            out.push(format!("{name} {before}→{after}"));
+        }
+    }
+    out
+}
+
+/// Marks added tools whose content, name aside, equals a removed tool's.
+fn find_renames(tools: &mut [Item]) -> Result<(), CanonError> {
+    let without_name = |v: &Value| -> Result<String, CanonError> {
+        let mut v = v.clone();
+        if let Value::Object(map) = &mut v {
+            map.remove("name");
+        }
+        Ok(canon::digest(&v)?.to_string())
+    };
+    let mut removed = Vec::new();
+    for item in tools.iter().filter(|t| t.kind == Kind::Removed) {
+        if let (Some(old), Some(name)) = (&item.old, &item.tool) {
+            removed.push((without_name(old)?, name.clone()));
+        }
+    }
+    for item in tools.iter_mut().filter(|t| t.kind == Kind::Added) {
+        if let Some(new) = &item.new {
+            let key = without_name(new)?;
+            item.renamed_from = removed.iter().find(|(k, _)| *k == key).map(|(_, n)| n.clone());
+        }
+    }
+    Ok(())
+}
+
+/// The structural difference of two JSON values, by RFC 6901 pointer.
+pub fn diff_values(old: Option<&Value>, new: &Value) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    match old {
+        Some(old) => diff_at(String::new(), old, new, &mut out),
+        None => diff_at(String::new(), &Value::Object(serde_json::Map::new()), new, &mut out),
+    }
+    out
+}
+
+fn diff_at(pointer: String, old: &Value, new: &Value, out: &mut Vec<FieldChange>) {
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for key in keys {
+                let at = format!("{pointer}/{}", crate::fields::escape_token(key));
+                match (a.get(key), b.get(key)) {
+                    (Some(x), Some(y)) => diff_at(at, x, y, out),
+                    (None, Some(y)) => out.push(FieldChange::Added { pointer: at, value: y.clone() }),
+                    (Some(x), None) => out.push(FieldChange::Removed { pointer: at, value: x.clone() }),
+                    (None, None) => {}
+                }
+            }
+        }
+        (Value::String(a), Value::String(b)) if a != b => {
+            out.push(FieldChange::Text { pointer, old: a.clone(), new: b.clone() });
+        }
+        // Arrays are compared whole (enum, required, examples): the renderer shows
+        // which members came and went.
+        (a, b) if a != b => out.push(FieldChange::Value { pointer, old: a.clone(), new: b.clone() }),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn structural_diff_by_pointer() {
+        let old = json!({"description": "Reads a file", "inputSchema": {"properties": {"path": {"type": "string"}}, "required": ["path"]}, "annotations": {"readOnlyHint": false}});
+        let new = json!({"description": "Reads a fi\u{200b}le", "inputSchema": {"properties": {"path": {"type": "string"}, "force": {"type": "boolean", "default": false}}, "required": ["path", "force"]}, "annotations": {"readOnlyHint": true}});
+        let changes = diff_values(Some(&old), &new);
+        let pointers: Vec<&str> = changes.iter().map(FieldChange::pointer).collect();
+        assert_eq!(
+            pointers,
+            [
+                "/annotations/readOnlyHint",
+                "/description",
+                "/inputSchema/properties/force",
+                "/inputSchema/required"
+            ]
+        );
+        assert_eq!(guard_lowering_flips(Some(&old), Some(&new)), ["readOnlyHint false→true"]);
+        let classes: Vec<&str> = classify(false, &changes).iter().map(|(r, _)| r.id).collect();
+        assert_eq!(classes, ["PIN001", "PIN002", "PIN003"]);
+    }
+
+    #[test]
+    fn absent_hints_take_the_spec_defaults() {
+        let none = json!({"name": "t"});
+        let flips = guard_lowering_flips(
+            Some(&none),
+            Some(&json!({"annotations": {"destructiveHint": false, "readOnlyHint": true}})),
+        );
+        assert_eq!(flips, ["readOnlyHint false→true", "destructiveHint true→false"]);
+        // Raising the guard is not a flip to call out.
+        assert!(guard_lowering_flips(Some(&json!({"annotations": {"readOnlyHint": true}})), Some(&none))
+            .is_empty());
+    }
+}

@@ -1,0 +1,483 @@
+//! The git-backed registry (design §4): where it is, what it pins, and whether its
+//! files are intact. Loading never trusts a pin: each digest is recomputed.
+
+pub mod canonical_text;
+pub mod inventory;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::canon;
+use crate::catalog::Header;
+use crate::config::Config;
+use crate::finding::{Rule, Severity};
+use inventory::Inventory;
+
+/// The registry's configuration file name.
+pub const CONFIG_FILE: &str = "toolreg.toml";
+
+/// A registry that cannot be used: unreadable, malformed, or not where it was said to be.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct RegistryError {
+    pub path: String,
+    pub message: String,
+}
+
+impl RegistryError {
+    pub fn new(path: &Path, message: impl Into<String>) -> RegistryError {
+        RegistryError { path: crate::visible::escape(&path.display().to_string()), message: message.into() }
+    }
+}
+
+/// Where the registry is: `explicit` (`--registry` or `TOOLREG_REGISTRY`), else the
+/// first directory walking up from `start` that holds `toolreg.toml`, or whose
+/// `registry/` does.
+pub fn locate(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, RegistryError> {
+    if let Some(dir) = explicit {
+        if dir.join(CONFIG_FILE).is_file() {
+            return Ok(dir.to_path_buf());
+        }
+        return Err(RegistryError::new(
+            dir,
+            "no toolreg.toml here: not a registry (`toolreg init` makes one)",
+        ));
+    }
+    for dir in start.ancestors() {
+        if dir.join(CONFIG_FILE).is_file() {
+            return Ok(dir.to_path_buf());
+        }
+        if dir.join("registry").join(CONFIG_FILE).is_file() {
+            return Ok(dir.join("registry"));
+        }
+    }
+    Err(RegistryError::new(
+        start,
+        "no registry found here or above (looked for toolreg.toml and registry/toolreg.toml); \
+         `toolreg init` makes one, `--registry DIR` points at one",
+    ))
+}
+
+/// A review record (design §4). Records are appended, never rewritten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    pub digest: String,
+    /// `Name <email>`.
+    pub by: String,
+    /// UTC, RFC 3339.
+    pub at: String,
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub note: String,
+    /// Findings at or above fail-on the reviewer accepted, each with a reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<Accepted>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Approved,
+    Rejected,
+    Revoked,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approved => "approved",
+            Verdict::Rejected => "rejected",
+            Verdict::Revoked => "revoked",
+        }
+    }
+}
+
+/// A finding a reviewer accepted when approving: bound to its fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accepted {
+    pub rule: String,
+    pub pointer: String,
+    pub fingerprint: String,
+    pub reason: String,
+}
+
+/// What a pin file holds: one tool (`tools/<tool>.json`) or one server header
+/// (`server.json`), its digest, and its reviews.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    pub path: PathBuf,
+    pub digest: String,
+    pub value: Value,
+    pub reviews: Vec<Review>,
+}
+
+/// Whether a pin may be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinState {
+    Approved,
+    /// Its approval was revoked: serving it fails the gate until re-approved.
+    Revoked,
+    /// No review record approves its digest (a pin written by hand).
+    Unreviewed,
+}
+
+impl Pin {
+    /// The latest verdict on the pinned digest decides.
+    pub fn state(&self) -> PinState {
+        match self.reviews.iter().rev().find(|r| r.digest == self.digest).map(|r| r.verdict) {
+            Some(Verdict::Approved) => PinState::Approved,
+            Some(Verdict::Revoked) => PinState::Revoked,
+            _ => PinState::Unreviewed,
+        }
+    }
+
+    /// The file's JSON: `{"digest", <key>: value, "reviews"}`.
+    pub fn to_json(&self, key: &str) -> Value {
+        let mut map = serde_json::Map::new();
+        map.insert("digest".into(), Value::String(self.digest.clone()));
+        map.insert(key.into(), self.value.clone());
+        map.insert("reviews".into(), serde_json::to_value(&self.reviews).unwrap_or(Value::Array(Vec::new())));
+        Value::Object(map)
+    }
+}
+
+/// One registered server.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub id: String,
+    pub dir: PathBuf,
+    pub inventory: Inventory,
+    /// `server.json`: the pinned header, once one was approved.
+    pub header: Option<Pin>,
+    /// Pinned tools by name (the `name` inside the pin is the truth, not the file name).
+    pub tools: BTreeMap<String, Pin>,
+}
+
+/// `blocked.json`: digests known to be bad, never approvable again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Blocked {
+    pub blocked: Vec<BlockEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockEntry {
+    pub digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    pub by: String,
+    pub at: String,
+    pub reason: String,
+}
+
+impl Blocked {
+    pub fn find(&self, digest: &str) -> Option<&BlockEntry> {
+        self.blocked.iter().find(|b| b.digest == digest)
+    }
+}
+
+/// Something wrong inside a registry file that `toolreg check` reports and other
+/// commands refuse to work past.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub rule: &'static Rule,
+    pub path: PathBuf,
+    pub message: String,
+}
+
+pub static NON_CANONICAL: Rule = Rule {
+    id: "REG001",
+    name: "non-canonical-file",
+    title: "A registry file is not in canonical form",
+    severity: Severity::High,
+    help: "Registry JSON files are written with sorted keys, two-space indent and every non-ASCII \
+           character escaped, so that a hidden character shows in a diff. Run `toolreg fmt`.",
+};
+pub static DIGEST_MISMATCH: Rule = Rule {
+    id: "REG002",
+    name: "pin-digest-mismatch",
+    title: "A pin's digest does not match its content (hand edit)",
+    severity: Severity::Critical,
+    help: "Pins change only through `toolreg review`, which recomputes the digest. A pin whose \
+           content no longer hashes to its digest was edited by hand: restore it from git, or \
+           review the new content.",
+};
+pub static MISPLACED_PIN: Rule = Rule {
+    id: "REG003",
+    name: "misplaced-pin",
+    title: "A pin file's name does not match the tool inside",
+    severity: Severity::High,
+    help: "A tool's pin lives at tools/<name>.json (an encoded name when the name is outside \
+           [A-Za-z0-9_.-]). A pin under another name was renamed or copied by hand.",
+};
+pub static MISSING_INVENTORY: Rule = Rule {
+    id: "REG004",
+    name: "missing-inventory-field",
+    title: "A server's inventory lacks a required field",
+    severity: Severity::High,
+    help: "toolreg.toml's [registry] required-fields names the inventory every server.toml must \
+           fill (owner by default). Fill it in servers/<id>/server.toml.",
+};
+
+pub static BLOCKED_SERVED: Rule = Rule {
+    id: "REG005",
+    name: "blocked-digest-served",
+    title: "A server serves content whose digest is blocked",
+    severity: Severity::Critical,
+    help: "The digest was rejected in review or blocked with `toolreg block`: this exact content \
+           is known to be bad. Stop using the server, or find out why it serves it again.",
+};
+pub static UNAPPROVED_SERVED: Rule = Rule {
+    id: "REG006",
+    name: "unapproved-pin-served",
+    title: "A server serves a pin whose approval was revoked (or never recorded)",
+    severity: Severity::High,
+    help: "The pin matches, but its latest review of that digest is a revocation (`toolreg \
+           revoke`), or no review approves it. Review it again, or stop using it.",
+};
+
+/// The registry rules, for `toolreg rules list`.
+pub static RULES: [&Rule; 6] = [
+    &NON_CANONICAL,
+    &DIGEST_MISMATCH,
+    &MISPLACED_PIN,
+    &MISSING_INVENTORY,
+    &BLOCKED_SERVED,
+    &UNAPPROVED_SERVED,
+];
+
+/// A loaded registry.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    pub root: PathBuf,
+    pub config: Config,
+    pub servers: BTreeMap<String, Server>,
+    pub blocked: Blocked,
+    /// Integrity problems found while loading.
+    pub problems: Vec<Problem>,
+}
+
+impl Registry {
+    /// Loads the registry at `root` (a directory holding `toolreg.toml`), with `config`
+    /// already read from it (or given with `--config`).
+    pub fn load(root: &Path, config: Config) -> Result<Registry, RegistryError> {
+        let mut problems = Vec::new();
+        let blocked_path = root.join("blocked.json");
+        let blocked = if blocked_path.exists() {
+            let value = read_json(&blocked_path, &mut problems)?;
+            serde_json::from_value(value).map_err(|e| RegistryError::new(&blocked_path, e.to_string()))?
+        } else {
+            Blocked::default()
+        };
+        let mut servers = BTreeMap::new();
+        let servers_dir = root.join("servers");
+        if servers_dir.is_dir() {
+            for dir in sorted_entries(&servers_dir)? {
+                if !dir.is_dir() {
+                    continue;
+                }
+                let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                inventory::check_server_id(&id).map_err(|m| RegistryError::new(&dir, m))?;
+                let server = load_server(&id, &dir, &config, &mut problems)?;
+                servers.insert(id, server);
+            }
+        }
+        Ok(Registry { root: root.to_path_buf(), config, servers, blocked, problems })
+    }
+
+    /// The server `id`, or a clear error listing what is registered.
+    pub fn server(&self, id: &str) -> Result<&Server, RegistryError> {
+        self.servers.get(id).ok_or_else(|| {
+            let known: Vec<&str> = self.servers.keys().map(String::as_str).collect();
+            RegistryError::new(
+                &self.root,
+                format!(
+                    "no server {:?} is registered (known: {}); `toolreg add` registers one",
+                    crate::visible::escape(id),
+                    if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                ),
+            )
+        })
+    }
+
+    /// Fails when a file is hand-edited or misplaced: only `check` and `fmt` work on a
+    /// registry in that state (they report it, or repair formatting).
+    pub fn ensure_sound(&self) -> Result<(), RegistryError> {
+        let serious: Vec<&Problem> = self.problems.iter().filter(|p| p.rule.id != NON_CANONICAL.id).collect();
+        if serious.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<String> =
+            serious.iter().map(|p| format!("  {} {}: {}", p.rule.id, p.path.display(), p.message)).collect();
+        Err(RegistryError::new(&self.root, format!("the registry is broken:\n{}", lines.join("\n"))))
+    }
+
+    /// Where the tool `name` of `server` is pinned.
+    pub fn tool_path(&self, server: &str, name: &str) -> PathBuf {
+        self.root.join("servers").join(server).join("tools").join(tool_file_name(name))
+    }
+
+    pub fn header_path(&self, server: &str) -> PathBuf {
+        self.root.join("servers").join(server).join("server.json")
+    }
+
+    pub fn blocked_path(&self) -> PathBuf {
+        self.root.join("blocked.json")
+    }
+}
+
+/// The pin file name for a tool: the name itself when it is in the MCP spec's charset
+/// (`[A-Za-z0-9_.-]{1,128}`, not starting with a dot), else `@` and the hex of its
+/// UTF-8 bytes — `@` is outside the charset, so an encoded name never meets a real one.
+pub fn tool_file_name(name: &str) -> String {
+    let plain = (1..=128).contains(&name.len())
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if plain {
+        format!("{name}.json")
+    } else {
+        let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("@{hex}.json")
+    }
+}
+
+/// The header object a catalog is pinned by (see [`canon::header_value`]).
+pub fn header_value(header: &Header) -> Value {
+    canon::header_value(header)
+}
+
+fn load_server(
+    id: &str,
+    dir: &Path,
+    config: &Config,
+    problems: &mut Vec<Problem>,
+) -> Result<Server, RegistryError> {
+    let toml_path = dir.join("server.toml");
+    let text = std::fs::read_to_string(&toml_path)
+        .map_err(|e| RegistryError::new(&toml_path, format!("cannot read the inventory: {e}")))?;
+    let inventory = Inventory::parse(&text).map_err(|m| RegistryError::new(&toml_path, m))?;
+    let missing = inventory.missing(&config.registry.required_fields);
+    if !missing.is_empty() {
+        problems.push(Problem {
+            rule: &MISSING_INVENTORY,
+            path: toml_path.clone(),
+            message: format!("required field(s) missing: {}", missing.join(", ")),
+        });
+    }
+    let header_path = dir.join("server.json");
+    let header = if header_path.exists() { Some(read_pin(&header_path, "header", problems)?) } else { None };
+    let mut tools = BTreeMap::new();
+    let tools_dir = dir.join("tools");
+    if tools_dir.is_dir() {
+        for path in sorted_entries(&tools_dir)? {
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let pin = read_pin(&path, "tool", problems)?;
+            let Some(name) = pin.value.get("name").and_then(Value::as_str).map(str::to_owned) else {
+                return Err(RegistryError::new(&path, "the pinned tool has no string `name`"));
+            };
+            if path.file_name().map(|n| n.to_string_lossy().into_owned()) != Some(tool_file_name(&name)) {
+                problems.push(Problem {
+                    rule: &MISPLACED_PIN,
+                    path: path.clone(),
+                    message: format!(
+                        "holds the tool {:?}, whose pin file is {}",
+                        crate::visible::escape(&name),
+                        tool_file_name(&name)
+                    ),
+                });
+            }
+            if tools.contains_key(&name) {
+                return Err(RegistryError::new(
+                    &path,
+                    format!("a second pin for the tool {:?}", crate::visible::escape(&name)),
+                ));
+            }
+            tools.insert(name, pin);
+        }
+    }
+    Ok(Server { id: id.to_owned(), dir: dir.to_path_buf(), inventory, header, tools })
+}
+
+/// Reads one pin file; a digest that does not match its content is a problem.
+fn read_pin(path: &Path, key: &str, problems: &mut Vec<Problem>) -> Result<Pin, RegistryError> {
+    let value = read_json(path, problems)?;
+    let Value::Object(mut map) = value else {
+        return Err(RegistryError::new(path, "a pin file holds one JSON object"));
+    };
+    let digest = match map.remove("digest") {
+        Some(Value::String(d)) => d,
+        _ => return Err(RegistryError::new(path, "missing string \"digest\"")),
+    };
+    let value = map.remove(key).ok_or_else(|| RegistryError::new(path, format!("missing \"{key}\"")))?;
+    let reviews: Vec<Review> = match map.remove("reviews") {
+        Some(v) => {
+            serde_json::from_value(v).map_err(|e| RegistryError::new(path, format!("\"reviews\": {e}")))?
+        }
+        None => Vec::new(),
+    };
+    if let Some(extra) = map.keys().next() {
+        return Err(RegistryError::new(path, format!("unknown key {:?}", crate::visible::escape(extra))));
+    }
+    let actual = canon::digest(&value).map_err(|e| RegistryError::new(path, e.to_string()))?;
+    if actual.as_str() != digest {
+        problems.push(Problem {
+            rule: &DIGEST_MISMATCH,
+            path: path.to_path_buf(),
+            message: format!("recorded {digest}, content hashes to {actual}"),
+        });
+    }
+    Ok(Pin { path: path.to_path_buf(), digest, value, reviews })
+}
+
+/// Reads a registry JSON file; one not in canonical text form is a problem.
+fn read_json(path: &Path, problems: &mut Vec<Problem>) -> Result<Value, RegistryError> {
+    let bytes = std::fs::read(path).map_err(|e| RegistryError::new(path, format!("cannot read: {e}")))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| RegistryError::new(path, format!("not UTF-8 (byte {})", e.valid_up_to())))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| RegistryError::new(path, format!("invalid JSON: {e}")))?;
+    if !canonical_text::is_canonical(text, &value) {
+        problems.push(Problem {
+            rule: &NON_CANONICAL,
+            path: path.to_path_buf(),
+            message: "not in canonical form (run `toolreg fmt`)".into(),
+        });
+    }
+    Ok(value)
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| RegistryError::new(dir, format!("cannot list: {e}")))?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        paths.push(entry.map_err(|e| RegistryError::new(dir, format!("cannot list: {e}")))?.path());
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names() {
+        assert_eq!(tool_file_name("read_file"), "read_file.json");
+        assert_eq!(tool_file_name("a.b-c"), "a.b-c.json");
+        assert_eq!(tool_file_name("../x"), "@2e2e2f78.json");
+        assert_eq!(tool_file_name(".hidden"), "@2e68696464656e.json");
+        assert_eq!(tool_file_name("caf\u{e9}"), "@636166c3a9.json");
+        assert_eq!(tool_file_name(""), "@.json");
+    }
+}

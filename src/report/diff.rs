@@ -1,0 +1,270 @@
+//! The drift report: pins vs a catalog, tool by tool, text as a word diff with hidden
+//! characters made visible, schemas by pointer. Human and JSON.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
+
+use super::human::{write_finding, Style};
+use crate::drift::{Drift, FieldChange, Item, Kind};
+use crate::finding::Finding;
+use crate::visible;
+
+/// One server's drift and the findings on what changed.
+pub struct DiffReport<'a> {
+    pub drift: &'a Drift,
+    /// Tools in the catalog.
+    pub tools: usize,
+    /// Change classes (PIN…) and detector findings on new and changed content.
+    pub findings: Vec<&'a Finding>,
+}
+
+/// The human drift report.
+pub fn human(report: &DiffReport<'_>, style: Style) -> String {
+    let drift = report.drift;
+    let mut out = String::new();
+    let count = |k: Kind| drift.tools.iter().filter(|t| t.kind == k).count();
+    let _ = writeln!(
+        out,
+        "{}: {} changed, {} added, {} removed{}",
+        style.paint("1", &visible::escape(&drift.server)),
+        count(Kind::Changed),
+        count(Kind::Added),
+        count(Kind::Removed),
+        if drift.header.is_some() { ", server header differs" } else { "" }
+    );
+    for item in drift.header.iter().chain(&drift.tools) {
+        out.push('\n');
+        write_item(&mut out, item, &report.findings, style);
+    }
+    // Server-level findings with no header item to sit under (PIN007, say).
+    let loose: Vec<&&Finding> =
+        report.findings.iter().filter(|f| f.tool.is_none() && drift.header.is_none()).collect();
+    if !loose.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "  {}", style.paint("1", "(server)"));
+        for finding in loose {
+            write_finding(&mut out, finding, style);
+        }
+    }
+    out.push('\n');
+    if drift.is_empty() {
+        let _ = writeln!(out, "{}: the catalog matches the pins.", style.paint("1;32", "NO DRIFT"));
+    } else {
+        let _ = writeln!(
+            out,
+            "{}: {} item(s) differ from the pins; `toolreg review {}` to review them.",
+            style.paint("1;31", "DRIFT"),
+            drift.tools.len() + usize::from(drift.header.is_some()),
+            visible::escape(&drift.server)
+        );
+    }
+    out
+}
+
+/// One item: its heading, its findings, then its field changes.
+pub fn write_item(out: &mut String, item: &Item, findings: &[&Finding], style: Style) {
+    let name = item.tool.as_deref().map_or_else(|| "(server header)".to_owned(), visible::escape);
+    let short = |d: &Option<String>| d.as_deref().map_or_else(|| "-".to_owned(), short_digest);
+    let (mark, color, what) = match item.kind {
+        Kind::Added => ("+", "32", format!("new, {}", short(&item.new_digest))),
+        Kind::Removed => ("-", "31", format!("no longer served, was {}", short(&item.old_digest))),
+        Kind::Changed => ("~", "33", format!("{} → {}", short(&item.old_digest), short(&item.new_digest))),
+    };
+    let _ = writeln!(
+        out,
+        "{} {}  {}",
+        style.paint(color, mark),
+        style.paint("1", &name),
+        style.paint("2", &what)
+    );
+    if let Some(from) = &item.renamed_from {
+        let _ =
+            writeln!(out, "    likely a rename: same content as the removed tool {}", visible::escape(from));
+    }
+    let escaped_tool = item.tool.as_deref().map(visible::escape);
+    for finding in findings.iter().filter(|f| f.tool == escaped_tool) {
+        write_finding(out, finding, style);
+    }
+    match item.kind {
+        Kind::Changed => {
+            for change in &item.fields {
+                write_change(out, change, style);
+            }
+        }
+        Kind::Added => {
+            if let Some(text) = item.new.as_ref().and_then(|v| v.get("description")).and_then(Value::as_str) {
+                let _ = writeln!(out, "    /description: {}", visible::escape(text));
+            }
+            if let Some(text) = item.new.as_ref().and_then(|v| v.get("instructions")).and_then(Value::as_str)
+            {
+                let _ = writeln!(out, "    /instructions: {}", visible::escape(text));
+            }
+        }
+        Kind::Removed => {}
+    }
+}
+
+fn write_change(out: &mut String, change: &FieldChange, style: Style) {
+    match change {
+        FieldChange::Text { pointer, old, new } => {
+            let _ = writeln!(out, "    {}:", style.paint("1", &visible::escape(pointer)));
+            let _ = writeln!(out, "      {}", word_diff(old, new, style));
+        }
+        FieldChange::Added { pointer, value } => {
+            let _ = writeln!(
+                out,
+                "    {} added: {}",
+                visible::escape(pointer),
+                style.paint("32", &compact(value))
+            );
+        }
+        FieldChange::Removed { pointer, value } => {
+            let _ = writeln!(
+                out,
+                "    {} removed: {}",
+                visible::escape(pointer),
+                style.paint("31", &compact(value))
+            );
+        }
+        FieldChange::Value { pointer, old, new } => {
+            let members = array_members(old, new);
+            let _ = writeln!(
+                out,
+                "    {}: {} → {}{members}",
+                visible::escape(pointer),
+                style.paint("31", &compact(old)),
+                style.paint("32", &compact(new))
+            );
+        }
+    }
+}
+
+/// `[-old-]{+new+}` word diff of two texts, each made visible first, so an inserted
+/// zero-width space shows as `⟨U+200B⟩` exactly where it is.
+pub fn word_diff(old: &str, new: &str, style: Style) -> String {
+    let (old, new) = (visible::escape(old), visible::escape(new));
+    let diff = TextDiff::from_words(old.as_str(), new.as_str());
+    let mut out = String::new();
+    for change in diff.iter_all_changes() {
+        let value = change.value();
+        match change.tag() {
+            ChangeTag::Equal => out.push_str(value),
+            ChangeTag::Delete => out.push_str(&style.paint("31", &format!("[-{value}-]"))),
+            ChangeTag::Insert => out.push_str(&style.paint("32", &format!("{{+{value}+}}"))),
+        }
+    }
+    out.replace("-][-", "").replace("+}{+", "")
+}
+
+/// For two arrays of scalars (enum, required): which members came and went.
+fn array_members(old: &Value, new: &Value) -> String {
+    let (Value::Array(a), Value::Array(b)) = (old, new) else { return String::new() };
+    let added: Vec<String> = b.iter().filter(|v| !a.contains(v)).map(compact).collect();
+    let removed: Vec<String> = a.iter().filter(|v| !b.contains(v)).map(compact).collect();
+    let mut parts = Vec::new();
+    if !added.is_empty() {
+        parts.push(format!("+ {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("- {}", removed.join(", ")));
+    }
+    if parts.is_empty() {
+        " (reordered)".to_owned()
+    } else {
+        format!(" ({})", parts.join("; "))
+    }
+}
+
+/// A value as one line of JSON, made visible, cut at 200 characters.
+fn compact(value: &Value) -> String {
+    let text = visible::escape(&value.to_string());
+    if text.chars().count() > 200 {
+        format!("{}…", text.chars().take(200).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// `sha256:` and the first 12 hex digits.
+pub fn short_digest(digest: &str) -> String {
+    format!("{}…", digest.get(..19).unwrap_or(digest))
+}
+
+/// The JSON v1 drift entries (design §6), with the details as added fields.
+pub fn json_entries(drift: &Drift) -> Vec<DriftEntry> {
+    drift
+        .header
+        .iter()
+        .chain(&drift.tools)
+        .map(|item| DriftEntry {
+            server: visible::escape(&drift.server),
+            tool: item.tool.as_deref().map(visible::escape),
+            change: match item.kind {
+                Kind::Added => "added",
+                Kind::Removed => "removed",
+                Kind::Changed => "changed",
+            },
+            fields: item.fields.iter().map(|c| visible::escape(c.pointer())).collect(),
+            old_digest: item.old_digest.clone(),
+            new_digest: item.new_digest.clone(),
+            renamed_from: item.renamed_from.as_deref().map(visible::escape),
+            changes: item.fields.iter().map(ChangeEntry::of).collect(),
+        })
+        .collect()
+}
+
+/// One drifted tool (`tool` null for the server header).
+#[derive(Debug, Serialize)]
+pub struct DriftEntry {
+    pub server: String,
+    pub tool: Option<String>,
+    pub change: &'static str,
+    pub fields: Vec<String>,
+    #[serde(rename = "oldDigest")]
+    pub old_digest: Option<String>,
+    #[serde(rename = "newDigest")]
+    pub new_digest: Option<String>,
+    #[serde(rename = "renamedFrom", skip_serializing_if = "Option::is_none")]
+    pub renamed_from: Option<String>,
+    pub changes: Vec<ChangeEntry>,
+}
+
+/// One field change; every string inside is made visible.
+#[derive(Debug, Serialize)]
+pub struct ChangeEntry {
+    pub pointer: String,
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<Value>,
+}
+
+impl ChangeEntry {
+    fn of(change: &FieldChange) -> ChangeEntry {
+        let (kind, old, new) = match change {
+            FieldChange::Text { old, new, .. } => {
+                ("text", Some(Value::String(old.clone())), Some(Value::String(new.clone())))
+            }
+            FieldChange::Added { value, .. } => ("added", None, Some(value.clone())),
+            FieldChange::Removed { value, .. } => ("removed", Some(value.clone()), None),
+            FieldChange::Value { old, new, .. } => ("value", Some(old.clone()), Some(new.clone())),
+        };
+        ChangeEntry {
+            pointer: visible::escape(change.pointer()),
+            kind,
+            old: old.as_ref().map(visible::value),
+            new: new.as_ref().map(visible::value),
+        }
+    }
+}
+
+/// The JSON v1 document of one or more diffs.
+pub fn json(reports: &[DiffReport<'_>]) -> Result<String, serde_json::Error> {
+    let findings: Vec<&Finding> = reports.iter().flat_map(|r| r.findings.iter().copied()).collect();
+    let drift: Vec<DriftEntry> = reports.iter().flat_map(|r| json_entries(r.drift)).collect();
+    super::json::document(&findings, &drift, reports.len(), reports.iter().map(|r| r.tools).sum())
+}
