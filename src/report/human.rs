@@ -77,14 +77,8 @@ pub(crate) fn write_finding(out: &mut String, f: &Finding, style: Style) {
         Some([start, end]) => format!("{} chars {start}..{end}", f.pointer),
         None => f.pointer.clone(),
     };
-    let _ = writeln!(
-        out,
-        "    {} {} {}  {}",
-        style.severity(f.severity),
-        f.rule,
-        f.name,
-        style.paint("2", &place)
-    );
+    let place = if place.is_empty() { String::new() } else { format!("  {}", style.paint("2", &place)) };
+    let _ = writeln!(out, "    {} {} {}{place}", style.severity(f.severity), f.rule, f.name);
     let _ = writeln!(out, "             {}", f.message);
     let _ = writeln!(out, "             evidence: {}", f.evidence);
     if let Some(decoded) = &f.decoded {

@@ -81,3 +81,23 @@ pub fn findings<'a>(
         .filter(|f| f["rule"] == rule && f["tool"].as_str() == tool)
         .collect()
 }
+
+/// `toolreg ARGS…` run in `dir`, with extra environment variables.
+pub fn toolreg_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::cargo_bin("toolreg").expect("the toolreg binary is built");
+    cmd.current_dir(dir)
+        .env_remove("NO_COLOR")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("TOOLREG_REGISTRY")
+        .env_remove("TOOLREG_FAILPOINT")
+        .envs(envs.iter().copied())
+        .args(args)
+        .write_stdin(Vec::new());
+    let output = cmd.output().expect("toolreg runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
