@@ -4,6 +4,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
@@ -453,18 +454,6 @@ fn removals_renames_and_odd_tool_names() {
     assert!(p.registry().join("servers/demo/tools/list_all_notes.json").is_file());
     p.run(&["diff", "demo", "--catalog", &v2]).expect_code(0);
     p.run(&["fmt", "--check"]).expect_code(0);
-}
-
-macro_rules! snapshot {
-    ($name:expr, $value:expr) => {
-        insta::with_settings!({
-            snapshot_path => "../snapshots",
-            prepend_module_to_snapshot => false,
-            filters => vec![(r#""toolVersion": "[^"]+""#, r#""toolVersion": "[version]""#)],
-        }, {
-            insta::assert_snapshot!($name, $value);
-        })
-    };
 }
 
 /// A project with v1 approved and a v2 that changes `read_note` three ways: a hidden

@@ -3,21 +3,10 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
 
+#[macro_use]
 mod common;
 
 use common::toolreg;
-
-macro_rules! snapshot {
-    ($name:expr, $value:expr) => {
-        insta::with_settings!({
-            snapshot_path => "../snapshots",
-            prepend_module_to_snapshot => false,
-            filters => vec![(r#""toolVersion": "[^"]+""#, r#""toolVersion": "[version]""#)],
-        }, {
-            insta::assert_snapshot!($name, $value);
-        })
-    };
-}
 
 #[test]
 fn human_report_of_hidden_content() {

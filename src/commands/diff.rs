@@ -3,31 +3,54 @@
 use std::io::Write;
 
 use super::{catalog_findings, emit, load_server_catalog, Context};
+use crate::catalog::Catalog;
 use crate::cli::{DiffArgs, ReportFormat};
 use crate::drift::Drift;
 use crate::error::Error;
 use crate::finding::{Finding, Severity};
 use crate::policy::Outcome;
+use crate::registry::Registry;
 use crate::report::diff::{self, DiffReport};
 use crate::report::human::Style;
 
 pub fn run(args: &DiffArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let registry = ctx.registry()?;
-    registry.ensure_sound()?;
-    let server = registry.server(&args.server)?;
-    let catalog = load_server_catalog(&args.catalog, &server.id)?;
-    let drift = Drift::between(server, &catalog)?;
-    let detectors = ctx.registry_detectors(&registry)?;
-    let min = registry.config.min_severity.unwrap_or(Severity::Low);
-    let findings = drift_findings(&drift, catalog_findings(&detectors, &registry.config, &catalog), min);
-    let report =
-        DiffReport { drift: &drift, tools: catalog.tools.len(), findings: findings.iter().collect() };
+    let compared = Compared::load(ctx, &args.server, &args.catalog)?;
+    let report = DiffReport {
+        drift: &compared.drift,
+        tools: compared.catalog.tools.len(),
+        findings: compared.findings.iter().collect(),
+    };
     let text = match args.format {
         ReportFormat::Human => diff::human(&report, Style { color: ctx.color }),
         ReportFormat::Json => diff::json(&[report])?,
     };
     emit(out, &text)?;
-    Ok(if drift.is_empty() { Outcome::Pass } else { Outcome::Fail })
+    Ok(if compared.drift.is_empty() { Outcome::Pass } else { Outcome::Fail })
+}
+
+/// A catalog compared with one server's pins: what `diff` shows and `review` decides on.
+pub struct Compared {
+    pub registry: Registry,
+    pub server: String,
+    pub catalog: Catalog,
+    pub drift: Drift,
+    /// Change classes, then detector findings on what drifted.
+    pub findings: Vec<Finding>,
+}
+
+impl Compared {
+    /// Loads the registry (refusing a broken one), the catalog, and compares them.
+    pub fn load(ctx: &Context, server: &str, catalog_path: &str) -> Result<Compared, Error> {
+        let registry = ctx.registry()?;
+        registry.ensure_sound()?;
+        let pinned = registry.server(server)?;
+        let catalog = load_server_catalog(catalog_path, &pinned.id)?;
+        let drift = Drift::between(pinned, &catalog)?;
+        let detectors = ctx.registry_detectors(&registry)?;
+        let min = registry.config.min_severity.unwrap_or(Severity::Low);
+        let findings = drift_findings(&drift, catalog_findings(&detectors, &registry.config, &catalog), min);
+        Ok(Compared { server: pinned.id.clone(), registry, catalog, drift, findings })
+    }
 }
 
 /// The change classes of `drift`, then the detector findings (at or above `min`) on

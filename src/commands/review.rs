@@ -4,8 +4,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use super::diff::drift_findings;
-use super::{catalog_findings, emit, load_server_catalog, reviewer, Context};
+use super::diff::Compared;
+use super::{emit, reviewer, Context};
 use crate::cli::ReviewArgs;
 use crate::drift::{Drift, Item, Kind};
 use crate::error::Error;
@@ -30,15 +30,10 @@ pub fn run(args: &ReviewArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outc
     if !args.accept.is_empty() && args.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
         return Err(Error::Usage("--accept needs --reason \"why these findings are acceptable\"".into()));
     }
-    let registry = ctx.registry()?;
-    registry.ensure_sound()?;
-    let server = registry.server(&args.server)?;
-    let catalog = load_server_catalog(&args.catalog, &server.id)?;
-    let drift = Drift::between(server, &catalog)?;
-    let detectors = ctx.registry_detectors(&registry)?;
+    let Compared { registry, server, drift, findings, .. } =
+        Compared::load(ctx, &args.server, &args.catalog)?;
+    let server = registry.server(&server)?;
     let fail_on = registry.config.fail_on.unwrap_or(Severity::High);
-    let min = registry.config.min_severity.unwrap_or(Severity::Low);
-    let findings = drift_findings(&drift, catalog_findings(&detectors, &registry.config, &catalog), min);
 
     let items = selected_items(&drift, &args.tools)?;
     if items.is_empty() {

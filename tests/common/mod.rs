@@ -5,6 +5,20 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+/// An insta snapshot stored in the top-level `snapshots/`, the tool version masked.
+#[allow(unused_macros)]
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            filters => vec![(r#""toolVersion": "[^"]+""#, r#""toolVersion": "[version]""#)],
+        }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
 /// Result of one run: exit code, stdout, stderr.
 pub struct Run {
     pub code: i32,
