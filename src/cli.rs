@@ -69,6 +69,50 @@ pub enum Command {
     Check(CheckArgs),
     /// Rewrite registry JSON files in canonical form (--check: only report, exit 1).
     Fmt(FmtArgs),
+    /// Fetch a live catalog over MCP (stdio) and write it as a catalog file.
+    ///
+    /// From a registered server (its server.toml launch), or a command after `--`.
+    /// Both protocol eras: server/discover first, initialize as the fallback.
+    Fetch(FetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// A registered server to fetch (its launch from servers/<id>/server.toml).
+    #[arg(value_name = "SERVER-ID", conflicts_with_all = ["url", "command"])]
+    pub server: Option<String>,
+
+    /// A Streamable HTTP endpoint (not supported yet: exits 2).
+    #[arg(long, value_name = "URL", conflicts_with = "command")]
+    pub url: Option<String>,
+
+    /// The server's command after `--` (spawned directly, no shell).
+    #[arg(last = true, value_name = "CMD ARGS")]
+    pub command: Vec<String>,
+
+    /// Write the catalog here (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Bounds on what a live server may do.
+#[derive(Debug, Args, Clone)]
+pub struct LimitArgs {
+    /// Seconds to wait for the handshake and for each request.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Largest message accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+    /// Most tools/list pages followed.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_pages: usize,
+    /// Most tools accepted.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_tools: usize,
 }
 
 #[derive(Debug, Args)]
@@ -146,13 +190,25 @@ pub struct DiffArgs {
     #[arg(value_name = "SERVER-ID")]
     pub server: String,
 
-    /// The catalog to compare with the pins (a file, or `-` for stdin).
-    #[arg(long, value_name = "FILE")]
-    pub catalog: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
     pub format: ReportFormat,
+}
+
+/// Where a server's catalog comes from: a file, or the live server.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct SourceArgs {
+    /// A captured catalog file (or `-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<String>,
+
+    /// Fetch the catalog from the live server (its launch in server.toml).
+    #[arg(long)]
+    pub live: bool,
 }
 
 #[derive(Debug, Args)]
@@ -161,9 +217,8 @@ pub struct ReviewArgs {
     #[arg(value_name = "SERVER-ID")]
     pub server: String,
 
-    /// The catalog under review.
-    #[arg(long, value_name = "FILE")]
-    pub catalog: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
 
     /// Approve every new or changed item (or those named by --tool).
     #[arg(long, conflicts_with = "reject")]

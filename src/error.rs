@@ -29,6 +29,9 @@ pub enum Error {
     /// A git operation failed.
     #[error(transparent)]
     Git(#[from] crate::git::GitError),
+    /// A live server could not be fetched.
+    #[error(transparent)]
+    Fetch(#[from] crate::mcp::FetchError),
     /// Policy forbids what was asked (approving a blocked digest, say): exit 1, and
     /// nothing written.
     #[error("{0}")]

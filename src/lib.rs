@@ -19,6 +19,7 @@ pub mod fields;
 pub mod finding;
 pub mod git;
 pub mod json;
+pub mod mcp;
 pub mod parallel;
 pub mod policy;
 pub mod registry;
@@ -46,5 +47,6 @@ pub fn run(cli: &cli::Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         cli::Command::Block(args) => commands::levers::block(args, &ctx, out),
         cli::Command::Check(args) => commands::check::run(args, &ctx, out),
         cli::Command::Fmt(args) => commands::fmt::run(args, &ctx, out),
+        cli::Command::Fetch(args) => commands::fetch::run(args, &ctx, out),
     }
 }

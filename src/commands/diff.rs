@@ -2,9 +2,9 @@
 
 use std::io::Write;
 
-use super::{catalog_findings, emit, load_server_catalog, Context};
+use super::{catalog_findings, emit, Context};
 use crate::catalog::Catalog;
-use crate::cli::{DiffArgs, ReportFormat};
+use crate::cli::{DiffArgs, ReportFormat, SourceArgs};
 use crate::drift::Drift;
 use crate::error::Error;
 use crate::finding::{Finding, Severity};
@@ -14,7 +14,7 @@ use crate::report::diff::{self, DiffReport};
 use crate::report::human::Style;
 
 pub fn run(args: &DiffArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let compared = Compared::load(ctx, &args.server, &args.catalog)?;
+    let compared = Compared::load(ctx, &args.server, &args.source)?;
     let report = DiffReport {
         drift: &compared.drift,
         tools: compared.catalog.tools.len(),
@@ -40,11 +40,11 @@ pub struct Compared {
 
 impl Compared {
     /// Loads the registry (refusing a broken one), the catalog, and compares them.
-    pub fn load(ctx: &Context, server: &str, catalog_path: &str) -> Result<Compared, Error> {
+    pub fn load(ctx: &Context, server: &str, source: &SourceArgs) -> Result<Compared, Error> {
         let registry = ctx.registry()?;
         registry.ensure_sound()?;
         let pinned = registry.server(server)?;
-        let catalog = load_server_catalog(catalog_path, &pinned.id)?;
+        let catalog = super::fetch::server_catalog(source, pinned)?;
         let drift = Drift::between(pinned, &catalog)?;
         let detectors = ctx.registry_detectors(&registry)?;
         let min = registry.config.min_severity.unwrap_or(Severity::Low);

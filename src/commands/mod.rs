@@ -4,6 +4,7 @@
 pub mod check;
 pub mod diff;
 pub mod digest;
+pub mod fetch;
 pub mod fmt;
 pub mod init;
 pub mod levers;

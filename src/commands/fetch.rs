@@ -1,0 +1,115 @@
+//! `toolreg fetch`: a live catalog over MCP, written as a catalog file.
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::{emit, Context};
+use crate::catalog::{self, Catalog};
+use crate::cli::{FetchArgs, LimitArgs, SourceArgs};
+use crate::error::Error;
+use crate::mcp::stdio::{self, Launch};
+use crate::mcp::{Fetched, Limits};
+use crate::policy::Outcome;
+use crate::registry::{canonical_text, Server};
+use crate::visible;
+
+pub fn run(args: &FetchArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let limits = limits(&args.limits)?;
+    let fetched = match (&args.server, &args.url, args.command.as_slice()) {
+        (Some(id), None, []) => {
+            let registry = ctx.registry()?;
+            fetch_server(registry.server(id)?, &limits)?
+        }
+        (None, Some(_), []) => return Err(http_unsupported()),
+        (None, None, [command, rest @ ..]) => {
+            stdio::fetch(&Launch { command, args: rest, env_names: &[], cwd: None }, &limits)?
+        }
+        _ => {
+            return Err(Error::Usage(
+                "give a registered SERVER-ID, --url URL, or a command after `--`".into(),
+            ))
+        }
+    };
+    let text = canonical_text::to_text(&fetched.to_catalog());
+    match &args.output {
+        Some(path) => {
+            crate::registry::store::atomic_write(path, text.as_bytes()).map_err(|e| {
+                Error::Usage(format!("{}: {e}", visible::escape(&path.display().to_string())))
+            })?;
+            let noise = if fetched.noise > 0 {
+                format!("; skipped {} non-JSON line(s) on its stdout", fetched.noise)
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "fetched {} tool(s) ({} era, protocol {}){noise} → {}",
+                fetched.tools.len(),
+                fetched.era,
+                visible::escape(&fetched.protocol_version),
+                visible::escape(&path.display().to_string())
+            );
+        }
+        None => emit(out, &text)?,
+    }
+    Ok(Outcome::Pass)
+}
+
+/// Limits from the command line.
+pub fn limits(args: &LimitArgs) -> Result<Limits, Error> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return Err(Error::Usage("--timeout must be a positive number of seconds".into()));
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let defaults = Limits::default();
+    Ok(Limits {
+        message_bytes: args.max_message_bytes,
+        pages: args.max_pages,
+        tools: args.max_tools,
+        start_timeout: timeout,
+        request_timeout: timeout,
+        probe_timeout: defaults.probe_timeout.min(timeout),
+        settle: defaults.settle,
+    })
+}
+
+/// Fetches a registered server through the launch its inventory records.
+pub fn fetch_server(server: &Server, limits: &Limits) -> Result<Fetched, Error> {
+    let launch = &server.inventory.launch;
+    if !launch.url.is_empty() {
+        return Err(http_unsupported());
+    }
+    if launch.command.is_empty() {
+        return Err(Error::Usage(format!("servers/{}/server.toml has no [launch] command", server.id)));
+    }
+    // Relative paths in the launch are relative to the server's directory.
+    let cwd = server.dir.as_path();
+    Ok(stdio::fetch(
+        &Launch { command: &launch.command, args: &launch.args, env_names: &launch.env, cwd: Some(cwd) },
+        limits,
+    )?)
+}
+
+/// The catalog of a server: from `--catalog FILE`, or fetched live.
+pub fn server_catalog(source: &SourceArgs, server: &Server) -> Result<Catalog, Error> {
+    match (&source.catalog, source.live) {
+        (Some(path), false) => super::load_server_catalog(path, &server.id),
+        (None, true) => {
+            let fetched = fetch_server(server, &Limits::default())?;
+            let text = serde_json::to_vec(&fetched.to_catalog())?;
+            let mut catalogs = catalog::parse(&format!("<live {}>", server.id), &text, &server.id)?;
+            let mut catalog =
+                catalogs.pop().ok_or_else(|| Error::Usage("the live catalog is empty".into()))?;
+            catalog.server = server.id.clone();
+            Ok(catalog)
+        }
+        _ => Err(Error::Usage("give --catalog FILE or --live".into())),
+    }
+}
+
+fn http_unsupported() -> Error {
+    Error::Usage(
+        "the Streamable HTTP transport is not built yet: fetch over stdio (a command after `--`), \
+         or capture the catalog another way and pass --catalog"
+            .into(),
+    )
+}

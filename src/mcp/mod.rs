@@ -1,0 +1,126 @@
+//! A small MCP client on `serde_json::Value` (design §7): no typed SDK, so unknown
+//! fields (`execution`, `$schema`, vendor keys) survive untouched from the wire to the
+//! pin. Both protocol eras: `server/discover` (2026-07-28) first, `initialize` after.
+
+pub mod stdio;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// The modern protocol revision toolreg speaks.
+pub const MODERN_VERSION: &str = "2026-07-28";
+/// The handshake revision toolreg asks for on the legacy path.
+pub const LEGACY_VERSION: &str = "2025-11-25";
+
+/// Bounds against a hostile or broken server; every one is configurable.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest single message (one line on stdio).
+    pub message_bytes: usize,
+    /// Most `tools/list` pages followed.
+    pub pages: usize,
+    /// Most tools accepted in one catalog.
+    pub tools: usize,
+    /// From spawn to the handshake's answer.
+    pub start_timeout: Duration,
+    /// For every later request.
+    pub request_timeout: Duration,
+    /// How long the era probe (`server/discover`) may take before falling back.
+    pub probe_timeout: Duration,
+    /// After the listing, how long to wait for a late `list_changed`.
+    pub settle: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            message_bytes: 16 * 1024 * 1024,
+            pages: 1000,
+            tools: 10_000,
+            start_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
+            probe_timeout: Duration::from_secs(5),
+            settle: Duration::from_millis(300),
+        }
+    }
+}
+
+/// A fetch that failed: the catalog could not be read, so nothing could be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("cannot start {command}: {message}")]
+    Spawn { command: String, message: String },
+    #[error("the server did not answer {what} within {seconds:.1} s{stderr}")]
+    Timeout { what: String, seconds: f64, stderr: String },
+    #[error("a message from the server is larger than the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the server sent more than {limit} pages of tools/list (endless pagination?)")]
+    TooManyPages { limit: usize },
+    #[error("the server listed more than {limit} tools")]
+    TooManyTools { limit: usize },
+    #[error("the server closed its output before answering {what}{stderr}")]
+    Closed { what: String, stderr: String },
+    #[error("the server wrote invalid UTF-8 on stdout (byte {offset} of a message)")]
+    InvalidUtf8 { offset: usize },
+    #[error("{method} failed: {code} {message}")]
+    Rpc { method: String, code: i64, message: String },
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+/// What a fetch learned about a server: the catalog, and how it was obtained.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub server_info: Value,
+    pub protocol_version: String,
+    pub instructions: Option<String>,
+    pub capabilities: Value,
+    /// The capability profile toolreg declared (catalogs depend on it).
+    pub client_capabilities: Value,
+    /// `modern` (server/discover) or `legacy` (initialize).
+    pub era: &'static str,
+    pub tools: Vec<Value>,
+    /// Non-JSON lines the server wrote on stdout (skipped, reported).
+    pub noise: usize,
+}
+
+impl Fetched {
+    /// The catalog file (design §2) this fetch produced.
+    pub fn to_catalog(&self) -> Value {
+        let mut map = serde_json::Map::new();
+        map.insert("server".into(), self.server_info.clone());
+        map.insert("protocolVersion".into(), Value::String(self.protocol_version.clone()));
+        if let Some(text) = &self.instructions {
+            map.insert("instructions".into(), Value::String(text.clone()));
+        }
+        map.insert("capabilities".into(), self.capabilities.clone());
+        map.insert(
+            "fetchedWith".into(),
+            json!({"tool": "toolreg", "version": env!("CARGO_PKG_VERSION"), "era": self.era,
+                   "clientCapabilities": self.client_capabilities}),
+        );
+        map.insert("tools".into(), Value::Array(self.tools.clone()));
+        Value::Object(map)
+    }
+}
+
+/// `params._meta` of a modern request.
+pub fn modern_meta(client_capabilities: &Value) -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": MODERN_VERSION,
+        "io.modelcontextprotocol/clientCapabilities": client_capabilities,
+        "io.modelcontextprotocol/clientInfo": client_info(),
+    })
+}
+
+pub fn client_info() -> Value {
+    json!({"name": "toolreg", "version": env!("CARGO_PKG_VERSION")})
+}
+
+/// A JSON-RPC error object as (code, message).
+pub fn rpc_error(error: &Value) -> (i64, String) {
+    let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
+    let message = error.get("message").and_then(Value::as_str).unwrap_or("").to_owned();
+    (code, crate::visible::escape(&message))
+}
