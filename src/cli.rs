@@ -296,8 +296,12 @@ pub struct BlockArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Captured catalogs: one `<server-id>.json` per registered server.
-    #[arg(long, value_name = "DIR")]
-    pub catalogs: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "live", conflicts_with = "live")]
+    pub catalogs: Option<PathBuf>,
+
+    /// Fetch every registered server live instead (each must be reachable: exit 2 if not).
+    #[arg(long)]
+    pub live: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]

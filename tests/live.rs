@@ -151,6 +151,11 @@ fn registered_server_live_diff_and_review() {
     toolreg_in(root, &["diff", "fake", "--live"], &[]).expect_code(0);
     toolreg_in(root, &["fetch", "fake", "-o", "fake.json"], &[]).expect_code(0);
     toolreg_in(root, &["diff", "fake", "--catalog", "fake.json"], &[]).expect_code(0);
+    toolreg_in(root, &["check", "--live"], &[]).expect_code(0);
+    // A registered server that cannot be reached: could not check, never a pass.
+    toolreg_in(root, &["add", "gone", "--owner", "QA", "--", "/nonexistent/server"], &[]).expect_code(0);
+    let run = toolreg_in(root, &["check", "--live"], &[]).expect_code(2);
+    assert!(run.stderr.contains("cannot start /nonexistent/server"), "{}", run.stderr);
 }
 
 /// Where `.ci/install-servers` put the reference servers, if it ran.

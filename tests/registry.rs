@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use common::{toolreg_in, Run};
+use common::{toolreg, toolreg_in, Run};
 use serde_json::{json, Value};
 
 const ADA: &str = "Ada Reviewer <ada@example.com>";
@@ -528,4 +528,17 @@ fn interactive_review_under_a_pty() {
 fn from_pty(text: &str) -> String {
     let bytes: Vec<u8> = text.chars().map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')).collect();
     String::from_utf8_lossy(&bytes).replace("\r\n", "\n")
+}
+
+/// The project's own registry (the official reference servers, reviewed with toolreg)
+/// passes its gate on a fresh clone, offline, and is canonical.
+#[test]
+fn the_example_registry_passes_its_own_gate() {
+    let check = toolreg(&["check", "--catalogs", "registry/catalogs", "--format", "json"]).expect_code(0).json();
+    assert_eq!(check["summary"]["servers"], 7);
+    assert_eq!(check["summary"]["tools"], 52);
+    toolreg(&["fmt", "--check"]).expect_code(0);
+    let log = toolreg(&["log", "--format", "json"]).expect_code(0).json();
+    let approvals = log["entries"].as_array().unwrap().iter().filter(|e| e["verdict"] == "approved").count();
+    assert_eq!(approvals, 52 + 7, "every tool and every header approved once");
 }

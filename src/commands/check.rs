@@ -4,9 +4,9 @@
 
 use std::io::Write;
 
-use super::{emit, load_server_catalog, Context};
+use super::{emit, Context};
 use crate::canon;
-use crate::cli::{CheckArgs, ReportFormat};
+use crate::cli::{CheckArgs, ReportFormat, SourceArgs};
 use crate::drift::Drift;
 use crate::error::Error;
 use crate::finding::Finding;
@@ -19,26 +19,28 @@ use crate::visible;
 
 pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
     let registry = ctx.registry()?;
-    if !args.catalogs.is_dir() {
-        return Err(Error::Usage(format!(
-            "--catalogs {}: not a directory",
-            visible::escape(&args.catalogs.display().to_string())
-        )));
+    if let Some(dir) = args.catalogs.as_deref().filter(|d| !d.is_dir()) {
+        return Err(Error::Usage(format!("--catalogs {}: not a directory", visible::escape(&dir.display().to_string()))));
     }
-    let mut findings: Vec<Finding> =
-        registry.problems.iter().map(|p| problem_finding(&registry, p)).collect();
+    let mut findings: Vec<Finding> = registry.problems.iter().map(|p| problem_finding(&registry, p)).collect();
     let mut drift_entries = Vec::new();
     let mut tools = 0;
     for server in registry.servers.values() {
-        let path = args.catalogs.join(format!("{}.json", server.id));
-        if !path.is_file() {
-            return Err(Error::Usage(format!(
-                "could not check {}: no captured catalog at {}",
-                server.id,
-                visible::escape(&path.display().to_string())
-            )));
-        }
-        let catalog = load_server_catalog(&path.display().to_string(), &server.id)?;
+        let source = match &args.catalogs {
+            Some(dir) => {
+                let path = dir.join(format!("{}.json", server.id));
+                if !path.is_file() {
+                    return Err(Error::Usage(format!(
+                        "could not check {}: no captured catalog at {}",
+                        server.id,
+                        visible::escape(&path.display().to_string())
+                    )));
+                }
+                SourceArgs { catalog: Some(path.display().to_string()), live: false }
+            }
+            None => SourceArgs { catalog: None, live: true },
+        };
+        let catalog = super::fetch::server_catalog(&source, server)?;
         tools += catalog.tools.len();
         let drift = Drift::between(server, &catalog)?;
         findings.extend(drift.findings());
