@@ -534,7 +534,8 @@ fn from_pty(text: &str) -> String {
 /// passes its gate on a fresh clone, offline, and is canonical.
 #[test]
 fn the_example_registry_passes_its_own_gate() {
-    let check = toolreg(&["check", "--catalogs", "registry/catalogs", "--format", "json"]).expect_code(0).json();
+    let check =
+        toolreg(&["check", "--catalogs", "registry/catalogs", "--format", "json"]).expect_code(0).json();
     assert_eq!(check["summary"]["servers"], 7);
     assert_eq!(check["summary"]["tools"], 52);
     toolreg(&["fmt", "--check"]).expect_code(0);

@@ -20,9 +20,13 @@ use crate::visible;
 pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
     let registry = ctx.registry()?;
     if let Some(dir) = args.catalogs.as_deref().filter(|d| !d.is_dir()) {
-        return Err(Error::Usage(format!("--catalogs {}: not a directory", visible::escape(&dir.display().to_string()))));
+        return Err(Error::Usage(format!(
+            "--catalogs {}: not a directory",
+            visible::escape(&dir.display().to_string())
+        )));
     }
-    let mut findings: Vec<Finding> = registry.problems.iter().map(|p| problem_finding(&registry, p)).collect();
+    let mut findings: Vec<Finding> =
+        registry.problems.iter().map(|p| problem_finding(&registry, p)).collect();
     let mut drift_entries = Vec::new();
     let mut tools = 0;
     for server in registry.servers.values() {
