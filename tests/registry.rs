@@ -543,3 +543,22 @@ fn the_example_registry_passes_its_own_gate() {
     let approvals = log["entries"].as_array().unwrap().iter().filter(|e| e["verdict"] == "approved").count();
     assert_eq!(approvals, 52 + 7, "every tool and every header approved once");
 }
+
+/// Review records are read from files anyone can edit: what `log` prints of them is
+/// escaped like every other untrusted text.
+#[test]
+fn log_escapes_hand_written_records() {
+    let p = Project::new();
+    let v1 = p.catalog("v1.json", &catalog_v1());
+    p.run(&["review", "demo", "--catalog", &v1, "--approve", "--tool", "read_note"]).expect_code(0);
+    let pin_path = p.registry().join("servers/demo/tools/read_note.json");
+    let mut pin: Value = serde_json::from_slice(&std::fs::read(&pin_path).unwrap()).unwrap();
+    pin["reviews"][0]["note"] = json!("fine\u{1b}[2J\u{202e}evil");
+    pin["reviews"][0]["at"] = json!("2026\u{1b}]0;title\u{7}");
+    std::fs::write(&pin_path, serde_json::to_vec(&pin).unwrap()).unwrap();
+    for format in ["human", "json"] {
+        let log = p.run(&["log", "--format", format]).expect_code(0);
+        assert!(!log.stdout.contains('\u{1b}') && !log.stdout.contains('\u{202e}'), "{}", log.stdout);
+        assert!(log.stdout.contains("⟨U+001B⟩"), "{}", log.stdout);
+    }
+}

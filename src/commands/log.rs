@@ -64,11 +64,11 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
             }
             for review in &pin.reviews {
                 entries.push(Entry {
-                    at: review.at.clone(),
+                    at: visible::escape(&review.at),
                     verdict: review.verdict.as_str().to_owned(),
                     server: server.id.clone(),
                     tool: tool.map(visible::escape),
-                    digest: review.digest.clone(),
+                    digest: visible::escape(&review.digest),
                     by: visible::escape(&review.by),
                     note: visible::escape(&review.note),
                     commit: None,
@@ -81,12 +81,12 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
             continue;
         }
         entries.push(Entry {
-            at: block.at.clone(),
+            at: visible::escape(&block.at),
             verdict: if block.tool.is_some() || block.server.is_some() { "rejected" } else { "blocked" }
                 .to_owned(),
-            server: block.server.clone().unwrap_or_else(|| "-".to_owned()),
+            server: block.server.as_deref().map_or_else(|| "-".to_owned(), visible::escape),
             tool: block.tool.as_deref().map(visible::escape),
-            digest: block.digest.clone(),
+            digest: visible::escape(&block.digest),
             by: visible::escape(&block.by),
             note: visible::escape(&block.reason),
             commit: None,

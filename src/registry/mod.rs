@@ -434,7 +434,7 @@ fn read_pin(path: &Path, key: &str, problems: &mut Vec<Problem>) -> Result<Pin, 
         problems.push(Problem {
             rule: &DIGEST_MISMATCH,
             path: path.to_path_buf(),
-            message: format!("recorded {digest}, content hashes to {actual}"),
+            message: format!("recorded {}, content hashes to {actual}", crate::visible::escape(&digest)),
         });
     }
     Ok(Pin { path: path.to_path_buf(), digest, value, reviews })
