@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::canon::{self, CanonError};
 use crate::catalog::Catalog;
 use crate::finding::{Finding, Rule, Severity};
-use crate::registry::{self, Server};
+use crate::registry::Server;
 
 pub static TEXT_CHANGED: Rule = Rule {
     id: "PIN001",
@@ -159,7 +159,7 @@ impl FieldChange {
 impl Drift {
     /// Compares `server`'s pins with `catalog`.
     pub fn between(server: &Server, catalog: &Catalog) -> Result<Drift, CanonError> {
-        let new_header = registry::header_value(&catalog.header);
+        let new_header = canon::header_value(&catalog.header);
         let new_header_digest = canon::digest(&new_header)?;
         let header = match &server.header {
             Some(pin) if pin.digest == new_header_digest.as_str() => None,

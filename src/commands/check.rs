@@ -70,7 +70,7 @@ fn served_findings(
     catalog: &crate::catalog::Catalog,
 ) -> Result<Vec<Finding>, Error> {
     let mut out = Vec::new();
-    let header_digest = canon::digest(&crate::registry::header_value(&catalog.header))?.to_string();
+    let header_digest = canon::digest(&canon::header_value(&catalog.header))?.to_string();
     let mut served: Vec<(Option<&str>, String)> = vec![(None, header_digest)];
     for tool in &catalog.tools {
         served.push((Some(tool.name.as_str()), canon::digest(&tool.value)?.to_string()));

@@ -79,18 +79,20 @@ impl Context {
 
     /// The detectors of a registry's configuration.
     pub fn registry_detectors(&self, registry: &Registry) -> Result<Detectors, Error> {
-        let mut files = registry.config.extra_rules.clone();
-        files.sort();
-        Ok(Detectors::load(&files, &registry.config.disabled_rules)?)
+        detectors(&registry.config, &[])
     }
 
-    /// The detectors: built-in rules, the config's rule files and `extra`, minus the
-    /// rules the config disables.
+    /// The detectors of this run's configuration, plus the rule files `extra`.
     pub fn detectors(&self, extra: &[PathBuf]) -> Result<Detectors, Error> {
-        let mut files = self.config.extra_rules.clone();
-        files.extend(extra.iter().cloned());
-        Ok(Detectors::load(&files, &self.config.disabled_rules)?)
+        detectors(&self.config, extra)
     }
+}
+
+/// Built-in rules, `config`'s rule files and `extra`, minus the rules `config` disables.
+fn detectors(config: &Config, extra: &[PathBuf]) -> Result<Detectors, Error> {
+    let mut files = config.extra_rules.clone();
+    files.extend(extra.iter().cloned());
+    Ok(Detectors::load(&files, &config.disabled_rules)?)
 }
 
 /// Loads every input; the first bad one stops the run (nothing half-checked is reported).

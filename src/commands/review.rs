@@ -172,7 +172,7 @@ impl Plan {
                         note: note.clone(),
                         accepted,
                     };
-                    plan.approve(registry, server, item, review)?;
+                    plan.approve(registry, server, item, review);
                     plan.summary.push(format!("approved  {label}  {}", short_digest(&digest)));
                     plan.decided.push(("approve", label, digest));
                 }
@@ -210,13 +210,7 @@ impl Plan {
     }
 
     /// Pins the new content (or drops the pin of a removed tool), reviews appended.
-    fn approve(
-        &mut self,
-        registry: &Registry,
-        server: &Server,
-        item: &Item,
-        review: Review,
-    ) -> Result<(), Error> {
+    fn approve(&mut self, registry: &Registry, server: &Server, item: &Item, review: Review) {
         match (item.tool.as_deref(), &item.new) {
             (Some(name), None) => self.changes.delete(registry.tool_path(&server.id, name)),
             (tool, Some(value)) => {
@@ -236,9 +230,9 @@ impl Plan {
                 // removal is approved too.
                 self.changes.write(path, canonical_text::to_text(&pin.to_json(key)));
             }
+            // A header is never removed: a catalog always has one.
             (None, None) => {}
         }
-        Ok(())
     }
 
     /// `review(<server>): approve <tool> sha256:abcd1234… — <note>`, or a summary line
@@ -270,11 +264,7 @@ fn accepted_findings(
     args: &ReviewArgs,
     label: &str,
 ) -> Result<Vec<Accepted>, Error> {
-    let tool = item.tool.as_deref().map(visible::escape);
-    let blocking: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| f.tool == tool && f.severity >= fail_on && !f.rule.starts_with("PIN"))
-        .collect();
+    let blocking = blocking_findings(item, findings, fail_on);
     let refused: Vec<String> = blocking
         .iter()
         .filter(|f| !args.accept.iter().any(|a| a.eq_ignore_ascii_case(f.rule)))
@@ -297,6 +287,16 @@ fn accepted_findings(
             reason: reason.clone(),
         })
         .collect())
+}
+
+/// Detector findings on `item` at or above fail-on: what approving it must accept.
+/// (Change classes, PIN…, describe the drift itself and never block.)
+fn blocking_findings<'a>(item: &Item, findings: &'a [Finding], fail_on: Severity) -> Vec<&'a Finding> {
+    let tool = item.tool.as_deref().map(visible::escape);
+    findings
+        .iter()
+        .filter(|f| f.tool == tool && f.severity >= fail_on && !f.rule.starts_with("PIN"))
+        .collect()
 }
 
 /// The screen for one item: its diff and findings, then the prompt.
@@ -328,9 +328,7 @@ fn interactive(
     let all: Vec<&Finding> = findings.iter().collect();
     let mut decisions = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        let tool = item.tool.as_deref().map(visible::escape);
-        let blocking =
-            all.iter().any(|f| f.tool == tool && f.severity >= fail_on && !f.rule.starts_with("PIN"));
+        let blocking = !blocking_findings(item, findings, fail_on).is_empty();
         let mut prompt = screen(item, &all, (index + 1, items.len()), style);
         let decision = loop {
             let answer = next_line(out, &prompt)?;

@@ -84,6 +84,19 @@ fn tool_finding(
     Finding { span, ..Finding::about(rule, severity, server, Some(tool), pointer, message, tool, key) }
 }
 
+/// A finding about a tool's whole name (`/name`, spanning all of it).
+fn name_finding(
+    rule: &'static Rule,
+    severity: Severity,
+    server: &str,
+    name: &str,
+    message: String,
+    key: &str,
+) -> Finding {
+    let span = Some([0, name.chars().count()]);
+    tool_finding(rule, severity, server, name, "/name", span, message, key)
+}
+
 /// The set-wide detectors (UNI009, SH003, SH005); SH001 runs field by field
 /// ([`References`]).
 pub fn check(catalogs: &[Catalog]) -> Vec<Finding> {
@@ -191,17 +204,7 @@ fn confusable_names(catalogs: &[Catalog]) -> Vec<Finding> {
             }
             for &server in servers {
                 let message = format!("tool name looks the same as {}", described.join(", "));
-                let span = Some([0, name.chars().count()]);
-                findings.push(tool_finding(
-                    &CONFUSABLE_NAMES,
-                    severity,
-                    server,
-                    name,
-                    "/name",
-                    span,
-                    message,
-                    name,
-                ));
+                findings.push(name_finding(&CONFUSABLE_NAMES, severity, server, name, message, name));
             }
         }
     }
@@ -239,17 +242,7 @@ fn name_collisions(catalogs: &[Catalog]) -> Vec<Finding> {
                     "the same server has a tool whose name differs only in case or separators: {}",
                     visible::escape(other)
                 );
-                let span = Some([0, name.chars().count()]);
-                out.push(tool_finding(
-                    &NAME_COLLISION,
-                    Severity::High,
-                    server,
-                    name,
-                    "/name",
-                    span,
-                    message,
-                    other,
-                ));
+                out.push(name_finding(&NAME_COLLISION, Severity::High, server, name, message, other));
             }
         }
     }
@@ -266,17 +259,7 @@ fn name_collisions(catalogs: &[Catalog]) -> Vec<Finding> {
                 .collect();
             for &name in names {
                 let message = format!("another server has a tool of the same name: {}", others.join(", "));
-                let span = Some([0, name.chars().count()]);
-                out.push(tool_finding(
-                    &NAME_COLLISION,
-                    Severity::Medium,
-                    server,
-                    name,
-                    "/name",
-                    span,
-                    message,
-                    name,
-                ));
+                out.push(name_finding(&NAME_COLLISION, Severity::Medium, server, name, message, name));
             }
         }
     }

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::canon;
-use crate::catalog::Header;
 use crate::config::Config;
 use crate::finding::{Rule, Severity};
 use inventory::Inventory;
@@ -348,11 +347,6 @@ pub fn tool_file_name(name: &str) -> String {
         let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
         format!("@{hex}.json")
     }
-}
-
-/// The header object a catalog is pinned by (see [`canon::header_value`]).
-pub fn header_value(header: &Header) -> Value {
-    canon::header_value(header)
 }
 
 fn load_server(
