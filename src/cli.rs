@@ -82,9 +82,13 @@ pub struct FetchArgs {
     #[arg(value_name = "SERVER-ID", conflicts_with_all = ["url", "command"])]
     pub server: Option<String>,
 
-    /// A Streamable HTTP endpoint (not supported yet: exits 2).
+    /// An HTTP endpoint: Streamable HTTP, or the legacy HTTP+SSE transport.
     #[arg(long, value_name = "URL", conflicts_with = "command")]
     pub url: Option<String>,
+
+    /// The environment variable holding a bearer token for --url (never printed).
+    #[arg(long, value_name = "NAME", requires = "url")]
+    pub token_env: Option<String>,
 
     /// The server's command after `--` (spawned directly, no shell).
     #[arg(last = true, value_name = "CMD ARGS")]
@@ -360,6 +364,11 @@ pub struct InputArgs {
 pub struct ScanArgs {
     #[command(flatten)]
     pub input: InputArgs,
+
+    /// Read each argument as a registered SERVER-ID and scan what it serves now (every
+    /// registered server when none is given).
+    #[arg(long, conflicts_with = "server")]
+    pub live: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]

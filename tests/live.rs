@@ -127,8 +127,166 @@ fn a_command_that_does_not_exist_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let run = toolreg_in(dir.path(), &["fetch", "--", "/nonexistent/mcp-server"], &[]).expect_code(2);
     assert!(run.stderr.contains("cannot start /nonexistent/mcp-server"), "{}", run.stderr);
+    // Nothing listens on the discard port: could not fetch, exit 2.
     let run = toolreg_in(dir.path(), &["fetch", "--url", "http://127.0.0.1:9/mcp"], &[]).expect_code(2);
-    assert!(run.stderr.contains("not built yet"), "{}", run.stderr);
+    assert!(run.stderr.contains("server/discover") || run.stderr.contains("initialize"), "{}", run.stderr);
+    for (url, needle) in [
+        ("ftp://127.0.0.1/mcp", "only http:// and https://"),
+        ("http://user:pw@127.0.0.1/mcp", "credentials in the URL are refused"),
+    ] {
+        let run = toolreg_in(dir.path(), &["fetch", "--url", url], &[]).expect_code(2);
+        assert!(run.stderr.contains(needle), "{url}: {}", run.stderr);
+        assert!(!run.stderr.contains("pw@"), "{}", run.stderr);
+    }
+}
+
+/// A server process the test started, killed when the test ends however it ends.
+struct Started(std::process::Child);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the fake HTTP server in `mode`; its port and its directory (with the log).
+fn fake_http(mode: &str) -> (Started, u16, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers/fake_http_server.py");
+    let child = std::process::Command::new("python3").arg(script).arg(mode).arg(dir.path()).spawn().unwrap();
+    let started = Started(child);
+    let port_file = dir.path().join("port");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !port_file.exists() {
+        assert!(Instant::now() < deadline, "the fake HTTP server did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let port = std::fs::read_to_string(port_file).unwrap().trim().parse().unwrap();
+    (started, port, dir)
+}
+
+/// What the fake HTTP server saw, one entry per request.
+fn http_log(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("log"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn streamable_http_in_both_eras_with_sessions() {
+    // Modern: JSON answers, MCP-Protocol-Version and Mcp-Method on every POST.
+    let (_server, port, dir) = fake_http("modern");
+    let out = dir.path().join("modern.json");
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    toolreg_in(dir.path(), &["fetch", "--url", &url, "-o", &out.display().to_string()], &[]).expect_code(0);
+    let catalog: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(names(&catalog), ["http_tool_1", "http_tool_2"]);
+    assert_eq!(catalog["fetchedWith"]["era"], "modern");
+    assert_eq!(catalog["fetchedWith"]["transport"], "streamable-http");
+    assert_eq!(catalog["server"]["name"], "fake-http");
+    assert_eq!(catalog["tools"][0]["x-vendor"]["kept"], true);
+
+    // Legacy: event-stream answers with a priming event, a session, a server request
+    // answered by POST, two pages, and the session ended with DELETE.
+    let (_server, port, dir) = fake_http("legacy");
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let run = toolreg_in(dir.path(), &["fetch", "--url", &url], &[]).expect_code(0);
+    let catalog: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(names(&catalog), ["http_tool_1", "http_tool_2", "http_tool_3"]);
+    assert_eq!(catalog["fetchedWith"]["era"], "legacy");
+    let log = http_log(dir.path());
+    let after_initialize: Vec<&Value> =
+        log.iter().skip_while(|e| e["method"] != "initialize").skip(1).collect();
+    assert!(after_initialize.len() >= 4, "{log:?}");
+    for entry in &after_initialize {
+        assert_eq!(entry["session"], "session-42", "{entry}");
+        assert_eq!(entry["version"], "2025-11-25", "{entry}");
+    }
+    assert!(
+        log.iter().any(|e| e["verb"] == "POST" && e["method"].is_null()),
+        "no reply to roots/list: {log:?}"
+    );
+    assert_eq!(log.last().unwrap()["verb"], "DELETE", "{log:?}");
+}
+
+#[test]
+fn a_bearer_token_comes_from_the_environment_and_is_never_shown() {
+    let (_server, port, dir) = fake_http("auth");
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let run = toolreg_in(dir.path(), &["fetch", "--url", &url], &[]).expect_code(2);
+    assert!(run.stderr.contains("refused access (HTTP 401)"), "{}", run.stderr);
+    assert!(run.stderr.contains("resource_metadata="), "the challenge is reported: {}", run.stderr);
+    let run =
+        toolreg_in(dir.path(), &["fetch", "--url", &url, "--token-env", "MCP_TOKEN"], &[]).expect_code(2);
+    assert!(run.stderr.contains("MCP_TOKEN") && run.stderr.contains("not set"), "{}", run.stderr);
+    let envs = [("MCP_TOKEN", "s3cret-t0ken")];
+    let run =
+        toolreg_in(dir.path(), &["fetch", "--url", &url, "--token-env", "MCP_TOKEN"], &envs).expect_code(0);
+    assert!(!run.stdout.contains("s3cret") && !run.stderr.contains("s3cret"));
+    assert!(http_log(dir.path()).iter().filter(|e| e["auth"] == true).all(|e| e["tokenOk"] == true));
+    // A wrong token: refused, and still not shown.
+    let envs = [("MCP_TOKEN", "wr0ng-t0ken")];
+    let run =
+        toolreg_in(dir.path(), &["fetch", "--url", &url, "--token-env", "MCP_TOKEN"], &envs).expect_code(2);
+    assert!(!run.stderr.contains("wr0ng"), "{}", run.stderr);
+    // Never over plain http to another host.
+    let run = toolreg_in(
+        dir.path(),
+        &["fetch", "--url", "http://203.0.113.9/mcp", "--token-env", "MCP_TOKEN"],
+        &envs,
+    )
+    .expect_code(2);
+    assert!(run.stderr.contains("refusing to send a bearer token over plain http"), "{}", run.stderr);
+
+    // The same through a registered server's [launch] url and token_env.
+    let root = dir.path().join("reg");
+    std::fs::create_dir(&root).unwrap();
+    let repo = git2::Repository::init(&root).unwrap();
+    let mut config = repo.config().unwrap();
+    config.set_str("user.name", "Ada Reviewer").unwrap();
+    config.set_str("user.email", "ada@example.com").unwrap();
+    toolreg_in(&root, &["init"], &[]).expect_code(0);
+    toolreg_in(&root, &["add", "remote", "--owner", "QA", "--url", &url, "--token-env", "MCP_TOKEN"], &[])
+        .expect_code(0);
+    toolreg_in(&root, &["fetch", "remote"], &[]).expect_code(2);
+    let envs = [("MCP_TOKEN", "s3cret-t0ken")];
+    let run = toolreg_in(&root, &["fetch", "remote"], &envs).expect_code(0);
+    assert!(run.stdout.contains("http_tool_2") && !run.stdout.contains("s3cret"));
+    toolreg_in(&root, &["review", "remote", "--live", "--approve"], &envs).expect_code(0);
+    toolreg_in(&root, &["check", "--live"], &envs).expect_code(0);
+    let pins = std::fs::read_dir(root.join("registry/servers/remote")).unwrap();
+    for pin in pins {
+        let text = std::fs::read_to_string(pin.unwrap().path()).unwrap_or_default();
+        assert!(!text.contains("s3cret"));
+    }
+}
+
+#[test]
+fn hostile_http_servers_end_in_a_clear_error_without_hanging() {
+    for (mode, needle) in [
+        ("hang", "did not answer initialize within 2.0 s"),
+        ("huge", "larger than the limit of 1048576 bytes"),
+        ("endless-sse", "did not bring the answer within the timeout"),
+        ("redirect", "toolreg follows no redirects"),
+        ("bad-utf8", "invalid UTF-8"),
+        ("foreign-endpoint", "another origin"),
+    ] {
+        let (_server, port, dir) = fake_http(mode);
+        let out = dir.path().join("catalog.json");
+        let start = Instant::now();
+        let url = format!("http://127.0.0.1:{port}/mcp");
+        let args = ["fetch", "--timeout", "2", "--max-message-bytes", "1048576", "--url", &url, "-o"];
+        let mut args = args.to_vec();
+        let out_arg = out.display().to_string();
+        args.push(&out_arg);
+        let run = toolreg_in(dir.path(), &args, &[]).expect_code(2);
+        assert!(run.stderr.contains(needle), "{mode}: {}", run.stderr);
+        assert!(!out.exists(), "{mode}: a failed fetch wrote a catalog");
+        assert!(start.elapsed() < Duration::from_secs(15), "{mode} took {:?}", start.elapsed());
+    }
 }
 
 /// The registered-server path: `diff --live` and `review --live` through server.toml.
@@ -152,6 +310,12 @@ fn registered_server_live_diff_and_review() {
     toolreg_in(root, &["fetch", "fake", "-o", "fake.json"], &[]).expect_code(0);
     toolreg_in(root, &["diff", "fake", "--catalog", "fake.json"], &[]).expect_code(0);
     toolreg_in(root, &["check", "--live"], &[]).expect_code(0);
+    let scan = toolreg_in(root, &["scan", "--live", "fake", "--format", "json"], &[]).expect_code(0).json();
+    let summary = &scan["summary"];
+    assert_eq!((summary["servers"].as_u64(), summary["tools"].as_u64()), (Some(1), Some(2)), "{scan}");
+    toolreg_in(root, &["scan", "--live"], &[]).expect_code(0);
+    let run = toolreg_in(root, &["scan", "--live", "nope"], &[]).expect_code(2);
+    assert!(run.stderr.contains("nope"), "{}", run.stderr);
     // A registered server that cannot be reached: could not check, never a pass.
     toolreg_in(root, &["add", "gone", "--owner", "QA", "--", "/nonexistent/server"], &[]).expect_code(0);
     let run = toolreg_in(root, &["check", "--live"], &[]).expect_code(2);
@@ -208,7 +372,7 @@ fn the_seven_reference_servers() {
         if let Some(capture) = shared(&format!("corpus/live/{name}.json")) {
             assert_eq!(
                 digests(&out),
-                digests_of_capture(&capture),
+                digests_of_capture(&capture, "/tools"),
                 "{name}: digests differ from the capture"
             );
         }
@@ -230,11 +394,101 @@ fn digests(path: &str) -> Vec<(String, String)> {
     out
 }
 
-fn digests_of_capture(capture: &Path) -> Vec<(String, String)> {
+/// The digests of the tools at `pointer` in an independent capture.
+fn digests_of_capture(capture: &Path, pointer: &str) -> Vec<(String, String)> {
     let value: Value = serde_json::from_slice(&std::fs::read(capture).unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let tools = dir.path().join("tools.json");
-    std::fs::write(&tools, serde_json::to_vec(&serde_json::json!({"tools": value["tools"]})).unwrap())
-        .unwrap();
+    std::fs::write(
+        &tools,
+        serde_json::to_vec(&serde_json::json!({"tools": value.pointer(pointer).unwrap()})).unwrap(),
+    )
+    .unwrap();
     digests(&tools.display().to_string())
+}
+
+/// server-everything over Streamable HTTP and over the legacy HTTP+SSE transport. It
+/// calls `app.listen(PORT)` with no host, which binds every interface; a preloaded shim
+/// (tests/fixtures/servers/bind-loopback.cjs) makes it listen on 127.0.0.1 only, and
+/// the test checks the kernel's socket table before it sends anything.
+#[test]
+fn server_everything_over_http_on_loopback_only() {
+    let Some(dir) = servers() else { return };
+    let script = dir.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    let shim = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers/bind-loopback.cjs");
+    let scratch = tempfile::tempdir().unwrap();
+    for (mode, path, transport) in
+        [("streamableHttp", "/mcp", "streamable-http"), ("sse", "/sse", "http+sse")]
+    {
+        let port = free_port();
+        let child = std::process::Command::new("node")
+            .arg("--require")
+            .arg(&shim)
+            .arg(&script)
+            .arg(mode)
+            .env("PORT", port.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let _server = Started(child);
+        let addresses = wait_for_listener(port);
+        assert_eq!(addresses, ["0100007F"], "{mode} must listen on 127.0.0.1 only");
+        let out = scratch.path().join(format!("{mode}.json")).display().to_string();
+        let url = format!("http://127.0.0.1:{port}{path}");
+        toolreg_in(scratch.path(), &["fetch", "--url", &url, "-o", &out], &[]).expect_code(0);
+        let catalog: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(catalog["tools"].as_array().unwrap().len(), 13, "{mode}");
+        assert_eq!(catalog["fetchedWith"]["transport"], transport, "{mode}");
+        assert_eq!(catalog["fetchedWith"]["era"], "legacy", "{mode}");
+        // Fidelity: over either transport, the digests of the independent Streamable
+        // HTTP capture (the HTTP+SSE capture records the flow, not the tools).
+        if let Some(capture) = shared("corpus/live/server-everything.http.json") {
+            let expected = digests_of_capture(&capture, "/legacyStreamableHttp/tools");
+            assert_eq!(digests(&out), expected, "{mode}: digests differ from the capture");
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The local addresses (hex, as /proc/net shows them) listening on `port`, once any is.
+fn wait_for_listener(port: u16) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut addresses = Vec::new();
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            for line in std::fs::read_to_string(table).unwrap_or_default().lines().skip(1) {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let Some((address, hex_port)) = fields.get(1).and_then(|l| l.split_once(':')) else {
+                    continue;
+                };
+                if fields.get(3) == Some(&"0A") && u16::from_str_radix(hex_port, 16) == Ok(port) {
+                    addresses.push(address.to_owned());
+                }
+            }
+        }
+        if !addresses.is_empty() {
+            return addresses;
+        }
+        assert!(Instant::now() < deadline, "nothing listens on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A wrapper (npx → node, uvx → python) leaves children behind; toolreg kills the
+/// whole process group, not only the process it started.
+#[test]
+fn a_wrappers_children_are_killed_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake_server();
+    let script = format!("sleep 300 & echo $! > sleeper.pid; exec python3 '{fake}' good server.pid");
+    toolreg_in(dir.path(), &["fetch", "-o", "catalog.json", "--", "sh", "-c", &script], &[]).expect_code(0);
+    let sleeper = std::fs::read_to_string(dir.path().join("sleeper.pid")).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", sleeper.trim())).unwrap_or_default();
+    // Gone, or a zombie waiting for its new parent to reap it: either way, not running.
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+    assert!(matches!(state, None | Some("Z" | "X")), "the wrapper's child still runs: {stat}");
 }

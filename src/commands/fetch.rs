@@ -7,6 +7,7 @@ use super::{emit, Context};
 use crate::catalog::{self, Catalog};
 use crate::cli::{FetchArgs, LimitArgs, SourceArgs};
 use crate::error::Error;
+use crate::mcp::http::{self, Endpoint};
 use crate::mcp::stdio::{self, Launch};
 use crate::mcp::{Fetched, Limits};
 use crate::policy::Outcome;
@@ -20,7 +21,10 @@ pub fn run(args: &FetchArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
             let registry = ctx.registry()?;
             fetch_server(registry.server(id)?, &limits)?
         }
-        (None, Some(_), []) => return Err(http_unsupported()),
+        (None, Some(url), []) => {
+            let token = bearer_token(args.token_env.as_deref(), "--token-env")?;
+            http::fetch(&Endpoint { url, token: token.as_deref() }, &limits)?
+        }
         (None, None, [command, rest @ ..]) => {
             stdio::fetch(&Launch { command, args: rest, env_names: &[], cwd: None }, &limits)?
         }
@@ -76,7 +80,9 @@ pub fn limits(args: &LimitArgs) -> Result<Limits, Error> {
 pub fn fetch_server(server: &Server, limits: &Limits) -> Result<Fetched, Error> {
     let launch = &server.inventory.launch;
     if !launch.url.is_empty() {
-        return Err(http_unsupported());
+        let named_by = format!("token_env in servers/{}/server.toml", server.id);
+        let token = bearer_token(Some(launch.token_env.as_str()).filter(|n| !n.is_empty()), &named_by)?;
+        return Ok(http::fetch(&Endpoint { url: &launch.url, token: token.as_deref() }, limits)?);
     }
     if launch.command.is_empty() {
         return Err(Error::Usage(format!("servers/{}/server.toml has no [launch] command", server.id)));
@@ -93,23 +99,34 @@ pub fn fetch_server(server: &Server, limits: &Limits) -> Result<Fetched, Error> 
 pub fn server_catalog(source: &SourceArgs, server: &Server) -> Result<Catalog, Error> {
     match (&source.catalog, source.live) {
         (Some(path), false) => super::load_server_catalog(path, &server.id),
-        (None, true) => {
-            let fetched = fetch_server(server, &Limits::default())?;
-            let text = serde_json::to_vec(&fetched.to_catalog())?;
-            let mut catalogs = catalog::parse(&format!("<live {}>", server.id), &text, &server.id)?;
-            let mut catalog =
-                catalogs.pop().ok_or_else(|| Error::Usage("the live catalog is empty".into()))?;
-            catalog.server = server.id.clone();
-            Ok(catalog)
-        }
+        (None, true) => live_catalog(server),
         _ => Err(Error::Usage("give --catalog FILE or --live".into())),
     }
 }
 
-fn http_unsupported() -> Error {
-    Error::Usage(
-        "the Streamable HTTP transport is not built yet: fetch over stdio (a command after `--`), \
-         or capture the catalog another way and pass --catalog"
-            .into(),
-    )
+/// The catalog a registered server serves now, named by its registry id.
+pub fn live_catalog(server: &Server) -> Result<Catalog, Error> {
+    let fetched = fetch_server(server, &Limits::default())?;
+    let text = serde_json::to_vec(&fetched.to_catalog())?;
+    let mut catalogs = catalog::parse(&format!("<live {}>", server.id), &text, &server.id)?;
+    let mut catalog = catalogs.pop().ok_or_else(|| Error::Usage("the live catalog is empty".into()))?;
+    catalog.server = server.id.clone();
+    Ok(catalog)
+}
+
+/// The bearer token in the environment variable `name` names (`named_by` says where
+/// the name came from). A variable that is named but unset is an error: fetching
+/// without the credential would only fail later, less clearly.
+fn bearer_token(name: Option<&str>, named_by: &str) -> Result<Option<String>, Error> {
+    let Some(name) = name else { return Ok(None) };
+    let shown = visible::escape(name);
+    match std::env::var(name) {
+        Ok(token) if token.is_empty() => Err(Error::Usage(format!("{shown} (from {named_by}) is empty"))),
+        // Only what a header may carry; the token itself never appears in a message.
+        Ok(token) if !token.bytes().all(|b| (0x21..=0x7e).contains(&b)) => Err(Error::Usage(format!(
+            "{shown} (from {named_by}) holds characters a bearer token cannot have"
+        ))),
+        Ok(token) => Ok(Some(token)),
+        Err(_) => Err(Error::Usage(format!("the environment variable {shown} (from {named_by}) is not set"))),
+    }
 }

@@ -3,17 +3,31 @@
 use std::io::Write;
 
 use super::{emit, load_inputs, Context};
+use crate::catalog::Catalog;
 use crate::cli::{ReportFormat, ScanArgs};
 use crate::error::Error;
 use crate::finding::{Counts, Severity};
 use crate::policy::{self, Outcome, Policy};
+use crate::registry::Server;
 use crate::report::{self, ScanReport};
+
+/// The live catalogs of the registered servers `ids` (all of them when empty).
+fn live_catalogs(ids: &[String], ctx: &Context) -> Result<Vec<Catalog>, Error> {
+    let registry = ctx.registry()?;
+    let servers: Vec<&Server> = if ids.is_empty() {
+        registry.servers.values().collect()
+    } else {
+        ids.iter().map(|id| registry.server(id)).collect::<Result<_, _>>()?
+    };
+    servers.into_iter().map(super::fetch::live_catalog).collect()
+}
 
 pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
     // Compiling the rules and parsing the inputs are independent: do both at once.
     let (detectors, catalogs) = std::thread::scope(|scope| {
         let detectors = scope.spawn(|| ctx.detectors(&args.rules));
-        let catalogs = load_inputs(&args.input);
+        let catalogs =
+            if args.live { live_catalogs(&args.input.files, ctx) } else { load_inputs(&args.input) };
         (detectors.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), catalogs)
     });
     let (detectors, catalogs) = (detectors?, catalogs?);

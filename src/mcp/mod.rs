@@ -2,6 +2,9 @@
 //! fields (`execution`, `$schema`, vendor keys) survive untouched from the wire to the
 //! pin. Both protocol eras: `server/discover` (2026-07-28) first, `initialize` after.
 
+pub mod http;
+pub mod session;
+mod sse;
 pub mod stdio;
 
 use std::time::Duration;
@@ -61,8 +64,21 @@ pub enum FetchError {
     TooManyTools { limit: usize },
     #[error("the server closed its output before answering {what}{stderr}")]
     Closed { what: String, stderr: String },
-    #[error("the server wrote invalid UTF-8 on stdout (byte {offset} of a message)")]
+    #[error("the server sent invalid UTF-8 (byte {offset} of a message)")]
     InvalidUtf8 { offset: usize },
+    #[error("{method}: the server answered HTTP {status}{detail}")]
+    HttpStatus { method: String, status: u16, detail: String },
+    #[error(
+        "the server refused access (HTTP {status}){challenge}; give a bearer token with \
+         --token-env NAME or [launch] token_env in server.toml"
+    )]
+    Unauthorized { status: u16, challenge: String },
+    #[error("the server's event stream did not bring the answer within the timeout")]
+    Stalled,
+    #[error("{0}")]
+    Http(String),
+    #[error("{0}")]
+    Url(String),
     #[error("{method} failed: {code} {message}")]
     Rpc { method: String, code: i64, message: String },
     #[error("protocol error: {0}")]
@@ -80,6 +96,8 @@ pub struct Fetched {
     pub client_capabilities: Value,
     /// `modern` (server/discover) or `legacy` (initialize).
     pub era: &'static str,
+    /// `stdio`, `streamable-http` or `http+sse`.
+    pub transport: &'static str,
     pub tools: Vec<Value>,
     /// Non-JSON lines the server wrote on stdout (skipped, reported).
     pub noise: usize,
@@ -97,7 +115,7 @@ impl Fetched {
         map.insert("capabilities".into(), self.capabilities.clone());
         map.insert(
             "fetchedWith".into(),
-            json!({"tool": "toolreg", "version": env!("CARGO_PKG_VERSION"), "era": self.era,
+            json!({"tool": "toolreg", "version": env!("CARGO_PKG_VERSION"), "era": self.era, "transport": self.transport,
                    "clientCapabilities": self.client_capabilities}),
         );
         map.insert("tools".into(), Value::Array(self.tools.clone()));
