@@ -197,9 +197,8 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
-    pub format: ReportFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Where a server's catalog comes from: a file, or the live server.
@@ -265,8 +264,8 @@ pub struct LogArgs {
     pub target: Option<String>,
 
     /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
-    pub format: ReportFormat,
+    #[arg(long, value_enum, default_value_t = SimpleFormat::Human)]
+    pub format: SimpleFormat,
 }
 
 #[derive(Debug, Args)]
@@ -307,9 +306,18 @@ pub struct CheckArgs {
     #[arg(long)]
     pub live: bool,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
-    pub format: ReportFormat,
+    /// Pull-request mode: every pin added or changed since this git revision must carry
+    /// an approving review of its new digest by an approver of its server.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// Detector findings at or above this severity fail the gate
+    /// [default: toolreg.toml's fail-on, else high]. Drift and registry problems always do.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -334,8 +342,8 @@ pub enum RulesAction {
     /// List every rule: id, severity, name and title.
     List {
         /// Output format.
-        #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
-        format: ReportFormat,
+        #[arg(long, value_enum, default_value_t = SimpleFormat::Human)]
+        format: SimpleFormat,
     },
     /// Explain one rule: what it finds, why it matters, an example and the remedy.
     Explain {
@@ -370,9 +378,8 @@ pub struct ScanArgs {
     #[arg(long, conflicts_with = "server")]
     pub live: bool,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
-    pub format: ReportFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     /// Hide findings below this severity: info, low, medium, high, critical
     /// [default: toolreg.toml's min-severity, else low].
@@ -395,18 +402,43 @@ pub struct DigestArgs {
     pub input: InputArgs,
 
     /// Output format: `server/tool sha256:…` lines, or JSON with per-field and header digests.
-    #[arg(long, value_enum, default_value_t = DigestFormat::Human)]
-    pub format: DigestFormat,
+    #[arg(long, value_enum, default_value_t = SimpleFormat::Human)]
+    pub format: SimpleFormat,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     Human,
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// GitHub Actions workflow-command annotations.
+    Github,
+    /// A markdown summary (pull-request comment, job summary); see --template.
+    Markdown,
+    /// JUnit XML.
+    Junit,
+}
+
+/// How a report is written, and whether findings may fail the run.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+
+    /// A minijinja template for --format markdown (sandboxed: no files, no environment).
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+
+    /// Report only: exit 0 even when findings fail the policy (could-not-check is
+    /// still exit 2).
+    #[arg(long)]
+    pub exit_zero: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DigestFormat {
+pub enum SimpleFormat {
     Human,
     Json,
 }

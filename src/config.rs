@@ -43,11 +43,18 @@ pub struct RegistrySettings {
     /// When not empty, only these identities (`Name <email>`) may approve or reject.
     #[serde(default)]
     pub reviewers: Vec<String>,
+    /// In `check --base`: the approver must not be the author of the pin's change.
+    #[serde(default)]
+    pub reviewer_not_author: bool,
 }
 
 impl Default for RegistrySettings {
     fn default() -> Self {
-        RegistrySettings { required_fields: default_required(), reviewers: Vec::new() }
+        RegistrySettings {
+            required_fields: default_required(),
+            reviewers: Vec::new(),
+            reviewer_not_author: false,
+        }
     }
 }
 

@@ -126,6 +126,18 @@ pub struct Finding {
     /// What this finding adds to the composite score; not part of the report.
     #[serde(skip)]
     pub signal: Option<Signal>,
+    /// Where it is in the repository (a registry file and line), filled in by the
+    /// command that knows the files; `None` for a catalog with no file behind it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// A file (relative to the working directory when under it) and a 1-based line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
 }
 
 impl Finding {
@@ -156,6 +168,7 @@ impl Finding {
             decoded: None,
             fingerprint: fingerprint(rule.id, server, tool, pointer, key),
             signal: None,
+            location: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The git repository a registry lives in: who is reviewing, which files are dirty,
 //! commits of exactly the files a command wrote, and the history of those commits.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use git2::{Repository, Signature, Status};
@@ -138,6 +139,62 @@ impl Repo {
         }
         index.write()?;
         Ok(id.to_string())
+    }
+
+    /// The contents of `relative` (to the root) at revision `rev`; `None` when the file
+    /// did not exist there.
+    pub fn file_at(&self, rev: &str, relative: &Path) -> Result<Option<Vec<u8>>, GitError> {
+        let tree = self.tree_at(rev)?;
+        match tree.get_path(relative) {
+            Ok(entry) => Ok(Some(self.repo.find_blob(entry.id())?.content().to_vec())),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn tree_at(&self, rev: &str) -> Result<git2::Tree<'_>, GitError> {
+        let object = self.repo.revparse_single(rev).map_err(|e| {
+            GitError(format!("unknown revision {} ({})", crate::visible::escape(rev), e.message()))
+        })?;
+        Ok(object.peel_to_tree()?)
+    }
+
+    /// For each file under `prefix` that a commit in `base..HEAD` changed: the author
+    /// (`Name <email>`) and time of the oldest such commit: who proposed the change.
+    pub fn first_authors_since(
+        &self,
+        base: &str,
+        prefix: &Path,
+    ) -> Result<HashMap<PathBuf, (String, i64)>, GitError> {
+        let base_id = self.repo.revparse_single(base).and_then(|o| o.peel_to_commit()).map_err(|e| {
+            GitError(format!("unknown revision {} ({})", crate::visible::escape(base), e.message()))
+        })?;
+        let mut walk = self.repo.revwalk()?;
+        walk.push_head()?;
+        walk.hide(base_id.id())?;
+        walk.set_sorting(git2::Sort::TIME | git2::Sort::TOPOLOGICAL)?;
+        let mut authors = HashMap::new();
+        for id in walk {
+            let commit = self.repo.find_commit(id?)?;
+            let parent_tree = match commit.parents().next() {
+                Some(p) => Some(p.tree()?),
+                None => None,
+            };
+            let diff = self.repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&commit.tree()?), None)?;
+            let author = commit.author();
+            let author = format!(
+                "{} <{}>",
+                String::from_utf8_lossy(author.name_bytes()),
+                String::from_utf8_lossy(author.email_bytes())
+            );
+            // Newest first: the last commit seen for a path is its oldest.
+            for delta in diff.deltas() {
+                if let Some(path) = delta.new_file().path().filter(|p| p.starts_with(prefix)) {
+                    authors.insert(path.to_path_buf(), (author.clone(), commit.time().seconds()));
+                }
+            }
+        }
+        Ok(authors)
     }
 
     /// Commits (newest first) that changed any file under `prefix` (relative to the root).

@@ -1,20 +1,31 @@
-//! `toolreg check` (first form): captured catalogs against the registry. Fails on drift,
-//! on a blocked or unapproved digest in use, and on broken or non-canonical registry
-//! files. A registered server without a catalog could not be checked: exit 2.
+//! `toolreg check`: the CI gate (design §5). Captured or live catalogs against the
+//! registry; fails on drift, on blocked or unapproved content served, on detector
+//! findings at or above fail-on (pinned or live), on broken, non-canonical or
+//! incomplete registry files, on unused suppressions, and in pull-request mode
+//! (`--base`) on pins changed without an approving review. What it could not check
+//! (a missing catalog, an unreachable server, a broken registry) is exit 2.
 
+use std::collections::HashSet;
 use std::io::Write;
+use std::path::PathBuf;
 
-use super::{emit, Context};
+use serde_json::{json, Value};
+
+use super::places::Places;
+use super::{emit, render_report, Context};
 use crate::canon;
+use crate::catalog::{self, Catalog};
 use crate::cli::{CheckArgs, ReportFormat, SourceArgs};
 use crate::drift::Drift;
 use crate::error::Error;
-use crate::finding::Finding;
-use crate::policy::Outcome;
-use crate::registry::{PinState, Problem, Registry, Server, BLOCKED_SERVED, UNAPPROVED_SERVED};
-use crate::report;
+use crate::finding::{Finding, Location, Severity};
+use crate::policy::{self, Outcome};
+use crate::registry::{
+    since, PinState, Problem, Registry, Server, Verdict, BLOCKED_SERVED, UNAPPROVED_SERVED,
+};
 use crate::report::diff::{json_entries, short_digest};
 use crate::report::human::Style;
+use crate::report::{self, Report, Shown};
 use crate::visible;
 
 pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -25,12 +36,16 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
             visible::escape(&dir.display().to_string())
         )));
     }
-    let mut findings: Vec<Finding> =
-        registry.problems.iter().map(|p| problem_finding(&registry, p)).collect();
+    let detectors = ctx.registry_detectors(&registry)?;
+    let template = super::read_template(&args.output)?;
+
+    // Gate findings fail the run whatever their severity.
+    let mut gate: Vec<Finding> = registry.problems.iter().map(|p| problem_finding(&registry, p)).collect();
     let mut drift_entries = Vec::new();
-    let mut tools = 0;
+    let mut catalogs = Vec::new();
+    let mut catalog_paths = Vec::new();
     for server in registry.servers.values() {
-        let source = match &args.catalogs {
+        let (source, path) = match &args.catalogs {
             Some(dir) => {
                 let path = dir.join(format!("{}.json", server.id));
                 if !path.is_file() {
@@ -40,42 +55,98 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
                         visible::escape(&path.display().to_string())
                     )));
                 }
-                SourceArgs { catalog: Some(path.display().to_string()), live: false }
+                (SourceArgs { catalog: Some(path.display().to_string()), live: false }, Some(path))
             }
-            None => SourceArgs { catalog: None, live: true },
+            None => (SourceArgs { catalog: None, live: true }, None),
         };
         let catalog = super::fetch::server_catalog(&source, server)?;
-        tools += catalog.tools.len();
         let drift = Drift::between(server, &catalog)?;
-        findings.extend(drift.findings());
+        gate.extend(drift.findings());
         drift_entries.extend(json_entries(&drift));
-        findings.extend(served_findings(&registry, server, &catalog)?);
+        gate.extend(served_findings(&registry, server, &catalog)?);
+        catalogs.push(catalog);
+        catalog_paths.push(path);
     }
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let shown: Vec<&Finding> = findings.iter().collect();
-    let text = match args.format {
-        ReportFormat::Human => {
-            report::check::human(&shown, registry.servers.len(), tools, Style { color: ctx.color })
+    let tools: usize = catalogs.iter().map(|c| c.tools.len()).sum();
+
+    // Detector findings on what is served, and on what is pinned but not served.
+    let mut accepted = HashSet::new();
+    for (server, catalog) in registry.servers.values().zip(&catalogs) {
+        accepted.extend(accepted_findings(server, catalog)?);
+    }
+    let served = catalogs.len();
+    for server in registry.servers.values() {
+        if let Some(pinned) = pinned_not_served(server, &catalogs[..served])? {
+            catalogs.push(pinned);
         }
-        ReportFormat::Json => report::json::document(&shown, &drift_entries, registry.servers.len(), tools)?,
+    }
+    let mut seen = HashSet::new();
+    let found: Vec<Finding> = detectors
+        .scan(&catalogs)
+        .into_iter()
+        .filter(|f| !accepted.contains(&(f.server.clone(), f.tool.clone(), f.fingerprint.clone())))
+        .filter(|f| seen.insert((f.rule, f.server.clone(), f.tool.clone(), f.fingerprint.clone())))
+        .collect();
+    let ids: Vec<String> = registry.servers.keys().cloned().collect();
+    let kept = policy::apply_suppressions(found, &registry.config.suppressions, &ids, crate::config::today());
+    let (unused, detected): (Vec<Finding>, Vec<Finding>) =
+        kept.findings.into_iter().partition(|f| f.rule.starts_with("SUP"));
+    gate.extend(unused);
+    if let Some(base) = &args.base {
+        gate.extend(since::check(&registry, base, args.catalogs.as_deref())?);
+    }
+
+    let fail_on = args.fail_on.or(registry.config.fail_on).unwrap_or(Severity::High);
+    let floor = registry.config.min_severity.unwrap_or(Severity::Low).min(fail_on);
+    let mut findings: Vec<(Finding, bool)> = gate.into_iter().map(|f| (f, true)).collect();
+    findings.extend(detected.into_iter().filter(|f| f.severity >= floor).map(|f| {
+        let fails = f.severity >= fail_on;
+        (f, fails)
+    }));
+    let catalog_files: Vec<(String, Option<PathBuf>)> =
+        registry.servers.keys().cloned().zip(catalog_paths).collect();
+    let places = Places::new(&registry, &catalog_files);
+    for (finding, _) in &mut findings {
+        finding.location = places.locate(finding);
+    }
+    findings.sort_by(|a, b| a.0.sort_key().cmp(&b.0.sort_key()));
+
+    let passed = !findings.iter().any(|(_, fails)| *fails);
+    let report = Report {
+        command: "check",
+        findings: findings.iter().map(|(finding, fails)| Shown { finding, fails: *fails }).collect(),
+        drift: &drift_entries,
+        servers: registry.servers.len(),
+        tools,
+        rules: detectors.all_rules(),
+        passed,
+    };
+    let text = match args.output.format {
+        ReportFormat::Human => report::check::human(&report, Style { color: ctx.color }),
+        ReportFormat::Json => {
+            let shown: Vec<&Finding> = findings.iter().map(|(f, _)| f).collect();
+            report::json::document(&shown, &drift_entries, registry.servers.len(), tools)?
+        }
+        format => render_report(format, &report, template.as_deref())?,
     };
     emit(out, &text)?;
-    Ok(if findings.is_empty() { Outcome::Pass } else { Outcome::Fail })
+    std::mem::forget(catalogs);
+    Ok(super::outcome(passed, &args.output))
 }
 
-/// Served content whose digest is blocked, or whose pin is not (or no longer) approved.
-fn served_findings(
-    registry: &Registry,
-    server: &Server,
-    catalog: &crate::catalog::Catalog,
-) -> Result<Vec<Finding>, Error> {
-    let mut out = Vec::new();
-    let header_digest = canon::digest(&canon::header_value(&catalog.header))?.to_string();
-    let mut served: Vec<(Option<&str>, String)> = vec![(None, header_digest)];
+/// The digest of every item a catalog serves: its header (`None`), then each tool.
+fn served_digests(catalog: &Catalog) -> Result<Vec<(Option<&str>, String)>, Error> {
+    let mut served = vec![(None, canon::digest(&canon::header_value(&catalog.header))?.to_string())];
     for tool in &catalog.tools {
         served.push((Some(tool.name.as_str()), canon::digest(&tool.value)?.to_string()));
     }
-    for (tool, digest) in served {
+    Ok(served)
+}
+
+/// Served content whose digest is blocked, or whose pin is not (or no longer) approved.
+fn served_findings(registry: &Registry, server: &Server, catalog: &Catalog) -> Result<Vec<Finding>, Error> {
+    let mut out = Vec::new();
+    for (tool, digest) in served_digests(catalog)? {
         if let Some(entry) = registry.blocked.find(&digest) {
             out.push(Finding::about(
                 &BLOCKED_SERVED,
@@ -122,6 +193,54 @@ fn served_findings(
     Ok(out)
 }
 
+/// Findings a reviewer accepted when approving what is served now: (server, tool,
+/// fingerprint), in findings' escaped form.
+fn accepted_findings(
+    server: &Server,
+    catalog: &Catalog,
+) -> Result<Vec<(String, Option<String>, String)>, Error> {
+    let mut out = Vec::new();
+    for (tool, digest) in served_digests(catalog)? {
+        let pin = match tool {
+            Some(name) => server.tools.get(name),
+            None => server.header.as_ref(),
+        };
+        let Some(pin) = pin.filter(|p| p.digest == digest && p.state() == PinState::Approved) else {
+            continue;
+        };
+        for review in pin.reviews.iter().filter(|r| r.digest == digest && r.verdict == Verdict::Approved) {
+            for accepted in &review.accepted {
+                out.push((
+                    visible::escape(&server.id),
+                    tool.map(visible::escape),
+                    accepted.fingerprint.clone(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A catalog of `server`'s pinned content that the served catalog does not hold (so
+/// that its findings are reported too), or `None` when everything pinned is served.
+fn pinned_not_served(server: &Server, served: &[Catalog]) -> Result<Option<Catalog>, Error> {
+    let Some(catalog) = served.iter().find(|c| c.server == server.id) else { return Ok(None) };
+    let digests: HashSet<String> = served_digests(catalog)?.into_iter().map(|(_, d)| d).collect();
+    let tools: Vec<&Value> =
+        server.tools.values().filter(|p| !digests.contains(&p.digest)).map(|p| &p.value).collect();
+    let header = server.header.as_ref().filter(|p| !digests.contains(&p.digest));
+    if tools.is_empty() && header.is_none() {
+        return Ok(None);
+    }
+    let mut document = json!({"server": server.id, "tools": tools});
+    if let Some(instructions) = header.and_then(|p| p.value.get("instructions")) {
+        document["instructions"] = instructions.clone();
+    }
+    let origin = format!("<pins of {}>", server.id);
+    let mut parsed = catalog::parse(&origin, &serde_json::to_vec(&document)?, &server.id)?;
+    Ok(parsed.pop())
+}
+
 /// A registry problem as a finding, placed at its server (when the file is one's).
 fn problem_finding(registry: &Registry, problem: &Problem) -> Finding {
     let relative = problem.path.strip_prefix(&registry.root).unwrap_or(&problem.path);
@@ -130,7 +249,7 @@ fn problem_finding(registry: &Registry, problem: &Problem) -> Finding {
         None => "(registry)".to_owned(),
     };
     let shown = relative.display().to_string();
-    Finding::about(
+    let mut finding = Finding::about(
         problem.rule,
         problem.rule.severity,
         &server,
@@ -139,5 +258,7 @@ fn problem_finding(registry: &Registry, problem: &Problem) -> Finding {
         format!("{}: {}", visible::escape(&shown), problem.message),
         &shown,
         &shown,
-    )
+    );
+    finding.location = Some(Location { path: super::display_path(&problem.path), line: None });
+    finding
 }

@@ -2,6 +2,9 @@
 
 use std::io::Write;
 
+use std::path::PathBuf;
+
+use super::places::Places;
 use super::{catalog_findings, emit, Context};
 use crate::catalog::Catalog;
 use crate::cli::{DiffArgs, ReportFormat, SourceArgs};
@@ -12,20 +15,48 @@ use crate::policy::Outcome;
 use crate::registry::Registry;
 use crate::report::diff::{self, DiffReport};
 use crate::report::human::Style;
+use crate::report::{Report, Shown};
 
 pub fn run(args: &DiffArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let template = super::read_template(&args.output)?;
     let compared = Compared::load(ctx, &args.server, &args.source)?;
     let report = DiffReport {
         drift: &compared.drift,
         tools: compared.catalog.tools.len(),
         findings: compared.findings.iter().collect(),
     };
-    let text = match args.format {
+    let passed = compared.drift.is_empty();
+    let text = match args.output.format {
         ReportFormat::Human => diff::human(&report, Style { color: ctx.color }),
         ReportFormat::Json => diff::json(&[report])?,
+        format => {
+            // The drift fails the run; detector findings on it are there to read.
+            let mut findings = compared.findings.clone();
+            let server = compared.registry.server(&compared.server)?;
+            let catalog_file = args.source.catalog.as_ref().filter(|c| *c != "-").map(PathBuf::from);
+            let catalogs = [(server.id.clone(), catalog_file)];
+            let places = Places::new(&compared.registry, &catalogs);
+            for finding in &mut findings {
+                finding.location = places.locate(finding);
+            }
+            let entries = diff::json_entries(&compared.drift);
+            let machine = Report {
+                command: "diff",
+                findings: findings
+                    .iter()
+                    .map(|f| Shown { finding: f, fails: f.rule.starts_with("PIN") })
+                    .collect(),
+                drift: &entries,
+                servers: 1,
+                tools: compared.catalog.tools.len(),
+                rules: ctx.registry_detectors(&compared.registry)?.all_rules(),
+                passed,
+            };
+            super::render_report(format, &machine, template.as_deref())?
+        }
     };
     emit(out, &text)?;
-    Ok(if compared.drift.is_empty() { Outcome::Pass } else { Outcome::Fail })
+    Ok(super::outcome(passed, &args.output))
 }
 
 /// A catalog compared with one server's pins: what `diff` shows and `review` decides on.

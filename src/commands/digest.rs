@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{emit, load_inputs, Context};
 use crate::canon::{self, Digest};
-use crate::cli::{DigestArgs, DigestFormat};
+use crate::cli::{DigestArgs, SimpleFormat};
 use crate::error::Error;
 use crate::policy::Outcome;
 use crate::visible;
@@ -43,7 +43,7 @@ pub fn run(args: &DigestArgs, _ctx: &Context, out: &mut dyn Write) -> Result<Out
         servers.push(ServerDigests { server: catalog.server.clone(), header, tools });
     }
     let text = match args.format {
-        DigestFormat::Json => {
+        SimpleFormat::Json => {
             // Names are escaped here too: a script printing them must not reach a terminal raw.
             for server in &mut servers {
                 server.server = visible::escape(&server.server);
@@ -60,7 +60,7 @@ pub fn run(args: &DigestArgs, _ctx: &Context, out: &mut dyn Write) -> Result<Out
             text.push('\n');
             text
         }
-        DigestFormat::Human => {
+        SimpleFormat::Human => {
             let mut text = String::new();
             for server in &servers {
                 let name = visible::escape(&server.server);

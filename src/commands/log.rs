@@ -7,7 +7,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{emit, Context};
-use crate::cli::{LogArgs, ReportFormat};
+use crate::cli::{LogArgs, SimpleFormat};
 use crate::error::Error;
 use crate::git::Repo;
 use crate::policy::Outcome;
@@ -125,7 +125,7 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
     entries.sort_by(|a, b| (&a.at, &a.server, &a.tool).cmp(&(&b.at, &b.server, &b.tool)));
     orphans.sort_by(|a, b| a.at.cmp(&b.at));
     let text = match args.format {
-        ReportFormat::Json => {
+        SimpleFormat::Json => {
             #[derive(Serialize)]
             struct Doc<'a> {
                 version: u32,
@@ -138,7 +138,7 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
             text.push('\n');
             text
         }
-        ReportFormat::Human => human(&entries, &orphans),
+        SimpleFormat::Human => human(&entries, &orphans),
     };
     emit(out, &text)?;
     Ok(Outcome::Pass)

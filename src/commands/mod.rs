@@ -9,6 +9,7 @@ pub mod fmt;
 pub mod init;
 pub mod levers;
 pub mod log;
+pub mod places;
 pub mod review;
 pub mod rules;
 pub mod scan;
@@ -17,11 +18,14 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::catalog::{self, Catalog};
-use crate::cli::{ColorChoice, InputArgs};
+use crate::cli::{ColorChoice, InputArgs, OutputArgs, ReportFormat};
 use crate::config::Config;
 use crate::detect::Detectors;
 use crate::error::Error;
+use crate::policy::Outcome;
 use crate::registry::{self, Registry};
+use crate::report::Report;
+use crate::visible;
 
 /// What every command shares, decided once.
 #[derive(Clone, Debug)]
@@ -183,4 +187,54 @@ pub fn catalog_findings(
         crate::config::today(),
     );
     kept.findings.into_iter().filter(|f| !f.rule.starts_with("SUP")).collect()
+}
+
+/// The `--template` file for `--format markdown`, read before anything is checked (a
+/// bad path is a usage error, not a half-written report).
+pub fn read_template(output: &OutputArgs) -> Result<Option<String>, Error> {
+    let Some(path) = &output.template else { return Ok(None) };
+    if output.format != ReportFormat::Markdown {
+        return Err(Error::Usage("--template applies to --format markdown only".into()));
+    }
+    std::fs::read_to_string(path).map(Some).map_err(|e| {
+        Error::Usage(format!("--template {}: {e}", visible::escape(&path.display().to_string())))
+    })
+}
+
+/// `report` in one of the machine formats (SARIF, GitHub, markdown, JUnit).
+pub fn render_report(
+    format: ReportFormat,
+    report: &Report<'_>,
+    template: Option<&str>,
+) -> Result<String, Error> {
+    Ok(match format {
+        ReportFormat::Sarif => crate::report::sarif::render(report)?,
+        ReportFormat::Github => crate::report::github::render(report),
+        ReportFormat::Markdown => crate::report::markdown::render(report, template).map_err(Error::Usage)?,
+        ReportFormat::Junit => crate::report::junit::render(report),
+        ReportFormat::Human | ReportFormat::Json => {
+            return Err(Error::Usage("human and json reports are the command's own".into()))
+        }
+    })
+}
+
+/// The run's outcome: a failure unless `--exit-zero` asked for report-only.
+pub fn outcome(passed: bool, output: &OutputArgs) -> Outcome {
+    if passed || output.exit_zero {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    }
+}
+
+/// `path` as reports show it: relative to the working directory when under it (what
+/// CI annotations and SARIF expect), else as it is.
+pub fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok().and_then(|c| c.canonicalize().ok());
+    let absolute = crate::git::absolute(path);
+    let shown = match cwd.as_deref().and_then(|c| absolute.strip_prefix(c).ok()) {
+        Some(relative) => relative.display().to_string(),
+        None => path.display().to_string(),
+    };
+    visible::escape(&shown.replace('\\', "/"))
 }

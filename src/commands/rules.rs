@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::{emit, Context};
-use crate::cli::{ReportFormat, RulesAction, RulesArgs};
+use crate::cli::{RulesAction, RulesArgs, SimpleFormat};
 use crate::detect::rules::{example_kind, TextRule};
 use crate::detect::Detectors;
 use crate::error::Error;
@@ -46,7 +46,7 @@ struct Listed<'a> {
     source: String,
 }
 
-fn list(detectors: &Detectors, format: ReportFormat) -> Result<String, Error> {
+fn list(detectors: &Detectors, format: SimpleFormat) -> Result<String, Error> {
     let rows: Vec<Listed<'_>> = detectors
         .all_rules()
         .into_iter()
@@ -59,12 +59,12 @@ fn list(detectors: &Detectors, format: ReportFormat) -> Result<String, Error> {
         })
         .collect();
     Ok(match format {
-        ReportFormat::Json => {
+        SimpleFormat::Json => {
             let mut text = serde_json::to_string_pretty(&serde_json::json!({"version": 1, "rules": rows}))?;
             text.push('\n');
             text
         }
-        ReportFormat::Human => {
+        SimpleFormat::Human => {
             let mut text = String::new();
             for row in &rows {
                 let _ = writeln!(text, "{:<8} {:<9} {:<36} {}", row.id, row.severity, row.name, row.title);

@@ -6,10 +6,12 @@ use super::{emit, load_inputs, Context};
 use crate::catalog::Catalog;
 use crate::cli::{ReportFormat, ScanArgs};
 use crate::error::Error;
-use crate::finding::{Counts, Severity};
+use crate::finding::{Counts, Location, Severity};
 use crate::policy::{self, Outcome, Policy};
 use crate::registry::Server;
-use crate::report::{self, ScanReport};
+use crate::report::{self, Report, ScanReport, Shown};
+use crate::visible;
+use std::path::Path;
 
 /// The live catalogs of the registered servers `ids` (all of them when empty).
 fn live_catalogs(ids: &[String], ctx: &Context) -> Result<Vec<Catalog>, Error> {
@@ -23,6 +25,7 @@ fn live_catalogs(ids: &[String], ctx: &Context) -> Result<Vec<Catalog>, Error> {
 }
 
 pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let template = super::read_template(&args.output)?;
     // Compiling the rules and parsing the inputs are independent: do both at once.
     let (detectors, catalogs) = std::thread::scope(|scope| {
         let detectors = scope.spawn(|| ctx.detectors(&args.rules));
@@ -33,25 +36,47 @@ pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcom
     let (detectors, catalogs) = (detectors?, catalogs?);
     let servers: Vec<String> = catalogs.iter().map(|c| c.server.clone()).collect();
     let found = detectors.scan(&catalogs);
-    let policy::Suppressed { findings, suppressed } =
+    let policy::Suppressed { findings: mut all, suppressed } =
         policy::apply_suppressions(found, &ctx.config.suppressions, &servers, crate::config::today());
     let policy = Policy {
         min_severity: args.min_severity.or(ctx.config.min_severity).unwrap_or(Severity::Low),
         fail_on: args.fail_on.or(ctx.config.fail_on).unwrap_or(Severity::High),
     };
+    // A finding points at the file its catalog came from.
+    for finding in &mut all {
+        let origin =
+            catalogs.iter().find(|c| visible::escape(&c.server) == finding.server).map(|c| &c.origin);
+        let file = origin.map(|o| o.split("#/").next().unwrap_or(o)).filter(|o| !o.starts_with('<'));
+        finding.location = file.map(|f| Location { path: super::display_path(Path::new(f)), line: None });
+    }
+    let findings = all;
     let outcome = policy.outcome(&findings);
     let shown = policy.shown(&findings);
     let hidden = Counts::of(findings.iter().filter(|f| f.severity < policy.min_severity.min(policy.fail_on)));
-    let report = ScanReport {
-        findings: shown,
-        servers: catalogs.len(),
-        tools: catalogs.iter().map(|c| c.tools.len()).sum(),
-    };
-    let text = match args.format {
-        ReportFormat::Json => report::json::render(&report)?,
+    let tools = catalogs.iter().map(|c| c.tools.len()).sum();
+    let text = match args.output.format {
+        ReportFormat::Json => {
+            report::json::render(&ScanReport { findings: shown, servers: catalogs.len(), tools })?
+        }
         ReportFormat::Human => {
             let verdict = report::human::Verdict { outcome, fail_on: policy.fail_on, hidden, suppressed };
+            let report = ScanReport { findings: shown, servers: catalogs.len(), tools };
             report::human::render(&report, &verdict, report::human::Style { color: ctx.color })
+        }
+        format => {
+            let report = Report {
+                command: "scan",
+                findings: shown
+                    .iter()
+                    .map(|f| Shown { finding: f, fails: f.severity >= policy.fail_on })
+                    .collect(),
+                drift: &[],
+                servers: catalogs.len(),
+                tools,
+                rules: detectors.all_rules(),
+                passed: outcome == Outcome::Pass,
+            };
+            super::render_report(format, &report, template.as_deref())?
         }
     };
     emit(out, &text)?;
@@ -59,5 +84,5 @@ pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcom
     // is wasted work.
     std::mem::forget(catalogs);
     std::mem::forget(detectors);
-    Ok(outcome)
+    Ok(super::outcome(outcome == Outcome::Pass, &args.output))
 }

@@ -343,6 +343,7 @@ impl<'a> References<'a> {
             fingerprint: fingerprint(CROSS_SERVER_REFERENCE.id, &catalog.server, tool, &field.pointer, token),
             // A mention is a reason to review, not a sink: the composite needs more.
             signal: None,
+            location: None,
         })
     }
 }

@@ -59,6 +59,7 @@ pub fn check(server: &str, tool: Option<&str>, findings: &[Finding]) -> Option<F
         decoded: None,
         fingerprint: fingerprint(COMPOSITE.id, server, tool, "", &evidence),
         signal: None,
+        location: None,
     })
 }
 
@@ -104,6 +105,7 @@ mod tests {
             decoded: None,
             fingerprint: String::new(),
             signal: Some(signal),
+            location: None,
         }
     }
 

@@ -315,6 +315,7 @@ fn to_finding(place: &Place<'_>, text: &str, hit: &Hit, depth: u8, via: &str) ->
         decoded: hit.decoded.as_deref().map(visible::escape),
         fingerprint: fingerprint(hit.rule.id, place.server, place.tool, place.pointer, &evidence_key),
         signal: hit.signal,
+        location: None,
     }
 }
 
@@ -344,6 +345,7 @@ pub fn code_rules() -> Vec<&'static Rule> {
     // Not detectors, but rule ids all the same: drift classes and registry problems.
     all.extend(crate::drift::RULES);
     all.extend(crate::registry::RULES);
+    all.extend(crate::registry::since::RULES);
     all
 }
 

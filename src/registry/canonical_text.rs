@@ -17,6 +17,50 @@ pub fn is_canonical(text: &str, value: &Value) -> bool {
     to_text(value) == text
 }
 
+/// The 1-based line on which the value at JSON `pointer` starts in `to_text(value)`,
+/// or `None` when the pointer names nothing. Every scalar and every empty container
+/// takes one line; a non-empty container takes its opening line, its members, and a
+/// closing line: the layout `write_value` produces.
+pub fn line_of(value: &Value, pointer: &str) -> Option<usize> {
+    let mut line = 1;
+    let mut here = value;
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        line += 1; // the container's opening line
+        here = match here {
+            Value::Object(map) => {
+                let mut found = None;
+                for (key, member) in map {
+                    if *key == token {
+                        found = Some(member);
+                        break;
+                    }
+                    line += lines(member);
+                }
+                found?
+            }
+            Value::Array(items) => {
+                let index: usize = token.parse().ok()?;
+                for item in items.get(..index)? {
+                    line += lines(item);
+                }
+                items.get(index)?
+            }
+            _ => return None,
+        };
+    }
+    Some(line)
+}
+
+/// How many lines `value` takes in canonical text.
+fn lines(value: &Value) -> usize {
+    match value {
+        Value::Array(items) if !items.is_empty() => 2 + items.iter().map(lines).sum::<usize>(),
+        Value::Object(map) if !map.is_empty() => 2 + map.values().map(lines).sum::<usize>(),
+        _ => 1,
+    }
+}
+
 fn write_value(out: &mut String, value: &Value, depth: usize) {
     match value {
         Value::Null => out.push_str("null"),
@@ -80,6 +124,30 @@ fn write_string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_of_agrees_with_the_text() {
+        let value = serde_json::json!({
+            "digest": "sha256:0",
+            "reviews": [{"by": "a"}, {"by": "b", "note": "n"}],
+            "tool": {"description": "d", "inputSchema": {"properties": {"a/b": {"type": "string"}}}, "name": "t"}
+        });
+        let text = to_text(&value);
+        let lines: Vec<&str> = text.lines().collect();
+        for (pointer, expected) in [
+            ("", "{"),
+            ("/digest", "  \"digest\": \"sha256:0\","),
+            ("/reviews/1/note", "      \"note\": \"n\""),
+            ("/tool/description", "    \"description\": \"d\","),
+            ("/tool/inputSchema/properties/a~1b/type", "          \"type\": \"string\""),
+            ("/tool/name", "    \"name\": \"t\""),
+        ] {
+            let line = line_of(&value, pointer).unwrap();
+            assert_eq!(lines[line - 1], expected, "{pointer}");
+        }
+        assert_eq!(line_of(&value, "/tool/missing"), None);
+        assert_eq!(line_of(&value, "/reviews/9"), None);
+    }
     use serde_json::json;
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod canonical_text;
 pub mod inventory;
+pub mod since;
 pub mod store;
 
 use std::collections::BTreeMap;

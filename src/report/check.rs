@@ -1,16 +1,16 @@
-//! The human report of `toolreg check`: every reason the gate fails, grouped by server
-//! and tool, then the verdict.
+//! The human report of `toolreg check`: every finding grouped by server and tool
+//! (those that fail the gate marked), then the verdict.
 
 use std::fmt::Write as _;
 
 use super::human::{write_finding, Style};
-use crate::finding::Finding;
+use super::Report;
 
-/// Renders the gate's findings; any finding fails the gate.
-pub fn human(findings: &[&Finding], servers: usize, tools: usize, style: Style) -> String {
+pub fn human(report: &Report<'_>, style: Style) -> String {
     let mut out = String::new();
     let mut place: Option<(&str, Option<&str>)> = None;
-    for finding in findings {
+    for shown in &report.findings {
+        let finding = shown.finding;
         let here = (finding.server.as_str(), finding.tool.as_deref());
         if place.map(|p| p.0) != Some(here.0) {
             if place.is_some() {
@@ -25,15 +25,27 @@ pub fn human(findings: &[&Finding], servers: usize, tools: usize, style: Style) 
             place = Some(here);
         }
         write_finding(&mut out, finding, style);
+        if let Some(location) = &finding.location {
+            let line = location.line.map(|l| format!(":{l}")).unwrap_or_default();
+            let _ = writeln!(out, "      at {}{line}", location.path);
+        }
     }
-    if !findings.is_empty() {
+    if !report.findings.is_empty() {
         out.push('\n');
     }
-    let _ = write!(out, "Checked {servers} server(s), {tools} tool(s): ");
-    if findings.is_empty() {
-        let _ = writeln!(out, "{}: every catalog matches its approved pins.", style.paint("1;32", "PASS"));
+    let failing = report.findings.iter().filter(|s| s.fails).count();
+    let others = report.findings.len() - failing;
+    let others =
+        if others > 0 { format!(" ({others} more finding(s) below fail-on)") } else { String::new() };
+    let _ = write!(out, "Checked {} server(s), {} tool(s): ", report.servers, report.tools);
+    if report.passed {
+        let _ = writeln!(
+            out,
+            "{}: every catalog matches its approved pins{others}.",
+            style.paint("1;32", "PASS")
+        );
     } else {
-        let _ = writeln!(out, "{}: {} problem(s).", style.paint("1;31", "FAIL"), findings.len());
+        let _ = writeln!(out, "{}: {failing} problem(s){others}.", style.paint("1;31", "FAIL"));
     }
     out
 }

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::{json, Value};
+
 use assert_cmd::Command;
 
 /// An insta snapshot stored in the top-level `snapshots/`, the tool version masked.
@@ -114,4 +116,68 @@ pub fn toolreg_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+pub const ADA: &str = "Ada Reviewer <ada@example.com>";
+
+/// A git repository with a registry and one registered server, `demo`.
+pub struct Project {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+impl Project {
+    pub fn new() -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let repo = git2::Repository::init(&root).unwrap();
+        let mut config = repo.config().unwrap();
+        config.set_str("user.name", "Ada Reviewer").unwrap();
+        config.set_str("user.email", "ada@example.com").unwrap();
+        let project = Project { _dir: dir, root };
+        project.run(&["init"]).expect_code(0);
+        project
+            .run(&["add", "demo", "--owner", "Platform team", "--approver", ADA, "--", "node", "server.js"])
+            .expect_code(0);
+        project
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        toolreg_in(&self.root, args, &[])
+    }
+
+    pub fn run_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Run {
+        toolreg_in(&self.root, args, envs)
+    }
+
+    /// Writes a catalog file and returns its path (as a string for argv).
+    pub fn catalog(&self, name: &str, value: &Value) -> String {
+        let path = self.root.join(name);
+        std::fs::write(&path, serde_json::to_vec_pretty(value).unwrap()).unwrap();
+        path.display().to_string()
+    }
+
+    pub fn registry(&self) -> PathBuf {
+        self.root.join("registry")
+    }
+
+    pub fn repo(&self) -> git2::Repository {
+        git2::Repository::open(&self.root).unwrap()
+    }
+}
+
+/// The `demo` server's first catalog: two tools, a header.
+pub fn catalog_v1() -> Value {
+    json!({
+        "server": {"name": "demo", "version": "1.0.0"},
+        "protocolVersion": "2025-11-25",
+        "instructions": "Tools for reading notes.",
+        "tools": [
+            {"name": "read_note", "description": "Read a note by its title.",
+             "inputSchema": {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]},
+             "annotations": {"readOnlyHint": true}},
+            {"name": "list_notes", "description": "List the titles of all notes.",
+             "inputSchema": {"type": "object", "properties": {}}}
+        ]
+    })
 }
