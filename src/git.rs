@@ -141,22 +141,26 @@ impl Repo {
         Ok(id.to_string())
     }
 
-    /// The contents of `relative` (to the root) at revision `rev`; `None` when the file
-    /// did not exist there.
-    pub fn file_at(&self, rev: &str, relative: &Path) -> Result<Option<Vec<u8>>, GitError> {
-        let tree = self.tree_at(rev)?;
-        match tree.get_path(relative) {
-            Ok(entry) => Ok(Some(self.repo.find_blob(entry.id())?.content().to_vec())),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn tree_at(&self, rev: &str) -> Result<git2::Tree<'_>, GitError> {
+    /// The files under `prefix` (relative to the root) at revision `rev`, to read them
+    /// as they were there. The tree is walked once: looking up each path on its own
+    /// decompresses the same trees again for every file.
+    pub fn snapshot(&self, rev: &str, prefix: &Path) -> Result<Snapshot<'_>, GitError> {
         let object = self.repo.revparse_single(rev).map_err(|e| {
             GitError(format!("unknown revision {} ({})", crate::visible::escape(rev), e.message()))
         })?;
-        Ok(object.peel_to_tree()?)
+        let tree = object.peel_to_tree()?;
+        let mut blobs = HashMap::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            let path = Path::new(dir).join(String::from_utf8_lossy(entry.name_bytes()).as_ref());
+            if !prefix.starts_with(&path) && !path.starts_with(prefix) {
+                return git2::TreeWalkResult::Skip;
+            }
+            if entry.kind() == Some(git2::ObjectType::Blob) {
+                blobs.insert(path, entry.id());
+            }
+            git2::TreeWalkResult::Ok
+        })?;
+        Ok(Snapshot { repo: &self.repo, blobs })
     }
 
     /// For each file under `prefix` that a commit in `base..HEAD` changed: the author
@@ -239,6 +243,29 @@ impl Repo {
             });
         }
         Ok(out)
+    }
+}
+
+/// The files of one revision, under a prefix.
+pub struct Snapshot<'r> {
+    repo: &'r Repository,
+    blobs: HashMap<PathBuf, git2::Oid>,
+}
+
+impl Snapshot<'_> {
+    /// Whether the file at `relative` there has exactly the bytes of `path` now
+    /// (compared by blob id, without reading the old file).
+    pub fn same_as(&self, relative: &Path, path: &Path) -> bool {
+        let Some(id) = self.blobs.get(relative) else { return false };
+        git2::Oid::hash_file(git2::ObjectType::Blob, path).is_ok_and(|now| now == *id)
+    }
+
+    /// The contents of `relative` there; `None` when the file did not exist.
+    pub fn file(&self, relative: &Path) -> Result<Option<Vec<u8>>, GitError> {
+        match self.blobs.get(relative) {
+            Some(id) => Ok(Some(self.repo.find_blob(*id)?.content().to_vec())),
+            None => Ok(None),
+        }
     }
 }
 

@@ -411,3 +411,65 @@ fn junit_and_the_other_commands_formats() {
     assert!(run.stdout.contains("file=catalogs/demo.json"), "{}", run.stdout);
     assert!(Path::new(&catalog).exists());
 }
+
+/// The script of a step of `action.yml`, by name (the lines under its `run: |`).
+fn action_step(name: &str) -> String {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap();
+    let mut lines = text.lines().skip_while(|l| l.trim() != format!("- name: {name}"));
+    lines.by_ref().find(|l| l.trim() == "run: |").unwrap();
+    lines
+        .take_while(|l| l.starts_with("        ") || l.is_empty())
+        .map(|l| l.get(8..).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The action's check step, run by bash as the runner would, on a failing project:
+/// SARIF written, annotations printed, the summary appended, the exit code kept.
+#[test]
+fn the_github_action_runs_the_gate() {
+    if std::process::Command::new("bash").arg("--version").output().is_err() {
+        eprintln!("skipping: no bash");
+        return;
+    }
+    let p = failing();
+    let bin = Path::new(env!("CARGO_BIN_EXE_toolreg")).parent().unwrap().display().to_string();
+    let temp = p.root.join("runner");
+    std::fs::create_dir(&temp).unwrap();
+    let script = action_step("toolreg check");
+    let run = |base: &str, exit_zero: &str| {
+        let _ = std::fs::remove_file(temp.join("output"));
+        let output = std::process::Command::new("bash")
+            .arg("-euo")
+            .arg("pipefail")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(&p.root)
+            .env("PATH", format!("{bin}:{}", std::env::var("PATH").unwrap_or_default()))
+            .env("RUNNER_TEMP", &temp)
+            .env("GITHUB_OUTPUT", temp.join("output"))
+            .env("GITHUB_STEP_SUMMARY", temp.join("summary.md"))
+            .env("REGISTRY", "registry")
+            .env("CATALOGS", "catalogs")
+            .env("BASE", base)
+            .env("FAIL_ON", "")
+            .env("EXIT_ZERO", exit_zero)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            std::fs::read_to_string(temp.join("output")).unwrap(),
+        )
+    };
+    let (annotations, outputs) = run("", "false");
+    assert!(annotations.contains("::error file=registry/servers/demo/tools/read_note.json"), "{annotations}");
+    assert!(outputs.contains("exit-code=1"), "{outputs}");
+    let sarif: Value = serde_json::from_slice(&std::fs::read(temp.join("toolreg.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(std::fs::read_to_string(temp.join("summary.md")).unwrap().contains("toolreg check: fail"));
+    let (_, outputs) = run("", "true");
+    assert!(outputs.contains("exit-code=0"), "{outputs}");
+    let (_, outputs) = run("no-such-revision", "true");
+    assert!(outputs.contains("exit-code=2"), "could not check must stay 2: {outputs}");
+}

@@ -281,13 +281,28 @@ impl Registry {
         let mut servers = BTreeMap::new();
         let servers_dir = root.join("servers");
         if servers_dir.is_dir() {
+            let mut dirs = Vec::new();
             for dir in sorted_entries(&servers_dir)? {
                 if !dir.is_dir() {
                     continue;
                 }
                 let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 inventory::check_server_id(&id).map_err(|m| RegistryError::new(&dir, m))?;
-                let server = load_server(&id, &dir, &config, &mut problems)?;
+                dirs.push((id, dir));
+            }
+            // Servers load in parallel (every pin is read, parsed and hashed); the
+            // first error in directory order wins, as if they had loaded one by one.
+            let loaded = crate::parallel::map(
+                &dirs,
+                || (),
+                |(), (id, dir)| {
+                    let mut found = Vec::new();
+                    load_server(id, dir, &config, &mut found).map(|server| (server, found))
+                },
+            );
+            for ((id, _), result) in dirs.into_iter().zip(loaded) {
+                let (server, found) = result?;
+                problems.extend(found);
                 servers.insert(id, server);
             }
         }

@@ -49,13 +49,18 @@ pub fn check(registry: &Registry, base: &str, catalogs: Option<&Path>) -> Result
     } else {
         None
     };
+    let root = repo.relative(&registry.root).unwrap_or_default();
+    let snapshot = repo.snapshot(base, &root)?;
     let mut findings = Vec::new();
     for server in registry.servers.values() {
         let pins = server.header.iter().map(|p| (None, p));
         let pins = pins.chain(server.tools.iter().map(|(name, p)| (Some(name.as_str()), p)));
         for (tool, pin) in pins {
             let Some(relative) = repo.relative(&pin.path) else { continue };
-            let before = repo.file_at(base, &relative)?;
+            if snapshot.same_as(&relative, &pin.path) {
+                continue;
+            }
+            let before = snapshot.file(&relative)?;
             let base_digest = before
                 .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
                 .and_then(|v| v.get("digest").and_then(Value::as_str).map(str::to_owned));
