@@ -69,11 +69,93 @@ pub enum Command {
     Check(CheckArgs),
     /// Rewrite registry JSON files in canonical form (--check: only report, exit 1).
     Fmt(FmtArgs),
-    /// Fetch a live catalog over MCP (stdio) and write it as a catalog file.
+    /// Fetch a live catalog over MCP (stdio or HTTP) and write it as a catalog file.
     ///
-    /// From a registered server (its server.toml launch), or a command after `--`.
+    /// From a registered server (its server.toml launch), --url, or a command after `--`.
     /// Both protocol eras: server/discover first, initialize as the fallback.
     Fetch(FetchArgs),
+    /// Write toolreg.lock from the approved, non-revoked pins (--check: exit 1 if stale).
+    Lock(LockArgs),
+    /// Compare a server's catalog with toolreg.lock, digests only: for agent start-up.
+    Verify(VerifyArgs),
+    /// Run a stdio MCP server behind an enforcing proxy: unapproved tools hidden and
+    /// refused, every decision in a tamper-evident audit log.
+    Guard(GuardArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Where to write it [default: toolreg.lock beside toolreg.toml].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write nothing; exit 1 when the lock is stale against the registry.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The lock file.
+    #[arg(long, value_name = "FILE")]
+    pub lock: PathBuf,
+
+    /// The server, as the lock names it.
+    #[arg(value_name = "SERVER-ID")]
+    pub server: String,
+
+    /// A captured catalog file (`-` for stdin).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["live", "command"])]
+    pub catalog: Option<String>,
+
+    /// Start the server as the lock's launch says and fetch its catalog.
+    #[arg(long, conflicts_with = "command")]
+    pub live: bool,
+
+    /// The server's command after `--` (spawned directly, no shell).
+    #[arg(last = true, value_name = "CMD ARGS")]
+    pub command: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SimpleFormat::Human)]
+    pub format: SimpleFormat,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GuardMode {
+    /// Hide unapproved tools and refuse their calls.
+    Enforce,
+    /// Log what enforce would do, and let everything through.
+    Monitor,
+}
+
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// The lock file.
+    #[arg(long, value_name = "FILE")]
+    pub lock: PathBuf,
+
+    /// The server, as the lock names it.
+    #[arg(long, value_name = "SERVER-ID")]
+    pub server: String,
+
+    /// Append every decision here (JSON lines, hash-chained; see `log --verify-audit`).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t = GuardMode::Enforce)]
+    pub mode: GuardMode,
+
+    /// Largest message passed, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// The server's command after `--`.
+    #[arg(last = true, required = true, value_name = "CMD ARGS")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -260,8 +342,13 @@ pub struct ReviewArgs {
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// A server, or server/tool.
-    #[arg(value_name = "SERVER[/TOOL]")]
+    #[arg(value_name = "SERVER[/TOOL]", conflicts_with = "verify_audit")]
     pub target: Option<String>,
+
+    /// Check a guard audit log instead: exit 1 naming the first edited, removed or
+    /// reordered line.
+    #[arg(long, value_name = "FILE")]
+    pub verify_audit: Option<PathBuf>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = SimpleFormat::Human)]

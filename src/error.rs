@@ -32,6 +32,9 @@ pub enum Error {
     /// A live server could not be fetched.
     #[error(transparent)]
     Fetch(#[from] crate::mcp::FetchError),
+    /// The guard could not run its server (or its audit log failed).
+    #[error(transparent)]
+    Guard(#[from] crate::guard::GuardError),
     /// Policy forbids what was asked (approving a blocked digest, say): exit 1, and
     /// nothing written.
     #[error("{0}")]

@@ -60,6 +60,11 @@ impl Repo {
         Repo::discover(dir)
     }
 
+    /// The commit HEAD points at, if any.
+    pub fn head_id(&self) -> Option<String> {
+        self.repo.head().ok()?.target().map(|id| id.to_string())
+    }
+
     pub fn workdir(&self) -> &Path {
         &self.workdir
     }

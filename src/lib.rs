@@ -4,6 +4,7 @@
 //! Data in, findings out, rendering last: `catalog` loads, `canon` digests, `fields`
 //! walks, `detect` finds, `policy` decides, `report` renders, `commands` wire them.
 
+pub mod audit;
 pub mod canon;
 pub mod catalog;
 pub mod charclass;
@@ -18,7 +19,9 @@ pub mod error;
 pub mod fields;
 pub mod finding;
 pub mod git;
+pub mod guard;
 pub mod json;
+pub mod lock;
 pub mod mcp;
 pub mod parallel;
 pub mod policy;
@@ -48,5 +51,8 @@ pub fn run(cli: &cli::Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         cli::Command::Check(args) => commands::check::run(args, &ctx, out),
         cli::Command::Fmt(args) => commands::fmt::run(args, &ctx, out),
         cli::Command::Fetch(args) => commands::fetch::run(args, &ctx, out),
+        cli::Command::Lock(args) => commands::lock::lock(args, &ctx, out),
+        cli::Command::Verify(args) => commands::lock::verify(args, &ctx, out),
+        cli::Command::Guard(args) => commands::lock::guard(args, &ctx, out),
     }
 }

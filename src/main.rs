@@ -7,10 +7,11 @@ use toolreg::{cli::Cli, visible, Outcome};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stdout = std::io::stdout();
-    match toolreg::run(&cli, &mut stdout.lock()) {
+    // Not locked for the whole run: `guard` writes to stdout from two threads.
+    match toolreg::run(&cli, &mut std::io::stdout()) {
         Ok(Outcome::Pass) => ExitCode::SUCCESS,
         Ok(Outcome::Fail) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(error) => {
             // Errors may quote input (a path, a name): never let it reach the terminal raw.
             eprintln!("error: {}", visible::escape_multiline(&error.to_string()));

@@ -27,6 +27,8 @@ pub enum Outcome {
     Pass,
     /// Exit 1: policy failure (findings at or above fail-on, drift, unapproved).
     Fail,
+    /// The exit status of the server `guard` ran.
+    Exit(u8),
 }
 
 impl Policy {

@@ -73,6 +73,7 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
     let (unused, detected): (Vec<Finding>, Vec<Finding>) =
         kept.findings.into_iter().partition(|f| f.rule.starts_with("SUP"));
     gate.extend(unused);
+    gate.extend(stale_lock(&registry)?);
     if let Some(base) = &args.base {
         gate.extend(since::check(&registry, base, args.catalogs.as_deref())?);
     }
@@ -262,6 +263,36 @@ fn pinned_not_served(server: &Server, served: &Served) -> Result<Option<Catalog>
     let origin = format!("<pins of {}>", server.id);
     let mut parsed = catalog::parse(&origin, &serde_json::to_vec(&document)?, &server.id)?;
     Ok(parsed.pop())
+}
+
+/// When the registry has a toolreg.lock: what in it no longer matches the approved pins.
+fn stale_lock(registry: &Registry) -> Result<Vec<Finding>, Error> {
+    let path = registry.root.join(crate::lock::FILE_NAME);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let existing = crate::lock::Lock::load(&path).map_err(Error::Usage)?;
+    let current = super::lock::current_lock(registry);
+    let shown = super::display_path(&path);
+    Ok(existing
+        .stale_against(&current)
+        .into_iter()
+        .map(|why| {
+            let rule = &crate::lock::STALE_LOCK;
+            let mut finding = Finding::about(
+                rule,
+                rule.severity,
+                "(registry)",
+                None,
+                "",
+                format!("{shown}: {why}"),
+                &why,
+                &why,
+            );
+            finding.location = Some(Location { path: shown.clone(), line: None });
+            finding
+        })
+        .collect())
 }
 
 /// A registry problem as a finding, placed at its server (when the file is one's).

@@ -38,6 +38,9 @@ struct HistoryOnly {
 }
 
 pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    if let Some(path) = &args.verify_audit {
+        return verify_audit(path, out);
+    }
     let registry = ctx.registry()?;
     let (want_server, want_tool) = match args.target.as_deref().map(|t| t.split_once('/').unwrap_or((t, "")))
     {
@@ -179,4 +182,26 @@ fn human(entries: &[Entry], orphans: &[HistoryOnly]) -> String {
         }
     }
     out
+}
+
+/// `log --verify-audit FILE`: the guard's audit chain, line by line.
+fn verify_audit(path: &std::path::Path, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let shown = visible::escape(&path.display().to_string());
+    let result = crate::audit::verify(path).map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
+    match result {
+        Ok(verified) => {
+            let last = verified
+                .last
+                .map(|(seq, hash)| {
+                    format!("; last line seq {seq}, hash {hash} (keep it elsewhere to detect truncation)")
+                })
+                .unwrap_or_default();
+            emit(out, &format!("{shown}: {} line(s), the chain is intact{last}.\n", verified.lines))?;
+            Ok(Outcome::Pass)
+        }
+        Err(why) => {
+            emit(out, &format!("{shown}: tampered: {why}.\n"))?;
+            Ok(Outcome::Fail)
+        }
+    }
 }

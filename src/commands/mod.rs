@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod fmt;
 pub mod init;
 pub mod levers;
+pub mod lock;
 pub mod log;
 pub mod places;
 pub mod review;

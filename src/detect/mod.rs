@@ -346,6 +346,7 @@ pub fn code_rules() -> Vec<&'static Rule> {
     all.extend(crate::drift::RULES);
     all.extend(crate::registry::RULES);
     all.extend(crate::registry::since::RULES);
+    all.extend(crate::lock::RULES);
     all
 }
 

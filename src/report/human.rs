@@ -107,7 +107,7 @@ fn write_summary(out: &mut String, report: &ScanReport<'_>, verdict: &Verdict, s
     );
     let result = match verdict.outcome {
         Outcome::Pass => style.paint("1;32", "PASS"),
-        Outcome::Fail => style.paint("1;31", "FAIL"),
+        Outcome::Fail | Outcome::Exit(_) => style.paint("1;31", "FAIL"),
     };
     let at_or_above: usize =
         Severity::DESCENDING.iter().filter(|&&s| s >= verdict.fail_on).map(|&s| counts.get(s)).sum();

@@ -1,0 +1,145 @@
+//! The runtime commands: `lock` writes toolreg.lock from the registry, `verify` checks a
+//! catalog against it (digests only), `guard` enforces it in front of a server.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{emit, Context};
+use crate::catalog::{self, Catalog};
+use crate::cli::{GuardArgs, GuardMode, LockArgs, SimpleFormat, VerifyArgs};
+use crate::error::Error;
+use crate::git::Repo;
+use crate::guard::{self, Mode};
+use crate::lock::{Lock, LockedServer, Mismatch, FILE_NAME};
+use crate::mcp::stdio::{self, Launch};
+use crate::policy::Outcome;
+use crate::registry::{store, Registry};
+use crate::visible;
+
+pub fn lock(args: &LockArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let registry = ctx.registry()?;
+    registry.ensure_sound()?;
+    let path = args.output.clone().unwrap_or_else(|| registry.root.join(FILE_NAME));
+    let shown = super::display_path(&path);
+    let current = current_lock(&registry);
+    if args.check {
+        let existing = Lock::load(&path).map_err(Error::Usage)?;
+        let stale = existing.stale_against(&current);
+        if stale.is_empty() {
+            emit(out, &format!("{shown} is up to date ({} server(s)).\n", current.servers.len()))?;
+            return Ok(Outcome::Pass);
+        }
+        emit(out, &format!("{shown} is stale: run `toolreg lock`.\n  {}\n", stale.join("\n  ")))?;
+        return Ok(Outcome::Fail);
+    }
+    store::atomic_write(&path, current.to_text()?.as_bytes())
+        .map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
+    let tools: usize = current.servers.values().map(|s| s.tools.len()).sum();
+    emit(out, &format!("Wrote {shown}: {} server(s), {tools} approved tool(s).\n", current.servers.len()))?;
+    Ok(Outcome::Pass)
+}
+
+/// The lock the registry implies now, with the commit it sits on.
+pub fn current_lock(registry: &Registry) -> Lock {
+    let commit = Repo::discover(&registry.root).ok().and_then(|repo| repo.head_id());
+    Lock::of(registry, commit)
+}
+
+pub fn verify(args: &VerifyArgs, _ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let lock = Lock::load(&args.lock).map_err(Error::Usage)?;
+    let locked = locked_server(&lock, &args.server, &args.lock)?;
+    let catalog = match (&args.catalog, args.live, args.command.as_slice()) {
+        (Some(path), false, []) => super::load_server_catalog(path, &args.server)?,
+        (None, true, []) => {
+            let launch = &locked.launch;
+            if launch.command.is_empty() {
+                return Err(Error::Usage(format!(
+                    "the lock has no command to start {} (a URL server: fetch it and pass --catalog)",
+                    visible::escape(&args.server)
+                )));
+            }
+            fetched(&launch.command, &launch.args, &launch.env, &args.server, &args.limits)?
+        }
+        (None, false, [command, rest @ ..]) => fetched(command, rest, &[], &args.server, &args.limits)?,
+        _ => {
+            return Err(Error::Usage(
+                "give --catalog FILE, --live, or the server's command after `--`".into(),
+            ))
+        }
+    };
+    let mismatches = crate::lock::verify(locked, &catalog)?;
+    let text = match args.format {
+        SimpleFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&serde_json::json!({
+                "server": args.server, "ok": mismatches.is_empty(), "mismatches": mismatches,
+            }))?;
+            text.push('\n');
+            text
+        }
+        SimpleFormat::Human => human(&args.server, catalog.tools.len(), &mismatches),
+    };
+    emit(out, &text)?;
+    Ok(if mismatches.is_empty() { Outcome::Pass } else { Outcome::Fail })
+}
+
+fn fetched(
+    command: &str,
+    args: &[String],
+    env: &[String],
+    server: &str,
+    limits: &crate::cli::LimitArgs,
+) -> Result<Catalog, Error> {
+    let limits = super::fetch::limits(limits)?;
+    let fetched = stdio::fetch(&Launch { command, args, env_names: env, cwd: None }, &limits)?;
+    let text = serde_json::to_vec(&fetched.to_catalog())?;
+    let mut catalogs = catalog::parse(&format!("<live {server}>"), &text, server)?;
+    catalogs.pop().ok_or_else(|| Error::Usage("the live catalog is empty".into()))
+}
+
+fn human(server: &str, tools: usize, mismatches: &[Mismatch]) -> String {
+    let server = visible::escape(server);
+    if mismatches.is_empty() {
+        return format!("{server}: {tools} tool(s) match toolreg.lock.\n");
+    }
+    let mut out = format!("{server}: {} difference(s) from toolreg.lock\n", mismatches.len());
+    for m in mismatches {
+        let what = m.tool.as_deref().map_or_else(|| "(server header)".to_owned(), visible::escape);
+        let digests = match (&m.locked, &m.served) {
+            (Some(locked), Some(served)) => format!("locked {locked}, served {served}"),
+            (None, Some(served)) => format!("served {served}, not in the lock"),
+            (Some(locked), None) => format!("locked {locked}, not served"),
+            (None, None) => String::new(),
+        };
+        out.push_str(&format!("  {:<8} {what}  {digests}\n", m.change));
+    }
+    out
+}
+
+pub fn guard(args: &GuardArgs, _ctx: &Context, _out: &mut dyn Write) -> Result<Outcome, Error> {
+    let lock = Lock::load(&args.lock).map_err(Error::Usage)?;
+    let locked = locked_server(&lock, &args.server, &args.lock)?.clone();
+    let audit = match &args.audit_log {
+        Some(path) => Some(crate::audit::AuditLog::open(path).map_err(|e| {
+            Error::Usage(format!("--audit-log {}: {e}", visible::escape(&path.display().to_string())))
+        })?),
+        None => None,
+    };
+    let mode = match args.mode {
+        GuardMode::Enforce => Mode::Enforce,
+        GuardMode::Monitor => Mode::Monitor,
+    };
+    let code = guard::run(args.server.clone(), locked, &args.command, mode, audit, args.max_message_bytes)?;
+    Ok(Outcome::Exit(u8::try_from(code).unwrap_or(1)))
+}
+
+fn locked_server<'a>(lock: &'a Lock, id: &str, path: &Path) -> Result<&'a LockedServer, Error> {
+    lock.servers.get(id).ok_or_else(|| {
+        let known: Vec<String> = lock.servers.keys().map(|k| visible::escape(k)).collect();
+        Error::Usage(format!(
+            "{} has no server {} (it has: {})",
+            visible::escape(&path.display().to_string()),
+            visible::escape(id),
+            known.join(", ")
+        ))
+    })
+}

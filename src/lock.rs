@@ -1,0 +1,217 @@
+//! `toolreg.lock`: the approved, non-revoked pins of a registry in the one small file an
+//! agent host needs at runtime (`verify`, `guard`): per server its launch identity,
+//! header digest, the capability profile catalogs were fetched with, and `{tool: digest}`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::canon;
+use crate::catalog::Catalog;
+use crate::finding::{Rule, Severity};
+use crate::registry::{canonical_text, PinState, Registry};
+
+pub const FILE_NAME: &str = "toolreg.lock";
+pub const FORMAT_VERSION: u32 = 1;
+/// RFC 8785 canonical JSON, then SHA-256: what every digest in the lock means.
+pub const DIGEST_SCHEME: &str = "sha256-jcs";
+
+pub const STALE_LOCK: Rule = Rule {
+    id: "LOCK001",
+    name: "stale-lock",
+    title: "toolreg.lock does not match the registry's approved pins",
+    severity: Severity::High,
+    help: "Agent hosts enforce toolreg.lock, so a lock that lags behind the registry enforces \
+           old decisions (a revoked tool still allowed, an approved one refused). Run `toolreg lock` \
+           and commit the result.",
+};
+
+pub static RULES: [&Rule; 1] = [&STALE_LOCK];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Lock {
+    pub version: u32,
+    pub digest_scheme: String,
+    /// The registry commit the lock was made from (`null` outside git or before a commit).
+    pub registry_commit: Option<String>,
+    pub servers: BTreeMap<String, LockedServer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LockedServer {
+    pub launch: LockedLaunch,
+    /// The approved server header (`serverInfo`, `protocolVersion`, `instructions`).
+    pub header: Option<String>,
+    /// The protocol version the header was pinned with: guard checks a header with it,
+    /// since every client negotiates its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_version: Option<String>,
+    /// The client capabilities catalogs are fetched with (they change what is listed).
+    pub client_capabilities: Value,
+    pub tools: BTreeMap<String, String>,
+}
+
+/// How the server is started: a command (environment variable names only) or a URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LockedLaunch {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub command: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub url: String,
+}
+
+impl Lock {
+    /// The lock of `registry` as it is: approved and not revoked pins only.
+    pub fn of(registry: &Registry, commit: Option<String>) -> Lock {
+        let servers = registry
+            .servers
+            .values()
+            .map(|server| {
+                let launch = &server.inventory.launch;
+                let approved = |pin: &&crate::registry::Pin| pin.state() == PinState::Approved;
+                let locked = LockedServer {
+                    launch: LockedLaunch {
+                        command: launch.command.clone(),
+                        args: launch.args.clone(),
+                        env: launch.env.clone(),
+                        url: launch.url.clone(),
+                    },
+                    header: server.header.as_ref().filter(approved).map(|p| p.digest.clone()),
+                    protocol_version: server
+                        .header
+                        .as_ref()
+                        .filter(approved)
+                        .and_then(|p| p.value.get("protocolVersion"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    client_capabilities: Value::Object(serde_json::Map::new()),
+                    tools: server
+                        .tools
+                        .iter()
+                        .filter(|(_, pin)| approved(pin))
+                        .map(|(name, pin)| (name.clone(), pin.digest.clone()))
+                        .collect(),
+                };
+                (server.id.clone(), locked)
+            })
+            .collect();
+        Lock {
+            version: FORMAT_VERSION,
+            digest_scheme: DIGEST_SCHEME.into(),
+            registry_commit: commit,
+            servers,
+        }
+    }
+
+    /// Reads and checks a lock file.
+    pub fn load(path: &Path) -> Result<Lock, String> {
+        let shown = crate::visible::escape(&path.display().to_string());
+        let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+        let lock: Lock =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{shown}: not a toolreg.lock: {e}"))?;
+        if lock.version != FORMAT_VERSION {
+            return Err(format!(
+                "{shown}: lock format version {} (this toolreg reads {FORMAT_VERSION})",
+                lock.version
+            ));
+        }
+        if lock.digest_scheme != DIGEST_SCHEME {
+            return Err(format!(
+                "{shown}: digest scheme {} (this toolreg computes {DIGEST_SCHEME})",
+                crate::visible::escape(&lock.digest_scheme)
+            ));
+        }
+        Ok(lock)
+    }
+
+    /// The lock's file text: canonical, like every registry file.
+    pub fn to_text(&self) -> Result<String, serde_json::Error> {
+        Ok(canonical_text::to_text(&serde_json::to_value(self)?))
+    }
+
+    /// What differs between this lock and `current` (the registry's lock now), ignoring
+    /// the commit each was made from; empty when the lock is up to date.
+    pub fn stale_against(&self, current: &Lock) -> Vec<String> {
+        let mut out = Vec::new();
+        for (id, server) in &current.servers {
+            match self.servers.get(id) {
+                None => out.push(format!("{id}: registered but not in the lock")),
+                Some(locked) if locked != server => {
+                    out.push(format!("{id}: the lock differs from the approved pins"))
+                }
+                Some(_) => {}
+            }
+        }
+        for id in self.servers.keys().filter(|id| !current.servers.contains_key(*id)) {
+            out.push(format!("{}: in the lock but no longer registered", crate::visible::escape(id)));
+        }
+        out
+    }
+}
+
+/// One difference between a served catalog and a locked server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    /// `null` for the server header.
+    pub tool: Option<String>,
+    /// `added`, `removed` or `changed`.
+    pub change: &'static str,
+    pub locked: Option<String>,
+    pub served: Option<String>,
+}
+
+/// Compares the digests of `catalog` with `locked`: what is served but not locked
+/// (added), locked but not served (removed), or served with another digest (changed).
+pub fn verify(locked: &LockedServer, catalog: &Catalog) -> Result<Vec<Mismatch>, canon::CanonError> {
+    let mut out = Vec::new();
+    let header = canon::digest(&canon::header_value(&catalog.header))?.to_string();
+    if locked.header.as_deref() != Some(header.as_str()) {
+        out.push(Mismatch {
+            tool: None,
+            change: if locked.header.is_some() { "changed" } else { "added" },
+            locked: locked.header.clone(),
+            served: Some(header),
+        });
+    }
+    let mut served = BTreeMap::new();
+    for tool in &catalog.tools {
+        served.insert(tool.name.as_str(), canon::digest(&tool.value)?.to_string());
+    }
+    for (name, digest) in &served {
+        match locked.tools.get(*name) {
+            None => out.push(Mismatch {
+                tool: Some((*name).to_owned()),
+                change: "added",
+                locked: None,
+                served: Some(digest.clone()),
+            }),
+            Some(pinned) if pinned != digest => out.push(Mismatch {
+                tool: Some((*name).to_owned()),
+                change: "changed",
+                locked: Some(pinned.clone()),
+                served: Some(digest.clone()),
+            }),
+            Some(_) => {}
+        }
+    }
+    for (name, digest) in &locked.tools {
+        if !served.contains_key(name.as_str()) {
+            out.push(Mismatch {
+                tool: Some(name.clone()),
+                change: "removed",
+                locked: Some(digest.clone()),
+                served: None,
+            });
+        }
+    }
+    Ok(out)
+}

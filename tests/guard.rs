@@ -1,0 +1,386 @@
+//! The runtime: `toolreg lock`, `verify` and `guard` through the real binary — a
+//! fixture server that changes a tool after `list_changed`, the real reference servers
+//! behind guard, and the audit log's tamper evidence.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // tests fail by panicking
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+use common::{toolreg_in, Project};
+use serde_json::{json, Value};
+
+fn fixture() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers/guard_server.py").display().to_string()
+}
+
+/// A registry with the fixture server registered, fetched, approved (all but `extra`,
+/// whose approval is revoked), and locked.
+fn locked_project() -> (Project, PathBuf) {
+    let p = Project::new();
+    let calls = p.root.join("fetch-calls").display().to_string();
+    let fixture = fixture();
+    p.run(&["add", "fixture", "--owner", "QA", "--", "python3", &fixture, &calls]).expect_code(0);
+    p.run(&["fetch", "fixture", "-o", "fixture.json"]).expect_code(0);
+    p.run(&["review", "fixture", "--catalog", "fixture.json", "--approve"]).expect_code(0);
+    p.run(&["revoke", "fixture/extra", "--reason", "nobody asked for it"]).expect_code(0);
+    p.run(&["lock"]).expect_code(0);
+    p.run(&["lock", "--check"]).expect_code(0);
+    let lock = p.registry().join("toolreg.lock");
+    (p, lock)
+}
+
+/// An MCP client talking to `toolreg guard` over its stdin and stdout.
+struct Client {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<Value>,
+    next_id: i64,
+}
+
+impl Client {
+    fn start(dir: &Path, args: &[&str]) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_toolreg"))
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(serde_json::from_str(&line).expect("guard writes JSON lines")).is_err() {
+                    return;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Client { child, stdin, lines, next_id: 1 }
+    }
+
+    fn send(&mut self, message: &Value) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(format!("{message}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// A request; its answer (notifications that arrive first are returned too).
+    fn request(&mut self, method: &str, params: Value) -> (Value, Vec<Value>) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let mut notes = Vec::new();
+        loop {
+            let message = self.lines.recv_timeout(Duration::from_secs(20)).expect("an answer within 20 s");
+            if message.get("id") == Some(&json!(id)) && message.get("method").is_none() {
+                return (message, notes);
+            }
+            notes.push(message);
+        }
+    }
+
+    fn handshake(&mut self) -> Value {
+        let (init, _) = self.request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}),
+        );
+        self.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        init
+    }
+
+    fn tool_names(&mut self) -> Vec<String> {
+        let (list, _) = self.request("tools/list", json!({}));
+        list["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn call(&mut self, name: &str) -> Value {
+        self.request("tools/call", json!({"name": name, "arguments": {"text": format!("hi {name}")}})).0
+    }
+
+    /// Closes stdin and waits for guard: its exit code.
+    fn finish(mut self) -> i32 {
+        self.stdin = None;
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("guard did not exit after its client closed stdin");
+    }
+}
+
+fn calls(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_owned).collect()
+}
+
+fn audit(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn guard_hides_and_refuses_what_the_lock_does_not_approve() {
+    let (p, lock) = locked_project();
+    let calls_file = p.root.join("calls");
+    let audit_file = p.root.join("audit.log");
+    let (lock_arg, calls_arg, audit_arg) =
+        (lock.display().to_string(), calls_file.display().to_string(), audit_file.display().to_string());
+    let fixture = fixture();
+    let mut client = Client::start(
+        &p.root,
+        &[
+            "guard",
+            "--lock",
+            &lock_arg,
+            "--server",
+            "fixture",
+            "--audit-log",
+            &audit_arg,
+            "--",
+            "python3",
+            &fixture,
+            &calls_arg,
+        ],
+    );
+    let init = client.handshake();
+    assert_eq!(init["result"]["instructions"], "Fixture server.", "the approved header passes: {init}");
+    assert_eq!(client.tool_names(), ["echo", "notes", "mutate"], "the revoked tool is hidden");
+    // A pinned tool works.
+    let echo = client.call("echo");
+    assert_eq!(echo["result"]["content"][0]["text"], "hi echo", "{echo}");
+    // An unapproved tool is refused by guard, without reaching the server.
+    let extra = client.call("extra");
+    assert_eq!(extra["result"]["isError"], true, "{extra}");
+    assert!(extra["result"]["content"][0]["text"].as_str().unwrap().contains("not approved"), "{extra}");
+    // The server changes a description and says so; the next listing drops the tool,
+    // and its call is refused.
+    let (mutate, notes) = client.request("tools/call", json!({"name": "mutate", "arguments": {}}));
+    assert!(mutate["result"].is_object(), "{mutate}");
+    let mut notes = notes;
+    if !notes.iter().any(|n| n["method"] == "notifications/tools/list_changed") {
+        notes.push(client.lines.recv_timeout(Duration::from_secs(10)).unwrap());
+    }
+    assert!(notes.iter().any(|n| n["method"] == "notifications/tools/list_changed"), "{notes:?}");
+    assert_eq!(client.tool_names(), ["echo", "mutate"]);
+    let refused = client.call("notes");
+    assert_eq!(refused["result"]["isError"], true, "{refused}");
+    assert_eq!(client.finish(), 3, "guard exits with the server's status");
+    assert_eq!(calls(&calls_file), ["echo", "mutate"], "refused calls never reached the server");
+
+    // Every decision is in the audit log, allow and deny alike, and the chain holds.
+    let lines = audit(&audit_file);
+    let decision =
+        |tool: &str, decision: &str| lines.iter().any(|l| l["tool"] == tool && l["decision"] == decision);
+    assert!(
+        decision("echo", "allow") && decision("extra", "deny") && decision("notes", "deny"),
+        "{lines:#?}"
+    );
+    for line in &lines {
+        for field in
+            ["time", "correlation", "server", "decision", "reason", "latencyMs", "prev", "hash", "seq"]
+        {
+            assert!(line.get(field).is_some(), "{field} missing: {line}");
+        }
+    }
+    toolreg_in(&p.root, &["log", "--verify-audit", &audit_arg], &[]).expect_code(0);
+}
+
+#[test]
+fn monitor_mode_passes_everything_and_logs_what_enforce_would_do() {
+    let (p, lock) = locked_project();
+    let calls_file = p.root.join("calls");
+    let audit_file = p.root.join("audit.log");
+    let (lock_arg, calls_arg, audit_arg) =
+        (lock.display().to_string(), calls_file.display().to_string(), audit_file.display().to_string());
+    let fixture = fixture();
+    let mut client = Client::start(
+        &p.root,
+        &[
+            "guard",
+            "--lock",
+            &lock_arg,
+            "--server",
+            "fixture",
+            "--mode",
+            "monitor",
+            "--audit-log",
+            &audit_arg,
+            "--",
+            "python3",
+            &fixture,
+            &calls_arg,
+        ],
+    );
+    client.handshake();
+    assert_eq!(client.tool_names(), ["echo", "notes", "mutate", "extra"]);
+    assert_eq!(client.call("extra")["result"]["content"][0]["text"], "hi extra");
+    assert_eq!(client.finish(), 3);
+    assert_eq!(calls(&calls_file), ["extra"]);
+    let lines = audit(&audit_file);
+    assert!(lines.iter().any(|l| l["tool"] == "extra" && l["decision"] == "warn"), "{lines:#?}");
+    assert!(!lines.iter().any(|l| l["decision"] == "deny"), "{lines:#?}");
+}
+
+#[test]
+fn the_audit_log_names_an_edited_removed_or_reordered_line() {
+    let (p, lock) = locked_project();
+    let audit_file = p.root.join("audit.log");
+    let (lock_arg, audit_arg) = (lock.display().to_string(), audit_file.display().to_string());
+    let fixture = fixture();
+    let calls_arg = p.root.join("calls").display().to_string();
+    let mut client = Client::start(
+        &p.root,
+        &[
+            "guard",
+            "--lock",
+            &lock_arg,
+            "--server",
+            "fixture",
+            "--audit-log",
+            &audit_arg,
+            "--",
+            "python3",
+            &fixture,
+            &calls_arg,
+        ],
+    );
+    client.handshake();
+    client.tool_names();
+    client.call("echo");
+    client.call("extra");
+    client.finish();
+    let original = std::fs::read_to_string(&audit_file).unwrap();
+    let lines: Vec<String> = original.lines().map(str::to_owned).collect();
+    assert!(lines.len() >= 6, "{original}");
+    let verify = |lines: &[String]| {
+        std::fs::write(&audit_file, lines.join("\n") + "\n").unwrap();
+        toolreg_in(&p.root, &["log", "--verify-audit", &audit_arg], &[])
+    };
+    let mut edited = lines.clone();
+    edited[2] = edited[2].replace("\"deny\"", "\"allow\"").replace("\"allow\"", "\"deny\"");
+    let run = verify(&edited).expect_code(1);
+    assert!(run.stdout.contains("line 3: its content does not match its hash"), "{}", run.stdout);
+    let mut removed = lines.clone();
+    removed.remove(3);
+    let run = verify(&removed).expect_code(1);
+    assert!(run.stdout.contains("line 4: sequence jumps from 3 to 5"), "{}", run.stdout);
+    let mut reordered = lines.clone();
+    reordered.swap(1, 4);
+    let run = verify(&reordered).expect_code(1);
+    assert!(run.stdout.contains("line 2:"), "{}", run.stdout);
+    let run = verify(&lines).expect_code(0);
+    assert!(run.stdout.contains("the chain is intact"), "{}", run.stdout);
+    toolreg_in(&p.root, &["log", "--verify-audit", "missing.log"], &[]).expect_code(2);
+}
+
+#[test]
+fn verify_names_every_difference_and_a_stale_lock_fails() {
+    let (p, lock) = locked_project();
+    let lock_arg = lock.display().to_string();
+    p.run(&["verify", "--lock", &lock_arg, "fixture", "--catalog", "fixture.json"]).expect_code(1);
+    let mut catalog: Value =
+        serde_json::from_slice(&std::fs::read(p.root.join("fixture.json")).unwrap()).unwrap();
+    catalog["tools"].as_array_mut().unwrap().retain(|t| t["name"] != "extra");
+    p.catalog("approved.json", &catalog);
+    let run = p.run(&["verify", "--lock", &lock_arg, "fixture", "--catalog", "approved.json"]).expect_code(0);
+    assert!(run.stdout.contains("3 tool(s) match"), "{}", run.stdout);
+    catalog["tools"][0]["description"] = json!("Echo the text back, and keep a copy.");
+    catalog["tools"].as_array_mut().unwrap().remove(1);
+    catalog["tools"].as_array_mut().unwrap().push(json!({"name": "brand_new"}));
+    catalog["instructions"] = json!("Changed.");
+    p.catalog("drifted.json", &catalog);
+    let run = p
+        .run(&["verify", "--lock", &lock_arg, "fixture", "--catalog", "drifted.json", "--format", "json"])
+        .expect_code(1);
+    let doc = run.json();
+    let changes: Vec<(Value, String)> = doc["mismatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["tool"].clone(), m["change"].as_str().unwrap().to_owned()))
+        .collect();
+    for expected in [
+        (Value::Null, "changed"),
+        (json!("echo"), "changed"),
+        (json!("notes"), "removed"),
+        (json!("brand_new"), "added"),
+    ] {
+        assert!(
+            changes.contains(&(expected.0.clone(), expected.1.to_owned())),
+            "{expected:?} missing: {changes:?}"
+        );
+    }
+    // Live, from the lock's own launch.
+    p.run(&["verify", "--lock", &lock_arg, "fixture", "--live"]).expect_code(1);
+    // Could not check: exit 2.
+    p.run(&["verify", "--lock", &lock_arg, "nope", "--catalog", "approved.json"]).expect_code(2);
+    p.run(&["verify", "--lock", "missing.lock", "fixture", "--catalog", "approved.json"]).expect_code(2);
+    std::fs::write(p.root.join("broken.lock"), "{").unwrap();
+    p.run(&["verify", "--lock", "broken.lock", "fixture", "--catalog", "approved.json"]).expect_code(2);
+
+    // A revocation after locking: the lock is stale, and the gate says so.
+    p.run(&["revoke", "fixture/echo", "--reason", "changed its mind"]).expect_code(0);
+    let run = p.run(&["lock", "--check"]).expect_code(1);
+    assert!(run.stdout.contains("stale"), "{}", run.stdout);
+    std::fs::create_dir(p.root.join("catalogs")).unwrap();
+    std::fs::copy(p.root.join("approved.json"), p.root.join("catalogs/fixture.json")).unwrap();
+    p.catalog("catalogs/demo.json", &common::catalog_v1());
+    let run = p.run(&["check", "--catalogs", "catalogs", "--format", "json"]).expect_code(1);
+    assert!(run.stdout.contains("LOCK001"), "{}", run.stdout);
+}
+
+/// The real reference servers behind guard: everything approved passes untouched.
+#[test]
+fn real_servers_behind_guard() {
+    let Some(dir) = std::env::var_os("TOOLREG_TEST_SERVERS").map(PathBuf::from) else {
+        eprintln!("skipping: TOOLREG_TEST_SERVERS is unset (run .ci/install-servers, as .ci/run does)");
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lock = root.join("registry/toolreg.lock").display().to_string();
+    let everything = dir.join("node_modules/.bin/mcp-server-everything").display().to_string();
+    let time = dir.join("venv/bin/mcp-server-time").display().to_string();
+    let cases: [(&str, Vec<&str>, usize, &str, Value); 2] = [
+        ("everything", vec![&everything, "stdio"], 13, "echo", json!({"message": "through guard"})),
+        ("time", vec![&time, "--local-timezone", "UTC"], 2, "get_current_time", json!({"timezone": "UTC"})),
+    ];
+    for (server, command, count, tool, arguments) in cases {
+        let scratch = tempfile::tempdir().unwrap();
+        let audit_file = scratch.path().join("audit.log").display().to_string();
+        let mut args = vec![
+            "guard",
+            "--lock",
+            lock.as_str(),
+            "--server",
+            server,
+            "--audit-log",
+            audit_file.as_str(),
+            "--",
+        ];
+        args.extend(command);
+        let mut client = Client::start(scratch.path(), &args);
+        client.handshake();
+        assert_eq!(client.tool_names().len(), count, "{server}");
+        let (answer, _) = client.request("tools/call", json!({"name": tool, "arguments": arguments}));
+        assert!(answer["result"]["isError"] != true, "{server}: {answer}");
+        assert_eq!(client.finish(), 0, "{server}");
+        let lines = audit(Path::new(&audit_file));
+        assert!(lines.iter().all(|l| l["decision"] == "allow"), "{server}: {lines:#?}");
+        toolreg_in(scratch.path(), &["log", "--verify-audit", &audit_file], &[]).expect_code(0);
+    }
+}
