@@ -125,6 +125,21 @@ impl Client {
     }
 }
 
+/// `toolreg guard` (with `extra` arguments) in front of the fixture server, with an
+/// audit log; the client, the file the server records its calls in, and the log.
+fn guarded(p: &Project, lock: &Path, extra: &[&str]) -> (Client, PathBuf, PathBuf) {
+    let calls = p.root.join("calls");
+    let audit = p.root.join("audit.log");
+    let (lock, calls_arg, audit_arg) =
+        (lock.display().to_string(), calls.display().to_string(), audit.display().to_string());
+    let fixture = fixture();
+    let mut args =
+        vec!["guard", "--lock", lock.as_str(), "--server", "fixture", "--audit-log", audit_arg.as_str()];
+    args.extend_from_slice(extra);
+    args.extend(["--", "python3", fixture.as_str(), calls_arg.as_str()]);
+    (Client::start(&p.root, &args), calls, audit)
+}
+
 fn calls(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_owned).collect()
 }
@@ -136,27 +151,7 @@ fn audit(path: &Path) -> Vec<Value> {
 #[test]
 fn guard_hides_and_refuses_what_the_lock_does_not_approve() {
     let (p, lock) = locked_project();
-    let calls_file = p.root.join("calls");
-    let audit_file = p.root.join("audit.log");
-    let (lock_arg, calls_arg, audit_arg) =
-        (lock.display().to_string(), calls_file.display().to_string(), audit_file.display().to_string());
-    let fixture = fixture();
-    let mut client = Client::start(
-        &p.root,
-        &[
-            "guard",
-            "--lock",
-            &lock_arg,
-            "--server",
-            "fixture",
-            "--audit-log",
-            &audit_arg,
-            "--",
-            "python3",
-            &fixture,
-            &calls_arg,
-        ],
-    );
+    let (mut client, calls_file, audit_file) = guarded(&p, &lock, &[]);
     let init = client.handshake();
     assert_eq!(init["result"]["instructions"], "Fixture server.", "the approved header passes: {init}");
     assert_eq!(client.tool_names(), ["echo", "notes", "mutate"], "the revoked tool is hidden");
@@ -197,35 +192,14 @@ fn guard_hides_and_refuses_what_the_lock_does_not_approve() {
             assert!(line.get(field).is_some(), "{field} missing: {line}");
         }
     }
+    let audit_arg = audit_file.display().to_string();
     toolreg_in(&p.root, &["log", "--verify-audit", &audit_arg], &[]).expect_code(0);
 }
 
 #[test]
 fn monitor_mode_passes_everything_and_logs_what_enforce_would_do() {
     let (p, lock) = locked_project();
-    let calls_file = p.root.join("calls");
-    let audit_file = p.root.join("audit.log");
-    let (lock_arg, calls_arg, audit_arg) =
-        (lock.display().to_string(), calls_file.display().to_string(), audit_file.display().to_string());
-    let fixture = fixture();
-    let mut client = Client::start(
-        &p.root,
-        &[
-            "guard",
-            "--lock",
-            &lock_arg,
-            "--server",
-            "fixture",
-            "--mode",
-            "monitor",
-            "--audit-log",
-            &audit_arg,
-            "--",
-            "python3",
-            &fixture,
-            &calls_arg,
-        ],
-    );
+    let (mut client, calls_file, audit_file) = guarded(&p, &lock, &["--mode", "monitor"]);
     client.handshake();
     assert_eq!(client.tool_names(), ["echo", "notes", "mutate", "extra"]);
     assert_eq!(client.call("extra")["result"]["content"][0]["text"], "hi extra");
@@ -239,26 +213,8 @@ fn monitor_mode_passes_everything_and_logs_what_enforce_would_do() {
 #[test]
 fn the_audit_log_names_an_edited_removed_or_reordered_line() {
     let (p, lock) = locked_project();
-    let audit_file = p.root.join("audit.log");
-    let (lock_arg, audit_arg) = (lock.display().to_string(), audit_file.display().to_string());
-    let fixture = fixture();
-    let calls_arg = p.root.join("calls").display().to_string();
-    let mut client = Client::start(
-        &p.root,
-        &[
-            "guard",
-            "--lock",
-            &lock_arg,
-            "--server",
-            "fixture",
-            "--audit-log",
-            &audit_arg,
-            "--",
-            "python3",
-            &fixture,
-            &calls_arg,
-        ],
-    );
+    let (mut client, _, audit_file) = guarded(&p, &lock, &[]);
+    let audit_arg = audit_file.display().to_string();
     client.handshake();
     client.tool_names();
     client.call("echo");

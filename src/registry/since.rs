@@ -68,7 +68,19 @@ pub fn check(registry: &Registry, base: &str, catalogs: Option<&Path>) -> Result
                 continue;
             }
             let approvals = approvals(registry, server, pin);
-            let shown = |p: &Path| p.display().to_string();
+            // A finding about this pin, bound to its file and new digest.
+            let about = |rule: &'static Rule, message: String| {
+                Finding::about(
+                    rule,
+                    rule.severity,
+                    &server.id,
+                    tool,
+                    "",
+                    message,
+                    &relative.display().to_string(),
+                    &pin.digest,
+                )
+            };
             if approvals.is_empty() {
                 let message = format!(
                     "{} since {}: no approving review of its digest {} by an approver of {}",
@@ -77,16 +89,7 @@ pub fn check(registry: &Registry, base: &str, catalogs: Option<&Path>) -> Result
                     crate::report::diff::short_digest(&pin.digest),
                     server.id
                 );
-                findings.push(Finding::about(
-                    &UNREVIEWED_CHANGE,
-                    UNREVIEWED_CHANGE.severity,
-                    &server.id,
-                    tool,
-                    "",
-                    message,
-                    &shown(&relative),
-                    &pin.digest,
-                ));
+                findings.push(about(&UNREVIEWED_CHANGE, message));
                 continue;
             }
             let Some(proposers) = &proposers else { continue };
@@ -100,16 +103,7 @@ pub fn check(registry: &Registry, base: &str, catalogs: Option<&Path>) -> Result
                         visible::escape(proposer),
                         visible::escape(base)
                     );
-                    findings.push(Finding::about(
-                        &SELF_APPROVED,
-                        SELF_APPROVED.severity,
-                        &server.id,
-                        tool,
-                        "",
-                        message,
-                        &shown(&relative),
-                        &pin.digest,
-                    ));
+                    findings.push(about(&SELF_APPROVED, message));
                 }
             }
         }
