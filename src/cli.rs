@@ -64,8 +64,10 @@ pub enum Command {
     Revoke(RevokeArgs),
     /// Block a digest: it can never be approved, and serving it fails the gate.
     Block(BlockArgs),
-    /// Check catalogs against the registry: drift, blocked or revoked digests, broken or
-    /// non-canonical pins. Exit 1 on any of them.
+    /// The CI gate: catalogs against the registry. Exit 1 on drift, blocked or revoked
+    /// content served, findings at or above fail-on, broken or non-canonical registry
+    /// files, unused suppressions, a stale toolreg.lock, and (--base) pins changed
+    /// without an approving review.
     Check(CheckArgs),
     /// Rewrite registry JSON files in canonical form (--check: only report, exit 1).
     Fmt(FmtArgs),
