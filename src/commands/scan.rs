@@ -11,6 +11,7 @@ use crate::policy::{self, Outcome, Policy};
 use crate::registry::Server;
 use crate::report::{self, Report, ScanReport, Shown};
 use crate::visible;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The live catalogs of the registered servers `ids` (all of them when empty).
@@ -42,12 +43,16 @@ pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcom
         min_severity: args.min_severity.or(ctx.config.min_severity).unwrap_or(Severity::Low),
         fail_on: args.fail_on.or(ctx.config.fail_on).unwrap_or(Severity::High),
     };
-    // A finding points at the file its catalog came from.
+    // A finding points at the file its catalog came from (resolved once per catalog:
+    // a corpus scan has thousands of findings).
+    let mut files: HashMap<String, Option<Location>> = HashMap::new();
+    for catalog in &catalogs {
+        let file = catalog.origin.split("#/").next().filter(|o| !o.starts_with('<'));
+        let location = file.map(|f| Location { path: super::display_path(Path::new(f)), line: None });
+        files.entry(visible::escape(&catalog.server)).or_insert(location);
+    }
     for finding in &mut all {
-        let origin =
-            catalogs.iter().find(|c| visible::escape(&c.server) == finding.server).map(|c| &c.origin);
-        let file = origin.map(|o| o.split("#/").next().unwrap_or(o)).filter(|o| !o.starts_with('<'));
-        finding.location = file.map(|f| Location { path: super::display_path(Path::new(f)), line: None });
+        finding.location = files.get(&finding.server).cloned().flatten();
     }
     let findings = all;
     let outcome = policy.outcome(&findings);
