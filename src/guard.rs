@@ -197,15 +197,15 @@ impl Guard {
         }
         let name = message.pointer("/params/name").and_then(Value::as_str).unwrap_or_default();
         let verified = self.state.lock().ok().and_then(|s| s.verified.get(name).cloned());
-        let (decision, reason) = match (&verified, self.locked.tools.get(name)) {
-            (Some(_), _) => ("allow", "verified against the lock in this session's listing".to_owned()),
-            (None, None) => ("deny", format!("{name} is not approved in toolreg.lock")),
+        let (approved, reason) = match (&verified, self.locked.tools.get(name)) {
+            (Some(_), _) => (true, "verified against the lock in this session's listing".to_owned()),
+            (None, None) => (false, format!("{name} is not approved in toolreg.lock")),
             (None, Some(_)) => {
-                ("deny", format!("{name} was not served at its approved digest in this session's tools/list"))
+                (false, format!("{name} was not served at its approved digest in this session's tools/list"))
             }
         };
-        let refuse = decision == "deny" && self.mode == Mode::Enforce;
-        let decision = if decision == "deny" && !refuse { "warn" } else { decision };
+        let decision = self.decision(approved);
+        let refuse = decision == "deny";
         if refuse {
             let text = format!("toolreg guard blocked this call: {reason}. Ask the user to review the tool.");
             let reply = json!({"jsonrpc": "2.0", "id": id,
@@ -225,7 +225,7 @@ impl Guard {
                 &Value::Null,
                 None,
                 None,
-                self.deny(),
+                self.decision(false),
                 "the server wrote a line that is not JSON",
                 started,
             );
@@ -274,13 +274,13 @@ impl Guard {
         for tool in tools.drain(..) {
             let name = tool.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
             let digest = crate::canon::digest(&tool).map(|d| d.to_string()).unwrap_or_default();
-            let (decision, reason) = match self.locked.tools.get(&name) {
-                Some(locked) if *locked == digest => ("allow", "matches the lock".to_owned()),
-                Some(locked) => ("deny", format!("differs from the approved digest {locked}")),
-                None => ("deny", "not approved in toolreg.lock".to_owned()),
+            let (approved, reason) = match self.locked.tools.get(&name) {
+                Some(locked) if *locked == digest => (true, "matches the lock".to_owned()),
+                Some(locked) => (false, format!("differs from the approved digest {locked}")),
+                None => (false, "not approved in toolreg.lock".to_owned()),
             };
-            let hide = decision == "deny" && self.mode == Mode::Enforce;
-            let decision = if decision == "deny" && !hide { "warn" } else { decision };
+            let decision = self.decision(approved);
+            let hide = decision == "deny";
             self.record(id, Some(&name), Some(&digest), decision, &reason, started);
             if decision == "allow" {
                 verified.push((name, digest));
@@ -318,13 +318,14 @@ impl Guard {
             .map(|d| d.to_string())
             .unwrap_or_default();
         let matches = self.locked.header.as_deref() == Some(digest.as_str());
-        let strip = !matches && self.mode == Mode::Enforce && header.instructions.is_some();
-        let (decision, reason) = if matches {
-            ("allow", "the server header matches the lock")
+        let decision = self.decision(matches);
+        let strip = decision == "deny" && header.instructions.is_some();
+        let reason = if matches {
+            "the server header matches the lock"
         } else if strip {
-            ("deny", "the server header differs from the lock: its instructions were removed")
+            "the server header differs from the lock: its instructions were removed"
         } else {
-            (self.deny(), "the server header differs from the lock")
+            "the server header differs from the lock"
         };
         self.record(id, None, Some(&digest), decision, reason, started);
         if strip {
@@ -335,12 +336,13 @@ impl Guard {
         strip
     }
 
-    /// What a denial is recorded as in this mode.
-    fn deny(&self) -> &'static str {
-        if self.mode == Mode::Enforce {
-            "deny"
-        } else {
-            "warn"
+    /// The decision on what the lock does (not) approve, in this mode: `allow`, `deny`
+    /// (enforced), or `warn` (monitor: let through, logged).
+    fn decision(&self, approved: bool) -> &'static str {
+        match (approved, self.mode) {
+            (true, _) => "allow",
+            (false, Mode::Enforce) => "deny",
+            (false, Mode::Monitor) => "warn",
         }
     }
 

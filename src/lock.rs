@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::canon;
 use crate::catalog::Catalog;
 use crate::finding::{Rule, Severity};
+use crate::registry::inventory::Launch;
 use crate::registry::{canonical_text, PinState, Registry};
 
 pub const FILE_NAME: &str = "toolreg.lock";
@@ -43,7 +44,9 @@ pub struct Lock {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LockedServer {
-    pub launch: LockedLaunch,
+    /// How the server is started: its command (environment variable names only) or
+    /// its URL (and the name of its token's variable), as server.toml says.
+    pub launch: Launch,
     /// The approved server header (`serverInfo`, `protocolVersion`, `instructions`).
     pub header: Option<String>,
     /// The protocol version the header was pinned with: guard checks a header with it,
@@ -55,20 +58,6 @@ pub struct LockedServer {
     pub tools: BTreeMap<String, String>,
 }
 
-/// How the server is started: a command (environment variable names only) or a URL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct LockedLaunch {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub command: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub args: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub env: Vec<String>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub url: String,
-}
-
 impl Lock {
     /// The lock of `registry` as it is: approved and not revoked pins only.
     pub fn of(registry: &Registry, commit: Option<String>) -> Lock {
@@ -76,15 +65,9 @@ impl Lock {
             .servers
             .values()
             .map(|server| {
-                let launch = &server.inventory.launch;
                 let approved = |pin: &&crate::registry::Pin| pin.state() == PinState::Approved;
                 let locked = LockedServer {
-                    launch: LockedLaunch {
-                        command: launch.command.clone(),
-                        args: launch.args.clone(),
-                        env: launch.env.clone(),
-                        url: launch.url.clone(),
-                    },
+                    launch: server.inventory.launch.clone(),
                     header: server.header.as_ref().filter(approved).map(|p| p.digest.clone()),
                     protocol_version: server
                         .header

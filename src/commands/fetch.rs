@@ -1,6 +1,7 @@
 //! `toolreg fetch`: a live catalog over MCP, written as a catalog file.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use super::{emit, Context};
@@ -11,7 +12,7 @@ use crate::mcp::http::{self, Endpoint};
 use crate::mcp::stdio::{self, Launch};
 use crate::mcp::{Fetched, Limits};
 use crate::policy::Outcome;
-use crate::registry::{canonical_text, Server};
+use crate::registry::{canonical_text, inventory, Server};
 use crate::visible;
 
 pub fn run(args: &FetchArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -78,19 +79,30 @@ pub fn limits(args: &LimitArgs) -> Result<Limits, Error> {
 
 /// Fetches a registered server through the launch its inventory records.
 pub fn fetch_server(server: &Server, limits: &Limits) -> Result<Fetched, Error> {
-    let launch = &server.inventory.launch;
+    // Relative paths in the launch are relative to the server's directory.
+    let source = format!("servers/{}/server.toml", server.id);
+    fetch_launch(&server.inventory.launch, Some(&server.dir), &source, limits)
+}
+
+/// Fetches what `launch` reaches: its URL over HTTP (the token from its `token_env`),
+/// else its command over stdio, run in `cwd`. `source` names where the launch was
+/// written (server.toml, the lock), for error messages.
+pub fn fetch_launch(
+    launch: &inventory::Launch,
+    cwd: Option<&Path>,
+    source: &str,
+    limits: &Limits,
+) -> Result<Fetched, Error> {
     if !launch.url.is_empty() {
-        let named_by = format!("token_env in servers/{}/server.toml", server.id);
+        let named_by = format!("token_env in {source}");
         let token = bearer_token(Some(launch.token_env.as_str()).filter(|n| !n.is_empty()), &named_by)?;
         return Ok(http::fetch(&Endpoint { url: &launch.url, token: token.as_deref() }, limits)?);
     }
     if launch.command.is_empty() {
-        return Err(Error::Usage(format!("servers/{}/server.toml has no [launch] command", server.id)));
+        return Err(Error::Usage(format!("{source} has no [launch] command")));
     }
-    // Relative paths in the launch are relative to the server's directory.
-    let cwd = server.dir.as_path();
     Ok(stdio::fetch(
-        &Launch { command: &launch.command, args: &launch.args, env_names: &launch.env, cwd: Some(cwd) },
+        &Launch { command: &launch.command, args: &launch.args, env_names: &launch.env, cwd },
         limits,
     )?)
 }
@@ -106,11 +118,15 @@ pub fn server_catalog(source: &SourceArgs, server: &Server) -> Result<Catalog, E
 
 /// The catalog a registered server serves now, named by its registry id.
 pub fn live_catalog(server: &Server) -> Result<Catalog, Error> {
-    let fetched = fetch_server(server, &Limits::default())?;
+    catalog_of(&fetch_server(server, &Limits::default())?, &server.id)
+}
+
+/// What a fetch returned, as the catalog of the server `id`.
+pub fn catalog_of(fetched: &Fetched, id: &str) -> Result<Catalog, Error> {
     let text = serde_json::to_vec(&fetched.to_catalog())?;
-    let mut catalogs = catalog::parse(&format!("<live {}>", server.id), &text, &server.id)?;
+    let mut catalogs = catalog::parse(&format!("<live {id}>"), &text, id)?;
     let mut catalog = catalogs.pop().ok_or_else(|| Error::Usage("the live catalog is empty".into()))?;
-    catalog.server = server.id.clone();
+    catalog.server = id.to_owned();
     Ok(catalog)
 }
 

@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{emit, Context};
-use crate::catalog::{self, Catalog};
 use crate::cli::{GuardArgs, GuardMode, LockArgs, SimpleFormat, VerifyArgs};
 use crate::error::Error;
 use crate::git::Repo;
@@ -51,16 +50,14 @@ pub fn verify(args: &VerifyArgs, _ctx: &Context, out: &mut dyn Write) -> Result<
     let catalog = match (&args.catalog, args.live, args.command.as_slice()) {
         (Some(path), false, []) => super::load_server_catalog(path, &args.server)?,
         (None, true, []) => {
-            let launch = &locked.launch;
-            if launch.command.is_empty() {
-                return Err(Error::Usage(format!(
-                    "the lock has no command to start {} (a URL server: fetch it and pass --catalog)",
-                    visible::escape(&args.server)
-                )));
-            }
-            fetched(&launch.command, &launch.args, &launch.env, &args.server, &args.limits)?
+            let source = format!("the lock's entry for {}", visible::escape(&args.server));
+            let fetched = super::fetch::fetch_launch(&locked.launch, None, &source, &limits(args)?)?;
+            super::fetch::catalog_of(&fetched, &args.server)?
         }
-        (None, false, [command, rest @ ..]) => fetched(command, rest, &[], &args.server, &args.limits)?,
+        (None, false, [command, rest @ ..]) => {
+            let launch = Launch { command, args: rest, env_names: &[], cwd: None };
+            super::fetch::catalog_of(&stdio::fetch(&launch, &limits(args)?)?, &args.server)?
+        }
         _ => {
             return Err(Error::Usage(
                 "give --catalog FILE, --live, or the server's command after `--`".into(),
@@ -82,18 +79,8 @@ pub fn verify(args: &VerifyArgs, _ctx: &Context, out: &mut dyn Write) -> Result<
     Ok(if mismatches.is_empty() { Outcome::Pass } else { Outcome::Fail })
 }
 
-fn fetched(
-    command: &str,
-    args: &[String],
-    env: &[String],
-    server: &str,
-    limits: &crate::cli::LimitArgs,
-) -> Result<Catalog, Error> {
-    let limits = super::fetch::limits(limits)?;
-    let fetched = stdio::fetch(&Launch { command, args, env_names: env, cwd: None }, &limits)?;
-    let text = serde_json::to_vec(&fetched.to_catalog())?;
-    let mut catalogs = catalog::parse(&format!("<live {server}>"), &text, server)?;
-    catalogs.pop().ok_or_else(|| Error::Usage("the live catalog is empty".into()))
+fn limits(args: &VerifyArgs) -> Result<crate::mcp::Limits, Error> {
+    super::fetch::limits(&args.limits)
 }
 
 fn human(server: &str, tools: usize, mismatches: &[Mismatch]) -> String {

@@ -176,10 +176,9 @@ impl Streamable<'_> {
         if let Some(id) = &self.session_id {
             request = request.header("Mcp-Session-Id", id.as_str());
         }
-        if let Some(token) = self.token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let response = request.send(message.to_string()).map_err(|e| transport_error(&e, method, timeout))?;
+        let response = authorized(request, self.token)
+            .send(message.to_string())
+            .map_err(|e| transport_error(&e, method, timeout))?;
         if self.session_id.is_none() {
             self.session_id = session_id(&response)?;
         }
@@ -254,10 +253,7 @@ impl Streamable<'_> {
         if let Some(version) = &self.version {
             request = request.header("MCP-Protocol-Version", version.as_str());
         }
-        if let Some(token) = self.token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let _ = request.call();
+        let _ = authorized(request, self.token).call();
     }
 }
 
@@ -303,18 +299,16 @@ fn legacy_sse(
     token: Option<&str>,
     limits: &Limits,
 ) -> Result<Fetched, FetchError> {
-    let mut request = agent
+    let request = agent
         .get(&target.url)
         .config()
         // The stream stays open for the whole fetch; a stall between two reads ends it.
         .timeout_per_read(Some(limits.request_timeout))
         .build()
         .header("Accept", "text/event-stream");
-    if let Some(token) = token {
-        request = request.header("Authorization", format!("Bearer {token}"));
-    }
-    let response =
-        request.call().map_err(|e| transport_error(&e, "the event stream", limits.start_timeout))?;
+    let response = authorized(request, token)
+        .call()
+        .map_err(|e| transport_error(&e, "the event stream", limits.start_timeout))?;
     let response = accept_status(response, "the event stream")?;
     let content_type = header(&response, "content-type").unwrap_or_default().to_ascii_lowercase();
     if !content_type.starts_with("text/event-stream") {
@@ -399,20 +393,26 @@ impl Outlet for Poster {
     const NAME: &'static str = "http+sse";
 
     fn send(&mut self, message: &Value, what: &str) -> Result<(), FetchError> {
-        let mut request = self
+        let request = self
             .agent
             .post(&self.endpoint)
             .config()
             .timeout_global(Some(self.timeout))
             .build()
             .header("Content-Type", "application/json");
-        if let Some(token) = &self.token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let response =
-            request.send(message.to_string()).map_err(|e| transport_error(&e, what, self.timeout))?;
+        let response = authorized(request, self.token.as_deref())
+            .send(message.to_string())
+            .map_err(|e| transport_error(&e, what, self.timeout))?;
         let response = accept_status(response, what)?;
         read_limited(response.into_body(), self.limit, what, self.timeout).map(drop)
+    }
+}
+
+/// `request` with the bearer token, when there is one: the one place it is set.
+fn authorized<B>(request: ureq::RequestBuilder<B>, token: Option<&str>) -> ureq::RequestBuilder<B> {
+    match token {
+        Some(token) => request.header("Authorization", format!("Bearer {token}")),
+        None => request,
     }
 }
 
