@@ -421,3 +421,143 @@ fn real_servers_behind_guard() {
         "the header matched: {lines:#?}"
     );
 }
+
+impl Client {
+    /// Writes raw bytes (one line, newline added) as the client.
+    fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(bytes).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Every message that arrives before the answer to a fresh `ping`.
+    fn drain(&mut self) -> Vec<Value> {
+        self.request("ping", json!({})).1
+    }
+}
+
+fn raw_lines(calls_file: &Path) -> String {
+    let raw = calls_file.with_extension("raw");
+    String::from_utf8_lossy(&std::fs::read(raw).unwrap_or_default()).into_owned()
+}
+
+/// Issue 13 §1: every line the parser rejects, and every call without an id, was once
+/// forwarded to the server untouched. Now none reaches it, each is in the audit log,
+/// and a line whose id can be told gets a parse error.
+#[test]
+fn hostile_client_lines_never_reach_the_server() {
+    let (p, lock) = locked_project();
+    let (mut client, calls_file, audit_file) = guarded(&p, &lock, &[]);
+    client.handshake();
+    assert_eq!(client.tool_names(), ["echo", "notes", "mutate"]);
+    let call = |id: &str, arguments: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"extra","arguments":{arguments}}}}}"#
+        )
+    };
+    let nested = |depth: usize| format!(r#"{{"x":{}1{}}}"#, "[".repeat(depth), "]".repeat(depth));
+    let mut hostile: Vec<(Vec<u8>, Option<i64>)> = vec![
+        (call("7", r#"{"x":"\ud800"}"#).into_bytes(), Some(7)),
+        (call("8", r#"{"x":1e400}"#).into_bytes(), Some(8)),
+        (call("9", r#"{"x":NaN}"#).into_bytes(), Some(9)),
+        (call("10", &nested(130)).into_bytes(), Some(10)),
+        (call("11", &nested(200)).into_bytes(), Some(11)),
+        ([b"\xEF\xBB\xBF".as_slice(), call("12", "{}").as_bytes()].concat(), Some(12)),
+        (call("13", r#"{"x":"INVALID"}"#).replace("INVALID", "\u{1}").into_bytes(), Some(13)),
+        (format!("[{}]", call("14", r#"{"x":"\udfff"}"#)).into_bytes(), None),
+        (
+            call("15", "{}").replace(r#""name":"extra""#, r#""name":"echo","name":"extra""#).into_bytes(),
+            Some(15),
+        ),
+        // A raw carriage return splits the line for some readers: a complete call in
+        // the middle of a batch.
+        (format!("[1,\r{}\r]", call("16", "{}")).into_bytes(), None),
+    ];
+    // Invalid UTF-8 where a string was.
+    for byte in hostile[6].0.iter_mut().filter(|b| **b == 1) {
+        *byte = 0xff;
+    }
+    hostile.iter_mut().for_each(|(line, _)| line.retain(|&b| b != b'\n'));
+    for (line, _) in &hostile {
+        client.send_raw(line);
+    }
+    // A call without an id: a notification, but still a call.
+    client.send_raw(br#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"extra","arguments":{}}}"#);
+    let answers = client.drain();
+    for (_, id) in &hostile {
+        let Some(id) = id else { continue };
+        let answer = answers.iter().find(|a| a["id"] == json!(id));
+        let answer = answer.unwrap_or_else(|| panic!("no answer for id {id}: {answers:#?}"));
+        assert!(answer["error"]["code"].is_i64() || answer["result"]["isError"] == true, "{answer}");
+    }
+    assert_eq!(client.call("echo")["result"]["content"][0]["text"], "hi echo", "guard still serves");
+    assert_eq!(client.finish(), 3);
+    assert_eq!(calls(&calls_file), ["echo"], "only the approved call arrived");
+    assert!(!raw_lines(&calls_file).contains("extra"), "{}", raw_lines(&calls_file));
+    let lines = audit(&audit_file);
+    let denied = lines.iter().filter(|l| l["decision"] == "deny").count();
+    assert!(denied > hostile.len(), "every refusal is logged ({denied}): {lines:#?}");
+}
+
+/// Issue 13 §2 and §5: a listing reaches the client filtered whatever its id, or not
+/// at all; a listing with a duplicate key is refused.
+#[test]
+fn listings_are_filtered_whatever_their_id() {
+    let (p, lock) = locked_project();
+    for twist in ["string", "float", "null", "unknown", "unsolicited", "duplicate"] {
+        let calls = p.root.join(format!("calls-{twist}"));
+        let audit_file = p.root.join(format!("audit-{twist}.log"));
+        let fixture = fixture();
+        let args = [
+            "guard",
+            "--lock",
+            lock.to_str().unwrap(),
+            "--server",
+            "fixture",
+            "--audit-log",
+            audit_file.to_str().unwrap(),
+            "--",
+            "env",
+            &format!("GUARD_FIXTURE_LIST_ID={twist}"),
+            "python3",
+            &fixture,
+            calls.to_str().unwrap(),
+        ];
+        let mut client = Client::start(&p.root, &args);
+        client.handshake();
+        client.send(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}));
+        client.next_id = 100;
+        let seen = client.drain();
+        for message in &seen {
+            assert!(!message.to_string().contains("A tool nobody approved"), "{twist}: {message}");
+        }
+        if twist == "duplicate" {
+            let answer = seen.iter().find(|m| m["id"] == 2).unwrap_or_else(|| panic!("{seen:#?}"));
+            assert!(answer["error"].is_object(), "{answer}");
+        }
+        client.finish();
+        let lines = audit(&audit_file);
+        assert!(lines.iter().any(|l| l["decision"] == "deny"), "{twist}: {lines:#?}");
+    }
+}
+
+/// Issue 13 §7: a denial inside a batch is answered as a batch.
+#[test]
+fn a_denial_inside_a_batch_is_a_batch_response() {
+    let (p, lock) = locked_project();
+    let (mut client, calls_file, _) = guarded(&p, &lock, &[]);
+    client.handshake();
+    client.tool_names();
+    client.send(&json!([
+        {"jsonrpc": "2.0", "id": 50, "method": "tools/call", "params": {"name": "extra", "arguments": {}}},
+        {"jsonrpc": "2.0", "id": 51, "method": "tools/call", "params": {"name": "echo", "arguments": {"text": "b"}}}
+    ]));
+    let seen = client.drain();
+    let refusal = seen.iter().find(|m| m.is_array() && m[0]["id"] == 50);
+    assert!(refusal.is_some_and(|r| r[0]["result"]["isError"] == true), "{seen:#?}");
+    let answer = seen.iter().find(|m| m.is_array() && m[0]["id"] == 51);
+    assert!(answer.is_some_and(|a| a[0]["result"]["content"][0]["text"] == "b"), "{seen:#?}");
+    client.finish();
+    assert_eq!(calls(&calls_file), ["echo"]);
+}
