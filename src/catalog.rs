@@ -20,6 +20,8 @@ pub struct Catalog {
     pub origin: String,
     pub header: Header,
     pub tools: Vec<Tool>,
+    /// Keys given twice outside any tool (pointers relative to the catalog object).
+    pub duplicates: Vec<Shadowed>,
 }
 
 /// The server-level metadata that reaches the model besides tools.
@@ -35,10 +37,70 @@ pub struct Header {
 pub struct Tool {
     pub name: String,
     pub value: Value,
-    /// Pointers (inside the tool) of keys the input gave twice; the last value is kept.
-    pub duplicate_keys: Vec<String>,
+    /// Keys the input gave twice inside the tool; `value` keeps the last one.
+    pub duplicate_keys: Vec<Shadowed>,
     /// Where the tool sits in its input document (`/catalogs/0/tools/3`).
     pub source_pointer: String,
+}
+
+/// A value a duplicated key hid: what the reader of the first (or any earlier) value
+/// of the key would see. Scanned like the value that won.
+#[derive(Clone, Debug)]
+pub struct Shadowed {
+    /// Where the key is, relative to its tool (or catalog).
+    pub pointer: String,
+    /// The earlier value, alone at its place in an otherwise empty copy of the
+    /// containers above it, so the field walker gives its strings their kinds.
+    pub skeleton: Value,
+    /// `pointer` as it reads inside `skeleton` (array indices there are 0).
+    pub pointer_in_skeleton: String,
+}
+
+impl Shadowed {
+    /// The hidden `earlier` value of the key at `pointer` in `container`.
+    fn new(container: &Value, pointer: &str, earlier: Value) -> Shadowed {
+        let tokens: Vec<String> =
+            pointer.split('/').skip(1).map(|t| t.replace("~1", "/").replace("~0", "~")).collect();
+        // Which containers on the way are arrays, as the value that won shows.
+        let mut arrays = Vec::with_capacity(tokens.len());
+        let mut node = Some(container);
+        for token in &tokens {
+            arrays.push(matches!(node, Some(Value::Array(_))));
+            node = match node {
+                Some(Value::Array(list)) => token.parse::<usize>().ok().and_then(|i| list.get(i)),
+                Some(Value::Object(map)) => map.get(token),
+                _ => None,
+            };
+        }
+        let mut skeleton = earlier;
+        for (token, &array) in tokens.iter().zip(&arrays).rev() {
+            skeleton = if array {
+                Value::Array(vec![skeleton])
+            } else {
+                Value::Object(std::iter::once((token.clone(), skeleton)).collect())
+            };
+        }
+        let pointer_in_skeleton = tokens
+            .iter()
+            .zip(&arrays)
+            .map(
+                |(token, &array)| {
+                    if array {
+                        "/0".to_owned()
+                    } else {
+                        format!("/{}", crate::fields::escape_token(token))
+                    }
+                },
+            )
+            .collect();
+        Shadowed { pointer: pointer.to_owned(), skeleton, pointer_in_skeleton }
+    }
+
+    /// A pointer inside the skeleton, as it reads in the real document.
+    pub fn real_pointer(&self, in_skeleton: &str) -> Option<String> {
+        let rest = in_skeleton.strip_prefix(&self.pointer_in_skeleton)?;
+        (rest.is_empty() || rest.starts_with('/')).then(|| format!("{}{rest}", self.pointer))
+    }
 }
 
 /// A catalog that could not be read. `at` is a JSON pointer or a line/column.
@@ -109,7 +171,22 @@ pub fn fallback_server_name(path: &str, server_flag: Option<&str>) -> String {
 pub fn parse(origin: &str, bytes: &[u8], fallback_name: &str) -> Result<Vec<Catalog>, LoadError> {
     let text = decode_utf8(origin, bytes)?;
     let parsed = crate::json::parse(text).map_err(|e| json_error(origin, &e))?;
+    if parsed.too_many_duplicates {
+        return Err(LoadError::new(
+            origin,
+            "/",
+            "more duplicated keys than toolreg records one by one: refusing, since what each reader sees differs",
+        ));
+    }
     let duplicates = parsed.duplicate_keys;
+    if let Some(structural) = duplicates.iter().find(|d| is_structural(&d.pointer)) {
+        return Err(LoadError::new(
+            origin,
+            &structural.pointer,
+            "this key is given twice: readers disagree on which one they use, so the catalog is refused",
+        ));
+    }
+    let bundle = matches!(&parsed.value, Value::Object(map) if map.contains_key("catalogs"));
     let mut catalogs = match parsed.value {
         Value::Object(mut map) if map.contains_key("catalogs") => {
             let Some(Value::Array(list)) = map.remove("catalogs") else {
@@ -140,12 +217,26 @@ pub fn parse(origin: &str, bytes: &[u8], fallback_name: &str) -> Result<Vec<Cata
         }
         other => vec![catalog_from(origin, "", other, fallback_name)?],
     };
-    attach_duplicates(&mut catalogs, &duplicates);
+    attach_duplicates(&mut catalogs, duplicates, bundle);
     Ok(catalogs)
 }
 
-/// Gives each tool the duplicate keys found inside it (pointers relative to the tool).
-fn attach_duplicates(catalogs: &mut [Catalog], duplicates: &[String]) {
+/// A duplicated key that decides which tools there are: `tools`, `catalogs`, `result`,
+/// or a catalog of a bundle. No reading of such a document is the reading.
+fn is_structural(pointer: &str) -> bool {
+    let tokens: Vec<&str> = pointer.split('/').skip(1).collect();
+    let structural = ["tools", "catalogs", "result", "jsonrpc", "error"];
+    match tokens.as_slice() {
+        [key] => structural.contains(key),
+        ["result", key] => *key == "tools",
+        ["catalogs", index, key] => index.parse::<usize>().is_ok() && *key == "tools",
+        _ => false,
+    }
+}
+
+/// Gives each tool the duplicate keys found inside it (pointers relative to the tool),
+/// and each catalog those outside its tools.
+fn attach_duplicates(catalogs: &mut [Catalog], duplicates: Vec<crate::json::Duplicate>, bundle: bool) {
     if duplicates.is_empty() {
         return;
     }
@@ -155,14 +246,30 @@ fn attach_duplicates(catalogs: &mut [Catalog], duplicates: &[String]) {
             owner.insert(tool.source_pointer.clone(), (c, t));
         }
     }
-    for pointer in duplicates {
+    for duplicate in duplicates {
+        let pointer = &duplicate.pointer;
         // The owning tool's pointer is a prefix ending where a '/' starts the rest.
         let found = pointer
             .match_indices('/')
             .map(|(i, _)| i)
-            .find_map(|i| owner.get(&pointer[..i]).map(|&at| (at, &pointer[i..])));
+            .find_map(|i| owner.get(&pointer[..i]).map(|&at| (at, pointer[i..].to_owned())));
         if let Some(((c, t), rest)) = found {
-            catalogs[c].tools[t].duplicate_keys.push(rest.to_owned());
+            let tool = &mut catalogs[c].tools[t];
+            let shadowed = Shadowed::new(&tool.value, &rest, duplicate.earlier);
+            tool.duplicate_keys.push(shadowed);
+            continue;
+        }
+        // Outside every tool: the catalog's own keys (its header).
+        let (c, rest) = match (bundle, pointer.strip_prefix("/catalogs/")) {
+            (true, Some(rest)) => {
+                let (index, rest) = rest.split_once('/').unwrap_or((rest, ""));
+                (index.parse::<usize>().unwrap_or(usize::MAX), format!("/{rest}"))
+            }
+            _ => (0, pointer.strip_prefix("/result").filter(|_| !bundle).unwrap_or(pointer).to_owned()),
+        };
+        if let Some(catalog) = catalogs.get_mut(c) {
+            let shadowed = Shadowed::new(&Value::Null, &rest, duplicate.earlier);
+            catalog.duplicates.push(shadowed);
         }
     }
 }
@@ -255,7 +362,7 @@ fn catalog_from(origin: &str, at: &str, value: Value, fallback_name: &str) -> Re
         })
         .unwrap_or_else(|| fallback_name.to_owned());
 
-    Ok(Catalog { server, origin: origin.to_owned(), header, tools })
+    Ok(Catalog { server, origin: origin.to_owned(), header, tools, duplicates: Vec::new() })
 }
 
 /// The header from a catalog object. A capture that carries the verbatim

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::catalog::Header;
+use crate::catalog::{Header, Shadowed};
 use crate::{charclass, decode};
 
 /// What part of a tool or server a string is; rules choose the kinds they apply to
@@ -144,6 +144,30 @@ pub fn tool_fields(tool: &Value) -> Vec<Field<'_>> {
 }
 
 /// The server-level strings: `instructions` and every string of `serverInfo`.
+/// The fields of a value a duplicated key hid in a tool, at their real pointers.
+pub fn shadowed_tool_fields(shadowed: &Shadowed) -> Vec<Field<'_>> {
+    relocate(shadowed, tool_fields(&shadowed.skeleton))
+}
+
+/// The fields of a value a duplicated key hid outside the tools: an earlier
+/// `instructions` is read as instructions, anything else as server information.
+pub fn shadowed_header_fields(shadowed: &Shadowed) -> Vec<Field<'_>> {
+    let mut w = Walker::default();
+    let instructions = shadowed.pointer.ends_with("/instructions");
+    w.value(&shadowed.skeleton, if instructions { FieldKind::Instructions } else { FieldKind::ServerInfo });
+    relocate(shadowed, w.out)
+}
+
+fn relocate<'a>(shadowed: &Shadowed, fields: Vec<Field<'a>>) -> Vec<Field<'a>> {
+    fields
+        .into_iter()
+        .filter_map(|mut field| {
+            field.pointer = shadowed.real_pointer(&field.pointer)?;
+            Some(field)
+        })
+        .collect()
+}
+
 pub fn header_fields(header: &Header) -> Vec<Field<'_>> {
     let mut w = Walker::default();
     if let Some(text) = &header.instructions {

@@ -1,7 +1,8 @@
-//! JSON parsing into `serde_json::Value` that also records what `Value` forgets: keys
-//! that appear twice in one object (RFC 8259 §4 leaves their meaning to each parser, so
-//! a reviewer and a client may see different values). The last value wins, as in
-//! serde_json; serde_json's nesting limit (128) still applies.
+//! JSON parsing into `serde_json::Value` that also keeps what `Value` forgets: keys
+//! that appear twice in one object, with every earlier value (RFC 8259 §4 leaves their
+//! meaning to each parser, so a reviewer and a client may see different values: each
+//! must be scanned). The last value wins in `value`, as in serde_json; serde_json's
+//! nesting limit (128 levels) still applies.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -11,13 +12,24 @@ use serde_json::{Map, Number, Value};
 
 use crate::fields::escape_token;
 
-/// More duplicates than this in one document are not recorded one by one.
+/// More duplicates than this in one document, or pointers longer than this in all,
+/// are not recorded one by one: the document is marked [`Parsed::too_many_duplicates`].
 const MAX_RECORDED: usize = 1000;
+const MAX_POINTER_BYTES: usize = 1 << 20;
 
-/// A parsed document and the RFC 6901 pointer of every duplicated key.
+/// A parsed document and every duplicated key.
 pub struct Parsed {
     pub value: Value,
-    pub duplicate_keys: Vec<String>,
+    pub duplicate_keys: Vec<Duplicate>,
+    /// Some duplicates were not recorded: a reader that must see every value refuses.
+    pub too_many_duplicates: bool,
+}
+
+/// A key given more than once: where (RFC 6901), and a value `value` does not hold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Duplicate {
+    pub pointer: String,
+    pub earlier: Value,
 }
 
 /// Parses `text`, recording duplicate keys.
@@ -26,13 +38,16 @@ pub fn parse(text: &str) -> Result<Parsed, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let value = ValueSeed(&state).deserialize(&mut deserializer)?;
     deserializer.end()?;
-    Ok(Parsed { value, duplicate_keys: state.into_inner().duplicates })
+    let state = state.into_inner();
+    Ok(Parsed { value, duplicate_keys: state.duplicates, too_many_duplicates: state.dropped })
 }
 
 #[derive(Default)]
 struct State {
     path: Vec<Segment>,
-    duplicates: Vec<String>,
+    duplicates: Vec<Duplicate>,
+    pointer_bytes: usize,
+    dropped: bool,
 }
 
 enum Segment {
@@ -41,6 +56,25 @@ enum Segment {
 }
 
 impl State {
+    /// The pointer of `key` in the current object, unless recording it would pass the
+    /// limits (checked before the pointer is built: its length is known beforehand).
+    fn pointer_within_budget(&self, key: &str) -> Option<String> {
+        let length: usize = self
+            .path
+            .iter()
+            .map(|s| match s {
+                Segment::Key(k) => k.len() * 2 + 1,
+                Segment::Index(_) => 21,
+            })
+            .sum::<usize>()
+            + key.len() * 2
+            + 1;
+        if self.duplicates.len() >= MAX_RECORDED || self.pointer_bytes + length > MAX_POINTER_BYTES {
+            return None;
+        }
+        Some(format!("{}/{}", self.pointer(), escape_token(key)))
+    }
+
     fn pointer(&self) -> String {
         let mut out = String::new();
         for segment in &self.path {
@@ -116,12 +150,17 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
             let popped = self.0.borrow_mut().path.pop();
             let value = value?;
             let Some(Segment::Key(key)) = popped else { continue };
-            if map.contains_key(&key) && self.0.borrow().duplicates.len() < MAX_RECORDED {
-                let mut state = self.0.borrow_mut();
-                let pointer = format!("{}/{}", state.pointer(), escape_token(&key));
-                state.duplicates.push(pointer);
+            let pointer =
+                map.contains_key(&key).then(|| self.0.borrow().pointer_within_budget(&key)).flatten();
+            match (map.insert(key, value), pointer) {
+                (Some(earlier), Some(pointer)) => {
+                    let mut state = self.0.borrow_mut();
+                    state.pointer_bytes += pointer.len();
+                    state.duplicates.push(Duplicate { pointer, earlier });
+                }
+                (Some(_), None) => self.0.borrow_mut().dropped = true,
+                (None, _) => {}
             }
-            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }
@@ -136,7 +175,9 @@ mod tests {
         let parsed = parse(r#"{"tools": [{"name": "a", "description": "x", "description": "y", "s": {"k~/": 1, "k~/": 2}}]}"#)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(parsed.value["tools"][0]["description"], "y");
-        assert_eq!(parsed.duplicate_keys, vec!["/tools/0/description", "/tools/0/s/k~0~1"]);
+        let pointers: Vec<&str> = parsed.duplicate_keys.iter().map(|d| d.pointer.as_str()).collect();
+        assert_eq!(pointers, vec!["/tools/0/description", "/tools/0/s/k~0~1"]);
+        assert_eq!(parsed.duplicate_keys[0].earlier, "x", "the earlier value is kept");
     }
 
     #[test]

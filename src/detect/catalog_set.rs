@@ -367,6 +367,7 @@ mod tests {
                     source_pointer: String::new(),
                 })
                 .collect(),
+            duplicates: vec![],
         }
     }
 

@@ -190,10 +190,18 @@ impl Detectors {
                 self.scan_field(memo, &catalog.server, None, None, &field, &mut found);
                 found.extend(references.check(catalog, own, None, &field));
             }
+            // What duplicated keys hid is scanned too: some reader sees it.
+            for duplicate in &catalog.duplicates {
+                found.push(schema::duplicate_key(&catalog.server, None, &duplicate.pointer));
+                for field in fields::shadowed_header_fields(duplicate) {
+                    self.scan_field(memo, &catalog.server, None, None, &field, &mut found);
+                }
+            }
             return found;
         };
         let annotations = tool.value.get("annotations");
-        for field in fields::tool_fields(&tool.value) {
+        let hidden = tool.duplicate_keys.iter().flat_map(fields::shadowed_tool_fields);
+        for field in fields::tool_fields(&tool.value).into_iter().chain(hidden) {
             self.scan_field(memo, &catalog.server, Some(&tool.name), annotations, &field, &mut found);
             found.extend(references.check(catalog, own, Some(&tool.name), &field));
         }

@@ -44,8 +44,8 @@ pub const DUPLICATE_KEYS: Rule = Rule {
     id: "JSON001",
     name: "duplicate-json-keys",
     title: "A key appears twice in one JSON object",
-    severity: Severity::Medium,
-    help: "A key given twice in one object means different parsers see different values: the reviewer may not see what the client uses.",
+    severity: Severity::High,
+    help: "A key given twice in one object means different parsers see different values: the reviewer may not see what the client uses. Every value is scanned; guard refuses such messages.",
 };
 
 pub const COVERT_CHANNEL: Rule = Rule {
@@ -218,16 +218,8 @@ pub fn check_value_hits(kind: FieldKind, hits: &mut Vec<Hit>) {
 pub fn check_tool(server: &str, tool: &Tool) -> Vec<Finding> {
     let mut out = Vec::new();
     parameters(server, tool, &mut out);
-    for pointer in &tool.duplicate_keys {
-        out.push(finding(
-            server,
-            tool,
-            &DUPLICATE_KEYS,
-            Severity::Medium,
-            pointer,
-            "the key appears more than once in this object; parsers disagree on which value wins",
-            pointer,
-        ));
+    for duplicate in &tool.duplicate_keys {
+        out.push(duplicate_key(server, Some(&tool.name), &duplicate.pointer));
     }
     for key in ["inputSchema", "outputSchema"] {
         if let Some(schema) = tool.value.get(key) {
@@ -451,6 +443,21 @@ fn check_object(server: &str, tool: &Tool, map: &Map<String, Value>, pointer: &s
             _ => {}
         }
     }
+}
+
+/// JSON001 for the key at `pointer` (of a tool, or of the catalog when `tool` is `None`).
+pub fn duplicate_key(server: &str, tool: Option<&str>, pointer: &str) -> Finding {
+    let message = "the key appears more than once in this object; parsers disagree on which value wins";
+    Finding::about(
+        &DUPLICATE_KEYS,
+        Severity::High,
+        server,
+        tool,
+        pointer,
+        message.to_owned(),
+        pointer,
+        pointer,
+    )
 }
 
 fn finding(

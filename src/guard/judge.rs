@@ -404,7 +404,7 @@ fn parse_line(line: &[u8]) -> Result<(bool, Vec<Value>), String> {
     let text = std::str::from_utf8(line).map_err(|_| "a message that is not UTF-8".to_owned())?;
     let parsed = crate::json::parse(text).map_err(|e| format!("a message that is not strict JSON ({e})"))?;
     if let Some(first) = parsed.duplicate_keys.first() {
-        return Err(format!("a message with a duplicate key at {}", crate::visible::escape(first)));
+        return Err(format!("a message with a duplicate key at {}", crate::visible::escape(&first.pointer)));
     }
     match parsed.value {
         Value::Object(_) => Ok((false, vec![parsed.value])),
