@@ -111,6 +111,11 @@ fn hostile_servers_end_in_a_clear_error_without_hanging() {
         ("endless-pages", "more than 50 pages"),
         ("exit-mid", "closed its output before answering initialize"),
         ("bad-utf8", "invalid UTF-8"),
+        // Issue 13 §7: the real reason, at once, and no catalog that scan would refuse.
+        ("deep", "nesting deeper than 128 levels"),
+        ("dup-names", "tools/list names the tool tool_1 twice"),
+        ("dup-key", "the key /result/tools/0/description given twice"),
+        ("no-result", "the answer to initialize has neither a result nor an error"),
     ] {
         let (run, took, catalog, gone) = fetch_fake(mode);
         let run = run.expect_code(2);

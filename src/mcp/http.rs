@@ -194,9 +194,13 @@ impl Streamable<'_> {
         if content_type.starts_with("text/event-stream") {
             let mut events = Events::new(BufReader::new(response.into_body().into_reader()), limit);
             while let Some(event) = events.next_event()? {
-                let Ok(incoming) = serde_json::from_str::<Value>(&event.data) else {
-                    self.noise += 1;
-                    continue;
+                let incoming = match Incoming::parse(&event.data) {
+                    Incoming::Message(message) => message,
+                    Incoming::Failed(e) => return Err(e),
+                    _ => {
+                        self.noise += 1;
+                        continue;
+                    }
                 };
                 if incoming.get("method").is_some() {
                     self.unsolicited(&incoming)?;
@@ -209,8 +213,11 @@ impl Streamable<'_> {
             let body = read_limited(response.into_body(), limit, method, timeout)?;
             let body = std::str::from_utf8(&body)
                 .map_err(|e| FetchError::InvalidUtf8 { offset: e.valid_up_to() })?;
-            let incoming: Value = serde_json::from_str(body)
-                .map_err(|e| FetchError::Protocol(format!("the answer to {method} is not JSON: {e}")))?;
+            let incoming = match Incoming::parse(body) {
+                Incoming::Message(message) => message,
+                Incoming::Failed(e) => return Err(e),
+                _ => return Err(FetchError::Protocol(format!("the answer to {method} is not JSON"))),
+            };
             let found = match incoming {
                 Value::Array(batch) => batch.into_iter().find(|m| m.get("id") == Some(id)),
                 single => Some(single).filter(|m| m.get("id") == Some(id)),
@@ -357,10 +364,7 @@ fn read_stream(
                 }
                 continue;
             }
-            Ok(Some(event)) if event.name == "message" => match serde_json::from_str(&event.data) {
-                Ok(message) => Incoming::Message(message),
-                Err(_) => Incoming::Noise,
-            },
+            Ok(Some(event)) if event.name == "message" => Incoming::parse(&event.data),
             Ok(Some(_)) => continue,
             Ok(None) => Incoming::Eof,
             Err(e) => Incoming::Failed(e),

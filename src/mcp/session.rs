@@ -81,7 +81,9 @@ pub fn legacy(transport: &mut impl Transport, limits: &Limits) -> Result<Fetched
     let params =
         json!({"protocolVersion": LEGACY_VERSION, "capabilities": capabilities, "clientInfo": client_info()});
     let result = transport.request("initialize", params, limits.start_timeout)?;
-    let version = result.get("protocolVersion").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let Some(version) = result.get("protocolVersion").and_then(Value::as_str).map(str::to_owned) else {
+        return Err(FetchError::Protocol("the answer to initialize names no protocolVersion".into()));
+    };
     transport.negotiated(&version);
     transport.notify("notifications/initialized")?;
     let tools = list_tools(transport, limits, None)?;
@@ -111,10 +113,31 @@ fn list_tools(
         transport.take_list_changed(Duration::ZERO)?;
         let tools = list_pages(transport, limits, modern)?;
         if !transport.take_list_changed(limits.settle)? || relists == 3 {
+            check_tools(&tools)?;
             return Ok(tools);
         }
         relists += 1;
     }
+}
+
+/// What a catalog file must hold, checked before one is written: every tool an object
+/// with a string name, no name twice (a client would have to pick one of the two).
+fn check_tools(tools: &[Value]) -> Result<(), FetchError> {
+    let mut seen = std::collections::HashSet::with_capacity(tools.len());
+    for (i, tool) in tools.iter().enumerate() {
+        let Some(name) = tool.get("name").and_then(Value::as_str) else {
+            return Err(FetchError::Protocol(format!(
+                "tools/list entry {i} is not a tool with a string name"
+            )));
+        };
+        if !seen.insert(name) {
+            return Err(FetchError::Protocol(format!(
+                "tools/list names the tool {} twice",
+                crate::visible::escape(name)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn list_pages(
@@ -156,6 +179,37 @@ pub enum Incoming {
     Noise,
     Failed(FetchError),
     Eof,
+}
+
+impl Incoming {
+    /// One message as a server wrote it. A line that is no JSON at all is noise; one
+    /// that is a JSON object toolreg refuses (nested past the limit, a number out of
+    /// range, a key given twice) fails the fetch at once, with its reason, rather than
+    /// being skipped until a timeout.
+    pub fn parse(text: &str) -> Incoming {
+        let text = text.trim();
+        match crate::json::parse(text) {
+            Ok(parsed) => match parsed.duplicate_keys.first() {
+                None => Incoming::Message(parsed.value),
+                Some(duplicate) => Incoming::Failed(FetchError::Protocol(format!(
+                    "the server sent a message with the key {} given twice: clients disagree on which \
+                     value they read, so it is refused",
+                    crate::visible::escape(&duplicate.pointer)
+                ))),
+            },
+            Err(e) if text.starts_with('{') || e.to_string().starts_with("recursion limit") => {
+                let reason = if e.to_string().starts_with("recursion limit") {
+                    "nesting deeper than 128 levels".to_owned()
+                } else {
+                    e.to_string()
+                };
+                Incoming::Failed(FetchError::Protocol(format!(
+                    "the server sent a message toolreg refuses: {reason}"
+                )))
+            }
+            Err(_) => Incoming::Noise,
+        }
+    }
 }
 
 /// Where a [`Channel`] writes: a child's stdin, or POSTs to an endpoint.
@@ -267,10 +321,15 @@ pub fn answer(method: &str, message: &Value) -> Result<Value, FetchError> {
         let (code, message) = rpc_error(error);
         return Err(FetchError::Rpc { method: method.to_owned(), code, message });
     }
-    message
-        .get("result")
-        .cloned()
-        .ok_or_else(|| FetchError::Protocol(format!("the answer to {method} has no result")))
+    match message.get("result") {
+        Some(result @ Value::Object(_)) => Ok(result.clone()),
+        Some(_) => {
+            Err(FetchError::Protocol(format!("the answer to {method} has a result that is not an object")))
+        }
+        None => {
+            Err(FetchError::Protocol(format!("the answer to {method} has neither a result nor an error")))
+        }
+    }
 }
 
 /// What to do with a message the server sent on its own.

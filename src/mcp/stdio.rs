@@ -169,16 +169,16 @@ fn read_messages(stdout: ChildStdout, limit: usize, tx: &Sender<Incoming>) {
             Ok(_) if line.len() > limit && line.last() != Some(&b'\n') => {
                 Incoming::Failed(FetchError::TooLarge { limit })
             }
+            // A last line cut off by the end of the stream is no message: the server
+            // closed its output before finishing it.
+            Ok(_) if line.last() != Some(&b'\n') => Incoming::Eof,
             Ok(_) => match std::str::from_utf8(&line) {
                 Err(e) => Incoming::Failed(FetchError::InvalidUtf8 { offset: e.valid_up_to() }),
                 Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => match serde_json::from_str::<Value>(text.trim()) {
-                    Ok(value) => Incoming::Message(value),
-                    Err(_) => Incoming::Noise,
-                },
+                Ok(text) => Incoming::parse(text),
             },
         };
-        let stop = matches!(incoming, Incoming::Failed(_));
+        let stop = matches!(incoming, Incoming::Failed(_) | Incoming::Eof);
         if tx.send(incoming).is_err() || stop {
             return;
         }
