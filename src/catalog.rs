@@ -274,7 +274,32 @@ fn attach_duplicates(catalogs: &mut [Catalog], duplicates: Vec<crate::json::Dupl
     }
 }
 
+/// Compressed formats by their magic bytes: named, never unpacked (a small file can
+/// unpack to gigabytes).
+const COMPRESSED: [(&[u8], &str); 6] = [
+    (b"\x1f\x8b", "gzip"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+];
+
+/// The compressed format `bytes` start like, if any.
+pub fn compressed_format(bytes: &[u8]) -> Option<&'static str> {
+    COMPRESSED.iter().find(|(magic, _)| bytes.starts_with(magic)).map(|(_, name)| *name)
+}
+
 fn decode_utf8<'a>(origin: &str, bytes: &'a [u8]) -> Result<&'a str, LoadError> {
+    if let Some(format) = compressed_format(bytes) {
+        return Err(LoadError::new(
+            origin,
+            "byte 0",
+            format!(
+                "{format}-compressed data, not JSON: toolreg never unpacks input; unpack it yourself first"
+            ),
+        ));
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let offset = e.valid_up_to();
@@ -283,15 +308,17 @@ fn decode_utf8<'a>(origin: &str, bytes: &'a [u8]) -> Result<&'a str, LoadError> 
     })
 }
 
-fn json_error(origin: &str, e: &serde_json::Error) -> LoadError {
-    let at = format!("line {}, column {}", e.line(), e.column());
-    let text = e.to_string();
-    let message = if text.starts_with("recursion limit exceeded") {
-        "nesting deeper than 128 levels".to_owned()
-    } else {
-        // serde_json's message ends with its own "at line L column C": keep the cause only.
-        let cause = text.split(" at line ").next().unwrap_or(&text);
-        format!("invalid JSON: {cause}")
+fn json_error(origin: &str, e: &crate::json::ParseError) -> LoadError {
+    let (line, column) = e.position();
+    let at = format!("line {line}, column {column}");
+    let message = match e {
+        crate::json::ParseError::TooDeep { .. } => e.to_string(),
+        crate::json::ParseError::Json(e) => {
+            // serde_json's message ends with its own "at line L column C": keep the cause only.
+            let text = e.to_string();
+            let cause = text.split(" at line ").next().unwrap_or(&text).to_owned();
+            format!("invalid JSON: {cause}")
+        }
     };
     LoadError::new(origin, at, message)
 }

@@ -1,8 +1,9 @@
 //! JSON parsing into `serde_json::Value` that also keeps what `Value` forgets: keys
 //! that appear twice in one object, with every earlier value (RFC 8259 §4 leaves their
 //! meaning to each parser, so a reviewer and a client may see different values: each
-//! must be scanned). The last value wins in `value`, as in serde_json; serde_json's
-//! nesting limit (128 levels) still applies.
+//! must be scanned). The last value wins in `value`, as in serde_json. Documents nested
+//! deeper than [`MAX_DEPTH`] levels are refused before parsing (exactly that deep is
+//! fine: serde_json's own limit stops one level short of it).
 
 use std::cell::RefCell;
 use std::fmt;
@@ -32,14 +33,70 @@ pub struct Duplicate {
     pub earlier: Value,
 }
 
+/// The deepest nesting of arrays and objects accepted.
+pub const MAX_DEPTH: usize = 128;
+
+/// Why a document was not parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("nesting deeper than {MAX_DEPTH} levels")]
+    TooDeep { line: usize, column: usize },
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+}
+
+impl ParseError {
+    /// Where it happened: line and column, both from 1.
+    pub fn position(&self) -> (usize, usize) {
+        match self {
+            ParseError::TooDeep { line, column } => (*line, *column),
+            ParseError::Json(e) => (e.line(), e.column()),
+        }
+    }
+}
+
 /// Parses `text`, recording duplicate keys.
-pub fn parse(text: &str) -> Result<Parsed, serde_json::Error> {
+pub fn parse(text: &str) -> Result<Parsed, ParseError> {
+    check_depth(text)?;
     let state = RefCell::new(State::default());
     let mut deserializer = serde_json::Deserializer::from_str(text);
+    // The depth was checked above, so the visitor's recursion is bounded.
+    deserializer.disable_recursion_limit();
     let value = ValueSeed(&state).deserialize(&mut deserializer)?;
     deserializer.end()?;
     let state = state.into_inner();
     Ok(Parsed { value, duplicate_keys: state.duplicates, too_many_duplicates: state.dropped })
+}
+
+/// Refuses nesting past [`MAX_DEPTH`], in one pass over the bytes (strings skipped).
+fn check_depth(text: &str) -> Result<(), ParseError> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut line, mut line_start) = (1, 0);
+    for (at, byte) in text.bytes().enumerate() {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    let column = text[line_start..=at].chars().count();
+                    return Err(ParseError::TooDeep { line, column });
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => (line, line_start) = (line + 1, at + 1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[derive(Default)]
@@ -187,6 +244,13 @@ mod tests {
         let theirs: Option<Value> = serde_json::from_str(text).ok();
         assert_eq!(ours, theirs);
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-        assert!(parse(&deep).is_err_and(|e| e.to_string().starts_with("recursion limit exceeded")));
+        assert!(parse(&deep).is_err_and(|e| e.to_string() == "nesting deeper than 128 levels"));
+        let at_limit = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&at_limit).is_ok(), "exactly {MAX_DEPTH} levels is within the limit");
+        let over = format!("{{\"a\": \"[[[\", \"b\":\n {}{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(
+            matches!(parse(&over), Err(ParseError::TooDeep { line: 2, column: 129 })),
+            "brackets in strings do not count"
+        );
     }
 }

@@ -99,8 +99,15 @@ impl Lock {
     pub fn load(path: &Path) -> Result<Lock, String> {
         let shown = crate::visible::escape(&path.display().to_string());
         let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| format!("{shown}: not a toolreg.lock: not UTF-8"))?;
+        let parsed = crate::json::parse(text).map_err(|e| format!("{shown}: not a toolreg.lock: {e}"))?;
+        if let Some(duplicate) = parsed.duplicate_keys.first() {
+            let at = crate::visible::escape(&duplicate.pointer);
+            return Err(format!("{shown}: not a toolreg.lock: the key {at} is given twice"));
+        }
         let lock: Lock =
-            serde_json::from_slice(&bytes).map_err(|e| format!("{shown}: not a toolreg.lock: {e}"))?;
+            serde_json::from_value(parsed.value).map_err(|e| format!("{shown}: not a toolreg.lock: {e}"))?;
         if lock.version != FORMAT_VERSION {
             return Err(format!(
                 "{shown}: lock format version {} (this toolreg reads {FORMAT_VERSION})",

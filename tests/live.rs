@@ -278,6 +278,7 @@ fn hostile_http_servers_end_in_a_clear_error_without_hanging() {
         ("redirect", "toolreg follows no redirects"),
         ("bad-utf8", "invalid UTF-8"),
         ("foreign-endpoint", "another origin"),
+        ("gzip-bomb", "is compressed (Content-Encoding: gzip)"),
     ] {
         let (_server, port, dir) = fake_http(mode);
         let out = dir.path().join("catalog.json");

@@ -216,6 +216,13 @@ fn bad_inputs_are_clear_errors_not_panics() {
         ("numname.json", br#"[{"name": 7}]"#.to_vec(), "/0/name: a tool needs a string \"name\""),
         ("dup.json", br#"[{"name": "a"}, {"name": "a"}]"#.to_vec(), "/1/name: duplicate tool name a"),
         ("deep.json", deep.into_bytes(), "nesting deeper than 128 levels"),
+        (
+            "deep129.json",
+            format!(r#"{{"tools": [{{"name": "a", "x": {}{}}}]}}"#, "[".repeat(126), "]".repeat(126))
+                .into_bytes(),
+            "line 1, column 156: nesting deeper than 128 levels",
+        ),
+        ("bomb.json.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00".to_vec(), "gzip-compressed data, not JSON"),
         ("string.json", br#""tools""#.to_vec(), "/: not a catalog"),
         ("object.json", br#"{"name": "x"}"#.to_vec(), "/: not a catalog"),
         ("empty.json", Vec::new(), "invalid JSON"),
@@ -234,6 +241,16 @@ fn bad_inputs_are_clear_errors_not_panics() {
         assert!(run.stderr.contains(message), "{file}: expected {message:?} in {}", run.stderr);
         assert!(run.stdout.is_empty(), "{file}: a failed scan printed a report");
     }
+}
+
+/// Issue 13 §7: exactly 128 levels is within the limit (it was refused as deeper).
+#[test]
+fn a_document_exactly_at_the_nesting_limit_loads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("deep128.json");
+    let text = format!(r#"{{"tools": [{{"name": "a", "x": {}{}}}]}}"#, "[".repeat(125), "]".repeat(125));
+    std::fs::write(&path, text).expect("write");
+    toolreg(&["scan", path.to_str().expect("utf-8 path")]).expect_code(0);
 }
 
 #[test]

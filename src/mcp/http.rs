@@ -165,7 +165,8 @@ impl Streamable<'_> {
             .timeout_global(Some(timeout))
             .build()
             .header("Content-Type", "application/json")
-            .header("Accept", "application/json, text/event-stream");
+            .header("Accept", "application/json, text/event-stream")
+            .header("Accept-Encoding", "identity");
         let modern_version =
             message.pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion").and_then(Value::as_str);
         if let Some(version) = modern_version {
@@ -312,7 +313,8 @@ fn legacy_sse(
         // The stream stays open for the whole fetch; a stall between two reads ends it.
         .timeout_per_read(Some(limits.request_timeout))
         .build()
-        .header("Accept", "text/event-stream");
+        .header("Accept", "text/event-stream")
+        .header("Accept-Encoding", "identity");
     let response = authorized(request, token)
         .call()
         .map_err(|e| transport_error(&e, "the event stream", limits.start_timeout))?;
@@ -425,6 +427,15 @@ fn authorized<B>(request: ureq::RequestBuilder<B>, token: Option<&str>) -> ureq:
 fn accept_status(response: Response<Body>, method: &str) -> Result<Response<Body>, FetchError> {
     let status = response.status().as_u16();
     if (200..300).contains(&status) {
+        // toolreg unpacks nothing (a small body can unpack to gigabytes): a compressed
+        // answer is named as such, not misread as invalid UTF-8.
+        let encoding = header(&response, "content-encoding").unwrap_or_default();
+        if !encoding.is_empty() && !encoding.eq_ignore_ascii_case("identity") {
+            return Err(FetchError::Protocol(format!(
+                "the answer to {method} is compressed (Content-Encoding: {}); toolreg reads identity only",
+                crate::visible::escape(&truncate(&encoding, 100))
+            )));
+        }
         return Ok(response);
     }
     if status == 401 || status == 403 {

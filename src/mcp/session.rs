@@ -197,16 +197,12 @@ impl Incoming {
                     crate::visible::escape(&duplicate.pointer)
                 ))),
             },
-            Err(e) if text.starts_with('{') || e.to_string().starts_with("recursion limit") => {
-                let reason = if e.to_string().starts_with("recursion limit") {
-                    "nesting deeper than 128 levels".to_owned()
-                } else {
-                    e.to_string()
-                };
-                Incoming::Failed(FetchError::Protocol(format!(
-                    "the server sent a message toolreg refuses: {reason}"
-                )))
-            }
+            Err(e @ crate::json::ParseError::TooDeep { .. }) => Incoming::Failed(FetchError::Protocol(
+                format!("the server sent a message toolreg refuses: {e}"),
+            )),
+            Err(e) if text.starts_with('{') => Incoming::Failed(FetchError::Protocol(format!(
+                "the server sent a message toolreg refuses: {e}"
+            ))),
             Err(_) => Incoming::Noise,
         }
     }

@@ -455,8 +455,16 @@ fn read_json(path: &Path, problems: &mut Vec<Problem>) -> Result<Value, Registry
     let bytes = std::fs::read(path).map_err(|e| RegistryError::new(path, format!("cannot read: {e}")))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| RegistryError::new(path, format!("not UTF-8 (byte {})", e.valid_up_to())))?;
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| RegistryError::new(path, format!("invalid JSON: {e}")))?;
+    let parsed =
+        crate::json::parse(text).map_err(|e| RegistryError::new(path, format!("invalid JSON: {e}")))?;
+    if let Some(duplicate) = parsed.duplicate_keys.first() {
+        let at = crate::visible::escape(&duplicate.pointer);
+        return Err(RegistryError::new(
+            path,
+            format!("the key {at} is given twice: readers disagree on its value"),
+        ));
+    }
+    let value = parsed.value;
     if !canonical_text::is_canonical(text, &value) {
         problems.push(Problem {
             rule: &NON_CANONICAL,
