@@ -8,12 +8,20 @@ use crate::charclass;
 
 /// Escapes `text` for a single line of human output: newlines and tabs included.
 pub fn escape(text: &str) -> String {
-    escape_with(text, false)
+    escape_with(text, false, true)
 }
 
 /// Escapes `text` for multi-line display: `\n` and `\t` pass through, all else as [`escape`].
 pub fn escape_multiline(text: &str) -> String {
-    escape_with(text, true)
+    escape_with(text, true, true)
+}
+
+/// The last pass over a message built from parts that were escaped already (an error
+/// quoting a name): as [`escape_multiline`], but `⟨` is left as it is, so what was
+/// escaped once is not escaped again (`⟨U+001B⟩`, not `⟨U+27E8⟩U+001B⟩`). Nothing that
+/// could drive a terminal survives either way.
+pub fn neutralize_multiline(text: &str) -> String {
+    escape_with(text, true, false)
 }
 
 /// Whether `c` (following `prev`) must be shown as a code point rather than drawn.
@@ -36,7 +44,7 @@ pub fn must_escape(c: char, prev: Option<char>) -> bool {
         || charclass::is_unassigned(c)
 }
 
-fn escape_with(text: &str, keep_lines: bool) -> String {
+fn escape_with(text: &str, keep_lines: bool, bracket: bool) -> String {
     if !(charclass::needs_inspection(text) || text.contains(['\n', '\t'])) {
         return text.to_owned();
     }
@@ -44,7 +52,7 @@ fn escape_with(text: &str, keep_lines: bool) -> String {
     let mut prev = None;
     for c in text.chars() {
         let kept_whitespace = keep_lines && (c == '\n' || c == '\t');
-        if !kept_whitespace && must_escape(c, prev) {
+        if !kept_whitespace && (bracket || c != '\u{27E8}') && must_escape(c, prev) {
             out.push_str(&code_point(c));
         } else {
             out.push(c);

@@ -139,3 +139,58 @@ fn decode_json_strings(text: &str) -> String {
     walk(&value, &mut out);
     out
 }
+
+/// Issue 13 §7: a name quoted by an error is escaped once (`⟨U+001B⟩`, never
+/// `⟨U+27E8⟩U+001B⟩`), and clap's own errors quote the command line escaped too.
+#[test]
+fn errors_escape_once_and_argument_errors_escape_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = "a\u{1b}[2Jb";
+    for args in [
+        vec!["verify", "--lock", name, "x", "--catalog", "c.json"],
+        vec!["log", "--verify-audit", name],
+        vec!["check", "--catalogs", name],
+        vec!["review", name, "--catalog", "c.json"],
+    ] {
+        let run = toolreg(&args).expect_code(2);
+        assert_safe(&run.stderr, "error");
+        assert!(run.stderr.contains("a\u{27E8}U+001B\u{27E9}[2Jb"), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("U+27E8"), "{args:?}: escaped twice: {}", run.stderr);
+    }
+    for args in [
+        vec!["scan", "--bogus\u{9b}2J\u{202e}x"],
+        vec!["nonexistent\u{1b}]8;;x\u{7}"],
+        vec!["scan", "--format", "\u{202e}json"],
+    ] {
+        let run = toolreg(&args).expect_code(2);
+        assert_safe(&run.stderr, "argument error");
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+}
+
+/// Issue 13 §7: every JSON output keeps the promise that `jq -r` prints nothing raw.
+#[test]
+fn json_outputs_carry_no_raw_dangerous_character() {
+    let p = common::Project::new();
+    let benign = common::catalog_v1();
+    p.catalog("benign.json", &benign);
+    p.run(&["review", "demo", "--catalog", "benign.json", "--approve"]).expect_code(0);
+    p.run(&["lock"]).expect_code(0);
+    std::fs::write(p.root.join("hostile.json"), hostile_catalog()).expect("write");
+    std::fs::create_dir(p.root.join("catalogs")).expect("mkdir");
+    std::fs::write(p.root.join("catalogs/demo.json"), hostile_catalog()).expect("write");
+    let lock = p.registry().join("toolreg.lock").display().to_string();
+    for (what, args) in [
+        ("verify", vec!["verify", "--lock", &lock, "demo", "--catalog", "hostile.json", "--format", "json"]),
+        ("diff", vec!["diff", "demo", "--catalog", "hostile.json", "--format", "json"]),
+        ("check", vec!["check", "--catalogs", "catalogs", "--format", "json"]),
+        ("check sarif", vec!["check", "--catalogs", "catalogs", "--format", "sarif"]),
+        ("scan sarif", vec!["scan", "hostile.json", "--format", "sarif"]),
+        ("digest", vec!["digest", "hostile.json", "--format", "json"]),
+    ] {
+        let run = p.run(&args);
+        assert_ne!(run.code, 2, "{what}: {}", run.stderr);
+        assert_safe(&decode_json_strings(&run.stdout), what);
+        assert_safe(&run.stderr, what);
+    }
+}

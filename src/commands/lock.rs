@@ -67,9 +67,11 @@ pub fn verify(args: &VerifyArgs, _ctx: &Context, out: &mut dyn Write) -> Result<
     let mismatches = crate::lock::verify(locked, &catalog)?;
     let text = match args.format {
         SimpleFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&serde_json::json!({
+            // Names are served text: escaped, as in every JSON report (`jq -r` prints
+            // nothing raw).
+            let mut text = serde_json::to_string_pretty(&visible::value(&serde_json::json!({
                 "server": args.server, "ok": mismatches.is_empty(), "mismatches": mismatches,
-            }))?;
+            })))?;
             text.push('\n');
             text
         }
