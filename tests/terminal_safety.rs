@@ -144,7 +144,6 @@ fn decode_json_strings(text: &str) -> String {
 /// `⟨U+27E8⟩U+001B⟩`), and clap's own errors quote the command line escaped too.
 #[test]
 fn errors_escape_once_and_argument_errors_escape_too() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let name = "a\u{1b}[2Jb";
     for args in [
         vec!["verify", "--lock", name, "x", "--catalog", "c.json"],
