@@ -328,3 +328,22 @@ fn the_evaluation_corpus_scans_without_error() {
     let report = toolreg(&args).expect_code(1).json();
     assert!(report["summary"]["tools"].as_u64().is_some_and(|n| n > 6000));
 }
+
+/// Issue 13 §7: SARIF locates a file outside the working directory by a relative
+/// reference against %SRCROOT%, never by an absolute path or file:// URI.
+#[test]
+fn sarif_uris_are_relative() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("a b.json");
+    std::fs::copy("tests/fixtures/poisoned.json", &path).expect("copy");
+    let run = toolreg(&["scan", path.to_str().expect("utf-8"), "--format", "sarif"]).expect_code(1);
+    let log: serde_json::Value = serde_json::from_str(&run.stdout).expect("SARIF is JSON");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    for result in results {
+        let artifact = &result["locations"][0]["physicalLocation"]["artifactLocation"];
+        let uri = artifact["uri"].as_str().expect("uri");
+        assert!(uri.starts_with("../") && uri.ends_with("/a%20b.json"), "{uri}");
+        assert_eq!(artifact["uriBaseId"], "%SRCROOT%");
+    }
+}

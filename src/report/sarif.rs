@@ -71,7 +71,8 @@ fn result(finding: &Finding, fails: bool, rule_index: usize) -> Value {
     let logical = json!({"fullyQualifiedName": qualified, "kind": "object"});
     let mut location = Map::new();
     if let Some(place) = &finding.location {
-        let mut physical = json!({"artifactLocation": {"uri": place.path}});
+        let uri = artifact_uri(&place.path);
+        let mut physical = json!({"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}});
         if let Some(line) = place.line {
             physical["region"] = json!({"startLine": line});
         }
@@ -99,6 +100,44 @@ fn result(finding: &Finding, fails: bool, rule_index: usize) -> Value {
     })
 }
 
+/// A location as SARIF wants it: a relative URI reference, resolved against the
+/// `%SRCROOT%` base (the directory toolreg ran in: the checkout, in CI). An absolute
+/// path is made relative to it (`../` where needed): absolute URIs name the machine's
+/// own folders, which no dashboard can map to the repository.
+fn artifact_uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let relative = if path.starts_with('/') || path.get(1..3) == Some(":/") {
+        let cwd = std::env::current_dir().ok().and_then(|c| c.canonicalize().ok());
+        cwd.map(|cwd| relative_to(&cwd.to_string_lossy().replace('\\', "/"), &path)).unwrap_or(path)
+    } else {
+        path
+    };
+    percent_encode(&relative)
+}
+
+/// `path` from `base` (both absolute, `/`-separated).
+fn relative_to(base: &str, path: &str) -> String {
+    let base: Vec<&str> = base.split('/').filter(|s| !s.is_empty()).collect();
+    let target: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let mut parts = vec![".."; base.len() - common];
+    parts.extend(&target[common..]);
+    parts.join("/")
+}
+
+/// RFC 3986: everything but unreserved characters and `/` is percent-encoded.
+fn percent_encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// `error` for what fails the run; below that, by severity.
 fn level(severity: Severity, fails: bool) -> &'static str {
     match severity {
@@ -115,5 +154,21 @@ fn security_severity(severity: Severity) -> &'static str {
         Severity::Medium => "5.5",
         Severity::Low => "3.0",
         Severity::Info => "0.0",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_relative_and_encoded() {
+        assert_eq!(relative_to("/work/repo", "/work/repo/registry/a.json"), "registry/a.json");
+        assert_eq!(relative_to("/work/repo", "/tmp/x y.json"), "../../tmp/x y.json");
+        assert_eq!(
+            percent_encode("servers/a b/\u{27E8}U+001B\u{27E9}.json"),
+            "servers/a%20b/%E2%9F%A8U%2B001B%E2%9F%A9.json"
+        );
+        assert!(!artifact_uri("/etc/passwd").starts_with('/'));
     }
 }
