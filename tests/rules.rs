@@ -72,6 +72,10 @@ fn an_extra_rule_file_adds_rules_everywhere() {
     .expect("write");
     let run = toolreg(&["rules", "test", path(&rules)]).expect_code(1);
     assert!(run.stdout.contains("FAIL ORG001") && run.stdout.contains("should not match"), "{}", run.stdout);
+    // Issue 13 §7: and a scan refuses to load it, rather than using a rule that does
+    // not do what its own examples say.
+    let run = toolreg(&["scan", path(&catalog), "--rules", path(&rules)]).expect_code(2);
+    assert!(run.stderr.contains("rule ORG001: 1 of its own examples fail"), "{}", run.stderr);
 }
 
 #[test]

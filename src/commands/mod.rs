@@ -84,20 +84,27 @@ impl Context {
 
     /// The detectors of a registry's configuration.
     pub fn registry_detectors(&self, registry: &Registry) -> Result<Detectors, Error> {
-        detectors(&registry.config, &[])
+        detectors(&registry.config, &[], true)
     }
 
     /// The detectors of this run's configuration, plus the rule files `extra`.
     pub fn detectors(&self, extra: &[PathBuf]) -> Result<Detectors, Error> {
-        detectors(&self.config, extra)
+        detectors(&self.config, extra, true)
+    }
+
+    /// As [`Context::detectors`], loading rules whose examples fail (for `rules test`).
+    pub fn detectors_unproven(&self, extra: &[PathBuf]) -> Result<Detectors, Error> {
+        detectors(&self.config, extra, false)
     }
 }
 
-/// Built-in rules, `config`'s rule files and `extra`, minus the rules `config` disables.
-fn detectors(config: &Config, extra: &[PathBuf]) -> Result<Detectors, Error> {
+/// Built-in rules, `config`'s rule files and `extra`, minus the rules `config` disables;
+/// `proven`: only rule files whose rules pass their own examples.
+fn detectors(config: &Config, extra: &[PathBuf], proven: bool) -> Result<Detectors, Error> {
     let mut files = config.extra_rules.clone();
     files.extend(extra.iter().cloned());
-    Ok(Detectors::load(&files, &config.disabled_rules)?)
+    let load = if proven { Detectors::load_proven } else { Detectors::load };
+    Ok(load(&files, &config.disabled_rules)?)
 }
 
 /// Loads every input; the first bad one stops the run (nothing half-checked is reported).

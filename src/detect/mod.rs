@@ -114,6 +114,30 @@ impl Detectors {
         Ok(Detectors { rules, disabled: disabled.to_vec() })
     }
 
+    /// As [`Detectors::load`], refusing a rule file whose rules do not prove their own
+    /// examples: a rule that misses its `match` examples would pass a scan silently.
+    /// (`toolreg rules test FILE` loads without this, to show every failure.)
+    pub fn load_proven(extra: &[std::path::PathBuf], disabled: &[String]) -> Result<Detectors, RuleError> {
+        let detectors = Detectors::load(extra, disabled)?;
+        let builtin: Vec<&str> = rules::BUILTIN.iter().map(|(file, _)| *file).collect();
+        let failures = detectors.rules.test_examples_of(|rule| !builtin.contains(&rule.source.as_str()));
+        if let Some(first) = failures.first() {
+            let expected = if first.expected_match { "does not match" } else { "matches" };
+            return Err(RuleError {
+                file: first.source.clone(),
+                rule: Some(first.rule.clone()),
+                message: format!(
+                    "{} of its own examples fail (the first {expected} {}): fix the rule; \
+                     `toolreg rules test {}` shows each",
+                    failures.iter().filter(|f| f.source == first.source).count(),
+                    visible::escape(&first.example),
+                    visible::escape(&first.source)
+                ),
+            });
+        }
+        Ok(detectors)
+    }
+
     /// Every rule the detectors can report: code rules and loaded text rules.
     pub fn all_rules(&self) -> Vec<&'static Rule> {
         let mut all: Vec<&'static Rule> = code_rules();

@@ -271,8 +271,13 @@ impl RuleSet {
     /// Runs every example of every rule: a `match` example must fire its rule, a
     /// `no_match` example must not.
     pub fn test_examples(&self) -> Vec<ExampleFailure> {
+        self.test_examples_of(|_| true)
+    }
+
+    /// As [`RuleSet::test_examples`], for the rules `which` selects.
+    pub fn test_examples_of(&self, which: impl Fn(&TextRule) -> bool) -> Vec<ExampleFailure> {
         let mut failures = Vec::new();
-        for rule in &self.rules {
+        for rule in self.rules.iter().filter(|r| which(r)) {
             let kind = example_kind(&rule.kinds);
             let annotations = rule.satisfying_annotations();
             let fires = |example: &str| {
