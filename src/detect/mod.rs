@@ -279,12 +279,6 @@ impl Detectors {
         });
     }
 
-    /// Scans `text`, then every payload a hit decoded (up to [`MAX_DECODE_DEPTH`]).
-    fn scan_text(&self, place: &Place<'_>, text: &str, depth: u8, via: &str, out: &mut Vec<Finding>) {
-        let hits = self.check_text(text, place.kind, place.annotations);
-        self.report(place, text, hits, depth, via, out);
-    }
-
     /// Turns hits into findings and rescans what they decoded. A hidden payload that
     /// itself carries a poisoning signal makes its carrier critical.
     fn report(
@@ -296,14 +290,19 @@ impl Detectors {
         via: &str,
         out: &mut Vec<Finding>,
     ) {
+        // A secret one rule redacts is masked in every finding's evidence, not only in
+        // that rule's own: other rules' excerpts overlap it.
+        let shown = masked(text, &hits);
         for hit in hits {
             let index = out.len();
-            out.push(to_finding(place, text, &hit, depth, via));
+            out.push(to_finding(place, text, &shown, &hit, depth, via));
             if let Some(payload) = &hit.decoded {
                 if depth < MAX_DECODE_DEPTH {
                     let via = format!("{via}in text decoded by {}: ", hit.rule.id);
                     let before = out.len();
-                    self.scan_text(place, payload, depth + 1, &via, out);
+                    let payload_hits = self.check_text(payload, place.kind, place.annotations);
+                    out[index].decoded = Some(visible::escape(&masked(payload, &payload_hits)));
+                    self.report(place, payload, payload_hits, depth + 1, &via, out);
                     if out[before..].iter().any(|f| f.signal.is_some()) {
                         out[index].severity = Severity::Critical;
                         out[index].message.push_str(" (the hidden text carries instructions or targets)");
@@ -326,7 +325,25 @@ struct Place<'a> {
     annotations: Option<&'a Value>,
 }
 
-fn to_finding(place: &Place<'_>, text: &str, hit: &Hit, depth: u8, via: &str) -> Finding {
+/// `text` with every secret a hit redacts masked after its first four characters, byte
+/// for byte (`*`), so every span into `text` still fits.
+fn masked<'t>(text: &'t str, hits: &[Hit]) -> std::borrow::Cow<'t, str> {
+    let secrets: Vec<(usize, usize)> = hits.iter().filter(|h| h.redact).map(|h| h.span).collect();
+    if secrets.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for (start, end) in secrets {
+        let Some(secret) = text.get(start..end) else { continue };
+        let kept = secret.chars().take(4).map(char::len_utf8).sum::<usize>();
+        bytes[start + kept..end].fill(b'*');
+    }
+    // Whole characters were replaced by ASCII: still UTF-8.
+    std::borrow::Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A finding from a hit; `shown` is `text` with secrets masked, for the evidence.
+fn to_finding(place: &Place<'_>, text: &str, shown: &str, hit: &Hit, depth: u8, via: &str) -> Finding {
     let raw = text.get(hit.span.0..hit.span.1).unwrap_or_default();
     let evidence_key = format!("{via}{raw}");
     let message = if via.is_empty() { hit.message.clone() } else { format!("{via}{}", hit.message) };
@@ -340,9 +357,9 @@ fn to_finding(place: &Place<'_>, text: &str, hit: &Hit, depth: u8, via: &str) ->
         span: (depth == 0).then(|| char_span(text, hit.span)),
         message,
         evidence: if hit.redact {
-            redacted_excerpt(text, hit.span)
+            redacted_excerpt(text, shown, hit.span)
         } else {
-            visible::excerpt(text, hit.span)
+            visible::excerpt(shown, hit.span)
         },
         decoded: hit.decoded.as_deref().map(visible::escape),
         fingerprint: fingerprint(hit.rule.id, place.server, place.tool, place.pointer, &evidence_key),
@@ -351,14 +368,15 @@ fn to_finding(place: &Place<'_>, text: &str, hit: &Hit, depth: u8, via: &str) ->
     }
 }
 
-/// An excerpt with the span masked: its first four characters, then how many were hidden.
-fn redacted_excerpt(text: &str, (start, end): (usize, usize)) -> String {
-    let (Some(secret), Some(after)) = (text.get(start..end), text.get(end..)) else {
+/// An excerpt with the span masked: its first four characters, then how many were
+/// hidden. The context either side comes from `shown` (other secrets masked).
+fn redacted_excerpt(text: &str, shown: &str, (start, end): (usize, usize)) -> String {
+    let (Some(secret), Some(after)) = (text.get(start..end), shown.get(end..)) else {
         return "\u{27E8}redacted\u{27E9}".to_owned();
     };
     let shown_end = start + secret.chars().take(4).map(char::len_utf8).sum::<usize>();
     let hidden = secret.chars().count().saturating_sub(4);
-    let left = visible::excerpt(text.get(..shown_end).unwrap_or_default(), (start, shown_end));
+    let left = visible::excerpt(shown.get(..shown_end).unwrap_or_default(), (start, shown_end));
     let right = visible::escape(&after.chars().take(24).collect::<String>());
     format!("{left}\u{27E8}{hidden} characters redacted\u{27E9}{right}")
 }
