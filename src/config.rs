@@ -132,7 +132,14 @@ impl Config {
         let shown = path.display().to_string();
         let fail = |message: String| ConfigError { path: shown.clone(), message };
         let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let raw: RawConfig = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates the text of a toolreg.toml read from `path` (rule files are relative to it).
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let fail = |message: String| ConfigError { path: shown.clone(), message };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| fail(e.to_string()))?;
         let severity = |value: Option<String>, key: &str| -> Result<Option<Severity>, ConfigError> {
             value.map(|v| v.parse().map_err(|e: String| fail(format!("[policy] {key}: {e}")))).transpose()
         };

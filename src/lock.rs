@@ -99,6 +99,11 @@ impl Lock {
     pub fn load(path: &Path) -> Result<Lock, String> {
         let shown = crate::visible::escape(&path.display().to_string());
         let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+        Lock::parse(&bytes, &shown)
+    }
+
+    /// Checks the bytes of a lock file (`shown` names it in messages).
+    pub fn parse(bytes: &[u8], shown: &str) -> Result<Lock, String> {
         let text =
             std::str::from_utf8(&bytes).map_err(|_| format!("{shown}: not a toolreg.lock: not UTF-8"))?;
         let parsed = crate::json::parse(text).map_err(|e| format!("{shown}: not a toolreg.lock: {e}"))?;

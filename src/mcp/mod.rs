@@ -4,7 +4,7 @@
 
 pub mod http;
 pub mod session;
-mod sse;
+pub mod sse;
 pub mod stdio;
 
 use std::time::Duration;

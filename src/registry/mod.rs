@@ -421,7 +421,18 @@ fn load_server(
 
 /// Reads one pin file; a digest that does not match its content is a problem.
 fn read_pin(path: &Path, key: &str, problems: &mut Vec<Problem>) -> Result<Pin, RegistryError> {
-    let value = read_json(path, problems)?;
+    let bytes = std::fs::read(path).map_err(|e| RegistryError::new(path, format!("cannot read: {e}")))?;
+    parse_pin(path, &bytes, key, problems)
+}
+
+/// One pin file's bytes (`key`: `tool` or `server`); read from `path`.
+pub fn parse_pin(
+    path: &Path,
+    bytes: &[u8],
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> Result<Pin, RegistryError> {
+    let value = parse_json(path, bytes, problems)?;
     let Value::Object(mut map) = value else {
         return Err(RegistryError::new(path, "a pin file holds one JSON object"));
     };
@@ -453,7 +464,11 @@ fn read_pin(path: &Path, key: &str, problems: &mut Vec<Problem>) -> Result<Pin, 
 /// Reads a registry JSON file; one not in canonical text form is a problem.
 fn read_json(path: &Path, problems: &mut Vec<Problem>) -> Result<Value, RegistryError> {
     let bytes = std::fs::read(path).map_err(|e| RegistryError::new(path, format!("cannot read: {e}")))?;
-    let text = std::str::from_utf8(&bytes)
+    parse_json(path, &bytes, problems)
+}
+
+fn parse_json(path: &Path, bytes: &[u8], problems: &mut Vec<Problem>) -> Result<Value, RegistryError> {
+    let text = std::str::from_utf8(bytes)
         .map_err(|e| RegistryError::new(path, format!("not UTF-8 (byte {})", e.valid_up_to())))?;
     let parsed =
         crate::json::parse(text).map_err(|e| RegistryError::new(path, format!("invalid JSON: {e}")))?;
