@@ -105,7 +105,7 @@ impl Lock {
     /// Checks the bytes of a lock file (`shown` names it in messages).
     pub fn parse(bytes: &[u8], shown: &str) -> Result<Lock, String> {
         let text =
-            std::str::from_utf8(&bytes).map_err(|_| format!("{shown}: not a toolreg.lock: not UTF-8"))?;
+            std::str::from_utf8(bytes).map_err(|_| format!("{shown}: not a toolreg.lock: not UTF-8"))?;
         let parsed = crate::json::parse(text).map_err(|e| format!("{shown}: not a toolreg.lock: {e}"))?;
         if let Some(duplicate) = parsed.duplicate_keys.first() {
             let at = crate::visible::escape(&duplicate.pointer);
