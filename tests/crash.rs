@@ -317,13 +317,13 @@ impl Rng {
 /// SIGKILL at random moments of a `review --approve` of many changed tools: after
 /// every kill, `check` fails (exit 2) unless the state is exactly old or new, and after
 /// `toolreg recover` the registry is exactly old or new. Sizes: TOOLREG_KILL_TOOLS
-/// (default 300) and TOOLREG_KILL_ITERATIONS (default 60); TOOLREG_KILL_SEED replays.
+/// (default 250) and TOOLREG_KILL_ITERATIONS (default 60); TOOLREG_KILL_SEED replays.
 #[cfg(unix)]
 #[test]
 fn kill_loop_leaves_the_registry_old_or_new() {
     let env =
         |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
-    let tools = env("TOOLREG_KILL_TOOLS", 300) as usize;
+    let tools = env("TOOLREG_KILL_TOOLS", 250) as usize;
     let iterations = env("TOOLREG_KILL_ITERATIONS", 60);
     let seed = env(
         "TOOLREG_KILL_SEED",
@@ -335,7 +335,7 @@ fn kill_loop_leaves_the_registry_old_or_new() {
     // One uninterrupted run: how long the whole command takes.
     let started = Instant::now();
     p.run(&review_args(&v2)).expect_code(0);
-    let full = started.elapsed();
+    let mut full = started.elapsed();
     assert_eq!(assert_old_or_new(&p, old, &expected, "uninterrupted"), Head::New);
     reset(&p, old);
 
@@ -360,6 +360,10 @@ fn kill_loop_leaves_the_registry_old_or_new() {
             .unwrap();
         std::thread::sleep(delay);
         let finished = child.try_wait().unwrap().is_some();
+        if finished {
+            // The machine got faster than the timed run (shared CPUs): aim earlier.
+            full = full.mul_f64(0.9);
+        }
         let _ = child.kill(); // SIGKILL
         let status = child.wait().unwrap();
         let what = format!("iteration {i} (seed {seed}, delay {delay:?})");
