@@ -83,6 +83,11 @@ pub enum Command {
     /// Run a stdio MCP server behind an enforcing proxy: unapproved tools hidden and
     /// refused, every decision in a tamper-evident audit log.
     Guard(GuardArgs),
+    /// Finish (or roll back) a registry write that a killed toolreg left behind.
+    ///
+    /// Every command that writes the registry does this first; read-only commands and
+    /// `check` refuse (exit 2) until it is done.
+    Recover,
 }
 
 #[derive(Debug, Args)]
@@ -404,6 +409,12 @@ pub struct CheckArgs {
     /// [default: toolreg.toml's fail-on, else high]. Drift and registry problems always do.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+
+    /// For a pre-commit hook: the registry's files may differ from HEAD in the index
+    /// (what is being committed), but not in the working tree. Without it, any
+    /// uncommitted or untracked registry file is "could not check" (exit 2).
+    #[arg(long)]
+    pub staged: bool,
 
     #[command(flatten)]
     pub output: OutputArgs,

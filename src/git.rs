@@ -30,6 +30,27 @@ pub struct Repo {
     workdir: PathBuf,
 }
 
+/// A commit in the object database that no reference points at yet.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// What it goes on: `refs/heads/<branch>`, or `HEAD` when detached.
+    pub reference: String,
+    /// The parent (`None` on an unborn branch).
+    pub old: Option<git2::Oid>,
+    pub new: git2::Oid,
+    pub files: Vec<FileChange>,
+    /// The message's first line, for the reflog.
+    pub summary: String,
+}
+
+/// One file of a prepared commit: its blob before and after (`None`: absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    pub relative: PathBuf,
+    pub old: Option<git2::Oid>,
+    pub new: Option<git2::Oid>,
+}
+
 /// One commit, as `toolreg log` shows it.
 #[derive(Debug, Clone)]
 pub struct Commit {
@@ -99,51 +120,187 @@ impl Repo {
         Ok(dirty)
     }
 
-    /// Commits the current contents of `paths` (absolute; a missing file is a deletion)
-    /// on top of HEAD, and nothing else: other staged changes stay staged and out of the
-    /// commit. Returns the new commit id.
-    pub fn commit_paths(&self, paths: &[PathBuf], author: &str, message: &str) -> Result<String, GitError> {
+    /// The repository's git directory (`.git`, or a worktree's own under it).
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// The reference a commit on HEAD moves: the branch HEAD names (born or not), or
+    /// `HEAD` itself when detached.
+    pub fn head_reference(&self) -> Result<String, GitError> {
+        let head = self.repo.find_reference("HEAD")?;
+        match head.kind() {
+            Some(git2::ReferenceType::Symbolic) => head
+                .symbolic_target()
+                .ok()
+                .flatten()
+                .map(str::to_owned)
+                .ok_or_else(|| GitError("HEAD names a branch whose name is not UTF-8".into())),
+            _ => Ok("HEAD".to_owned()),
+        }
+    }
+
+    /// The commit `reference` points at; `None` when it does not exist (an unborn branch).
+    pub fn reference_target(&self, reference: &str) -> Result<Option<git2::Oid>, GitError> {
+        match self.repo.find_reference(reference) {
+            Ok(r) => Ok(r.resolve()?.target()),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes the blobs, the tree and the commit of `files` (relative path, new bytes or
+    /// `None` for a deletion) on top of HEAD into the object database, and moves no
+    /// reference: until [`Repo::move_reference`], nothing anyone sees has changed.
+    pub fn prepare_commit(
+        &self,
+        files: &[(PathBuf, Option<&[u8]>)],
+        author: &str,
+        message: &str,
+    ) -> Result<Prepared, GitError> {
         let signature = signature(author)?;
-        let parent = match self.repo.head() {
-            Ok(head) => Some(head.peel_to_commit()?),
-            Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => None,
-            Err(e) => return Err(e.into()),
+        let reference = self.head_reference()?;
+        let parent = match self.reference_target(&reference)? {
+            Some(id) => Some(self.repo.find_commit(id)?),
+            None => None,
         };
         // The commit's tree: HEAD's tree with exactly these paths replaced.
         let mut staged = git2::Index::new()?;
         if let Some(parent) = &parent {
             staged.read_tree(&parent.tree()?)?;
         }
-        let mut relatives = Vec::new();
-        for path in paths {
-            let relative = self.relative(path).ok_or_else(|| {
-                GitError(format!("{} is outside the repository {}", path.display(), self.workdir.display()))
-            })?;
-            if path.is_file() {
-                let contents =
-                    std::fs::read(path).map_err(|e| GitError(format!("{}: {e}", path.display())))?;
-                let blob = self.repo.blob(&contents)?;
-                let entry = index_entry(&relative, blob, contents.len())?;
-                staged.add(&entry)?;
-            } else {
-                staged.remove_path(&relative)?;
-            }
-            relatives.push(relative);
+        let mut changed = Vec::new();
+        for (relative, bytes) in files {
+            let old = staged.get_path(relative, 0).map(|e| e.id);
+            let new = match bytes {
+                Some(bytes) => {
+                    let blob = self.repo.blob(bytes)?;
+                    staged.add(&index_entry(relative, blob, bytes.len())?)?;
+                    Some(blob)
+                }
+                None => {
+                    staged.remove_path(relative)?;
+                    None
+                }
+            };
+            changed.push(FileChange { relative: relative.clone(), old, new });
         }
         let tree = self.repo.find_tree(staged.write_tree_to(&self.repo)?)?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let id = self.repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents)?;
-        // Bring the real index in line for these paths only.
+        let new = self.repo.commit(None, &signature, &signature, message, &tree, &parents)?;
+        let summary = message.lines().next().unwrap_or_default().to_owned();
+        Ok(Prepared { reference, old: parent.map(|p| p.id()), new, files: changed, summary })
+    }
+
+    /// Moves `reference` from `from` to `to` in one step (compare and swap: it fails
+    /// when the reference is no longer at `from`). `to = None` deletes it (undoing the
+    /// first commit of an unborn branch).
+    pub fn move_reference(
+        &self,
+        reference: &str,
+        from: Option<git2::Oid>,
+        to: Option<git2::Oid>,
+        log: &str,
+    ) -> Result<(), GitError> {
+        match (from, to) {
+            (Some(from), Some(to)) => {
+                self.repo.reference_matching(reference, to, true, from, log)?;
+            }
+            (None, Some(to)) => {
+                self.repo.reference(reference, to, false, log)?;
+            }
+            (Some(from), None) => {
+                let mut found = self.repo.find_reference(reference)?;
+                if found.target() != Some(from) {
+                    return Err(GitError(format!("{reference} moved meanwhile; left as it is")));
+                }
+                found.delete()?;
+            }
+            (None, None) => {}
+        }
+        Ok(())
+    }
+
+    /// The blob the index holds at `relative` (stage 0), read afresh from disk.
+    pub fn index_entries(&self, relatives: &[PathBuf]) -> Result<Vec<Option<git2::Oid>>, GitError> {
         let mut index = self.repo.index()?;
-        for relative in &relatives {
-            if self.workdir.join(relative).is_file() {
-                index.add_path(relative)?;
-            } else if index.get_path(relative, 0).is_some() {
-                index.remove_path(relative)?;
+        index.read(true)?;
+        Ok(relatives.iter().map(|r| index.get_path(r, 0).map(|e| e.id)).collect())
+    }
+
+    /// Sets the index entries of these paths to these blobs (`None`: no entry), in one
+    /// atomic write of the index. With `from_disk`, an entry whose working file now holds
+    /// exactly its blob takes the file's stat data (so git need not re-read it).
+    pub fn set_index(
+        &self,
+        entries: &[(PathBuf, Option<git2::Oid>)],
+        from_disk: bool,
+    ) -> Result<(), GitError> {
+        let mut index = self.repo.index()?;
+        index.read(true)?;
+        for (relative, blob) in entries {
+            match blob {
+                Some(blob) => {
+                    let refreshed = from_disk
+                        && self.workdir.join(relative).is_file()
+                        && index.add_path(relative).is_ok()
+                        && index.get_path(relative, 0).is_some_and(|e| e.id == *blob);
+                    if !refreshed {
+                        let size = self.repo.find_blob(*blob)?.size();
+                        index.add(&index_entry(relative, *blob, size)?)?;
+                    }
+                }
+                None => {
+                    if index.get_path(relative, 0).is_some() {
+                        index.remove_path(relative)?;
+                    }
+                }
             }
         }
         index.write()?;
-        Ok(id.to_string())
+        Ok(())
+    }
+
+    /// The contents of a blob.
+    pub fn blob(&self, id: git2::Oid) -> Result<Vec<u8>, GitError> {
+        Ok(self.repo.find_blob(id)?.content().to_vec())
+    }
+
+    /// Files under `prefix` (relative to the root; empty = everywhere) that differ from
+    /// HEAD: staged (unless `staged_ok`), changed in the working tree, or untracked and
+    /// not ignored.
+    pub fn uncommitted(&self, prefix: &Path, staged_ok: bool) -> Result<Vec<PathBuf>, GitError> {
+        let mut options = git2::StatusOptions::new();
+        options
+            .include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false)
+            .exclude_submodules(true)
+            .renames_head_to_index(false)
+            .renames_index_to_workdir(false);
+        let spec = prefix.to_str().map(|p| p.replace('\\', "/")).unwrap_or_default();
+        if !spec.is_empty() {
+            options.pathspec(&spec).disable_pathspec_match(false);
+        }
+        let mut unwanted = Status::WT_NEW
+            | Status::WT_MODIFIED
+            | Status::WT_DELETED
+            | Status::WT_TYPECHANGE
+            | Status::WT_RENAMED
+            | Status::CONFLICTED;
+        if !staged_ok {
+            unwanted |= Status::INDEX_NEW
+                | Status::INDEX_MODIFIED
+                | Status::INDEX_DELETED
+                | Status::INDEX_TYPECHANGE
+                | Status::INDEX_RENAMED;
+        }
+        let statuses = self.repo.statuses(Some(&mut options))?;
+        Ok(statuses
+            .iter()
+            .filter(|s| s.status().intersects(unwanted))
+            .map(|s| PathBuf::from(String::from_utf8_lossy(s.path_bytes()).into_owned()))
+            .collect())
     }
 
     /// The files under `prefix` (relative to the root) at revision `rev`, to read them

@@ -54,5 +54,6 @@ pub fn run(cli: &cli::Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         cli::Command::Lock(args) => commands::lock::lock(args, &ctx, out),
         cli::Command::Verify(args) => commands::lock::verify(args, &ctx, out),
         cli::Command::Guard(args) => commands::lock::guard(args, &ctx, out),
+        cli::Command::Recover => commands::recover::run(&ctx, out),
     }
 }

@@ -335,6 +335,7 @@ fn verify_names_every_difference_and_a_stale_lock_fails() {
     std::fs::create_dir(p.root.join("catalogs")).unwrap();
     std::fs::copy(p.root.join("approved.json"), p.root.join("catalogs/fixture.json")).unwrap();
     p.catalog("catalogs/demo.json", &common::catalog_v1());
+    p.commit_all("Commit the lock with the registry"); // what CI checks out
     let run = p.run(&["check", "--catalogs", "catalogs", "--format", "json"]).expect_code(1);
     assert!(run.stdout.contains("LOCK001"), "{}", run.stdout);
 }

@@ -217,6 +217,10 @@ fn a_hand_edited_pin_is_reported() {
     let catalogs = p.root.join("catalogs");
     std::fs::create_dir(&catalogs).unwrap();
     std::fs::copy(&v1, catalogs.join("demo.json")).unwrap();
+    // Uncommitted, the gate cannot vouch for it; committed (what CI checks out), REG002.
+    let run = p.run(&["check", "--catalogs", "catalogs"]).expect_code(2);
+    assert!(run.stderr.contains("differ from HEAD"), "{}", run.stderr);
+    p.commit_all("Edit a pin by hand");
     let check = p.run(&["check", "--catalogs", "catalogs", "--format", "json"]).expect_code(1).json();
     let rules: Vec<&str> =
         check["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();

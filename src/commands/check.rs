@@ -29,7 +29,9 @@ use crate::report::{self, Report, Shown};
 use crate::visible;
 
 pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let registry = ctx.registry()?;
+    // What is checked must be what is committed: a registry half-written by a killed
+    // command, or edited without a commit, is "could not check".
+    let registry = ctx.committed_registry(args.staged)?;
     if let Some(dir) = args.catalogs.as_deref().filter(|d| !d.is_dir()) {
         return Err(Error::Usage(format!(
             "--catalogs {}: not a directory",

@@ -11,6 +11,9 @@ use crate::registry::{canonical_text, NON_CANONICAL};
 use crate::visible;
 
 pub fn run(args: &FmtArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    if !args.check {
+        ctx.recover()?;
+    }
     let registry = ctx.registry()?;
     let mut changes = Changes::default();
     let mut report = String::new();
@@ -40,7 +43,8 @@ pub fn run(args: &FmtArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
         emit(out, &report)?;
         return Ok(Outcome::Fail);
     }
-    changes.write_only()?;
+    let repo = crate::git::Repo::discover(&registry.root).ok();
+    changes.write_only(repo.as_ref())?;
     emit(out, &report)?;
     Ok(Outcome::Pass)
 }

@@ -50,6 +50,7 @@ pub fn init(args: &InitArgs, _ctx: &Context, out: &mut dyn Write) -> Result<Outc
 }
 
 pub fn add(args: &AddArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    ctx.recover()?;
     let registry = ctx.registry()?;
     inventory::check_server_id(&args.id).map_err(Error::Usage)?;
     if registry.servers.contains_key(&args.id) || registry.root.join("servers").join(&args.id).exists() {

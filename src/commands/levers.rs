@@ -15,6 +15,7 @@ use crate::visible;
 
 pub fn revoke(args: &RevokeArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
     require_reason(&args.reason)?;
+    ctx.recover()?;
     let registry = ctx.registry()?;
     registry.ensure_sound()?;
     let (server_id, tool) = match args.target.split_once('/') {
@@ -78,6 +79,7 @@ pub fn block(args: &BlockArgs, ctx: &Context, out: &mut dyn Write) -> Result<Out
             visible::escape(&args.digest)
         )));
     }
+    ctx.recover()?;
     let registry = ctx.registry()?;
     registry.ensure_sound()?;
     if registry.blocked.find(&args.digest).is_some() {

@@ -16,6 +16,9 @@ use crate::registry::{store, Registry};
 use crate::visible;
 
 pub fn lock(args: &LockArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    if !args.check {
+        ctx.recover()?;
+    }
     let registry = ctx.registry()?;
     registry.ensure_sound()?;
     let path = args.output.clone().unwrap_or_else(|| registry.root.join(FILE_NAME));
@@ -30,6 +33,14 @@ pub fn lock(args: &LockArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
         }
         emit(out, &format!("{shown} is stale: run `toolreg lock`.\n  {}\n", stale.join("\n  ")))?;
         return Ok(Outcome::Fail);
+    }
+    // Never through a link: the file reported is the file written.
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::Usage(format!(
+            "{} is a symbolic link: toolreg lock never writes through one; remove it (or give --output \
+             the real file) and run it again",
+            visible::escape(&path.display().to_string())
+        )));
     }
     store::atomic_write(&path, current.to_text()?.as_bytes())
         .map_err(|e| Error::Usage(format!("{shown}: {e}")))?;

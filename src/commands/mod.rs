@@ -11,6 +11,7 @@ pub mod levers;
 pub mod lock;
 pub mod log;
 pub mod places;
+pub mod recover;
 pub mod review;
 pub mod rules;
 pub mod scan;
@@ -24,7 +25,7 @@ use crate::config::Config;
 use crate::detect::Detectors;
 use crate::error::Error;
 use crate::policy::Outcome;
-use crate::registry::{self, Registry};
+use crate::registry::{self, store, Registry};
 use crate::report::Report;
 use crate::visible;
 
@@ -69,17 +70,47 @@ impl Context {
         })
     }
 
-    /// The registry this run works on, loaded and with every pin's digest recomputed.
-    pub fn registry(&self) -> Result<Registry, Error> {
+    /// Where the registry of this run is.
+    pub fn registry_root(&self) -> Result<PathBuf, Error> {
         let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
-        let root = registry::locate(self.registry.as_deref(), &cwd)?;
+        Ok(registry::locate(self.registry.as_deref(), &cwd)?)
+    }
+
+    /// The registry this run works on, loaded and with every pin's digest recomputed.
+    /// Refused while an interrupted write is pending (`toolreg recover` finishes it).
+    pub fn registry(&self) -> Result<Registry, Error> {
+        let root = self.registry_root()?;
+        store::refuse_interrupted(&root)?;
+        self.load_registry(&root)
+    }
+
+    /// For `check`: the registry, refused unless its files are exactly HEAD's (or, with
+    /// `staged_ok`, exactly the index's).
+    pub fn committed_registry(&self, staged_ok: bool) -> Result<Registry, Error> {
+        let root = self.registry_root()?;
+        store::ensure_committed(&root, staged_ok)?;
+        self.load_registry(&root)
+    }
+
+    /// What every writing command does first: finish (or roll back) a write a killed
+    /// toolreg left behind. Says so on stderr when it did something.
+    pub fn recover(&self) -> Result<Option<String>, Error> {
+        let root = self.registry_root()?;
+        let done = store::recover(&root)?;
+        if let Some(message) = &done {
+            eprintln!("toolreg: {message}");
+        }
+        Ok(done)
+    }
+
+    fn load_registry(&self, root: &Path) -> Result<Registry, Error> {
         let own = root.join(registry::CONFIG_FILE);
         let config = if self.explicit_config || self.config.path.as_deref() == Some(own.as_path()) {
             self.config.clone()
         } else {
             Config::load(&own)?
         };
-        Ok(Registry::load(&root, config)?)
+        Ok(Registry::load(root, config)?)
     }
 
     /// The detectors of a registry's configuration.

@@ -30,6 +30,7 @@ pub fn run(args: &ReviewArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outc
     if !args.accept.is_empty() && args.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
         return Err(Error::Usage("--accept needs --reason \"why these findings are acceptable\"".into()));
     }
+    ctx.recover()?;
     let Compared { registry, server, drift, findings, .. } = Compared::load(ctx, &args.server, &args.source)?;
     let server = registry.server(&server)?;
     let fail_on = registry.config.fail_on.unwrap_or(Severity::High);

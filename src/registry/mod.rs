@@ -271,6 +271,9 @@ impl Registry {
     /// already read from it (or given with `--config`).
     pub fn load(root: &Path, config: Config) -> Result<Registry, RegistryError> {
         let mut problems = Vec::new();
+        for name in [CONFIG_FILE, "blocked.json", "servers", crate::lock::FILE_NAME] {
+            refuse_link(&root.join(name))?;
+        }
         let blocked_path = root.join("blocked.json");
         let blocked = if blocked_path.exists() {
             let value = read_json(&blocked_path, &mut problems)?;
@@ -283,6 +286,7 @@ impl Registry {
         if servers_dir.is_dir() {
             let mut dirs = Vec::new();
             for dir in sorted_entries(&servers_dir)? {
+                refuse_link(&dir)?;
                 if !dir.is_dir() {
                     continue;
                 }
@@ -371,6 +375,9 @@ fn load_server(
     config: &Config,
     problems: &mut Vec<Problem>,
 ) -> Result<Server, RegistryError> {
+    for name in ["server.toml", "server.json", "tools"] {
+        refuse_link(&dir.join(name))?;
+    }
     let toml_path = dir.join("server.toml");
     let text = std::fs::read_to_string(&toml_path)
         .map_err(|e| RegistryError::new(&toml_path, format!("cannot read the inventory: {e}")))?;
@@ -392,6 +399,7 @@ fn load_server(
             if path.extension().is_none_or(|e| e != "json") {
                 continue;
             }
+            refuse_link(&path)?;
             let pin = read_pin(&path, "tool", problems)?;
             let Some(name) = pin.value.get("name").and_then(Value::as_str).map(str::to_owned) else {
                 return Err(RegistryError::new(&path, "the pinned tool has no string `name`"));
@@ -488,6 +496,19 @@ fn parse_json(path: &Path, bytes: &[u8], problems: &mut Vec<Problem>) -> Result<
         });
     }
     Ok(value)
+}
+
+/// toolreg never follows a symbolic link inside the registry: a linked `servers/`,
+/// server folder, `tools/` folder or registry file is an error naming it.
+pub fn refuse_link(path: &Path) -> Result<(), RegistryError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(RegistryError::new(
+            path,
+            "is a symbolic link: toolreg never follows links inside the registry; replace it with the real \
+             file or folder",
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, RegistryError> {

@@ -164,6 +164,20 @@ impl Project {
     pub fn repo(&self) -> git2::Repository {
         git2::Repository::open(&self.root).unwrap()
     }
+
+    /// Commits every file of the working tree (`git add -A && git commit`): what a
+    /// person does by hand, and what CI then checks out.
+    pub fn commit_all(&self, message: &str) {
+        let repo = self.repo();
+        let mut index = repo.index().unwrap();
+        index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
+        index.update_all(["*"], None).unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let signature = repo.signature().unwrap();
+        let parent = repo.head().unwrap().peel_to_commit().unwrap();
+        repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &[&parent]).unwrap();
+    }
 }
 
 /// The `demo` server's first catalog: two tools, a header.
