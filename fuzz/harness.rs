@@ -14,8 +14,11 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use toolreg::guard::judge::{Judge, Mode};
 
+/// One harness: bytes in, a panic only for a broken property.
+pub type Harness = fn(&[u8]);
+
 /// Every target, by the name `cargo fuzz run` takes.
-pub const TARGETS: [(&str, fn(&[u8])); 12] = [
+pub const TARGETS: [(&str, Harness); 12] = [
     ("catalog", catalog),
     ("scan", scan),
     ("json", json),
