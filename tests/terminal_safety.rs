@@ -175,6 +175,7 @@ fn json_outputs_carry_no_raw_dangerous_character() {
     p.catalog("benign.json", &benign);
     p.run(&["review", "demo", "--catalog", "benign.json", "--approve"]).expect_code(0);
     p.run(&["lock"]).expect_code(0);
+    p.commit_all("lock");
     std::fs::write(p.root.join("hostile.json"), hostile_catalog()).expect("write");
     std::fs::create_dir(p.root.join("catalogs")).expect("mkdir");
     std::fs::write(p.root.join("catalogs/demo.json"), hostile_catalog()).expect("write");
