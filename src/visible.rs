@@ -80,34 +80,41 @@ pub fn excerpt(text: &str, span: (usize, usize)) -> String {
     const CONTEXT: usize = 24;
     const SPAN_WIDTH: usize = 120;
     let (start, end) = clamp_span(text, span);
-    let before: Vec<char> = text[..start].chars().collect();
-    let after: Vec<char> = text[end..].chars().collect();
+    // Only the context is walked, never the whole text: a field with many findings
+    // would otherwise cost its length once per finding.
+    let before_text = &text[..start];
+    let from = before_text.char_indices().rev().nth(CONTEXT - 1).map_or(0, |(i, _)| i);
+    let before = &before_text[from..];
+    let after_text = &text[end..];
+    let to = after_text.char_indices().nth(CONTEXT).map_or(after_text.len(), |(i, _)| i);
 
     let mut out = String::new();
-    let from = before.len().saturating_sub(CONTEXT);
     if from > 0 {
         out.push('…');
     }
-    out.push_str(&escape(&before[from..].iter().collect::<String>()));
+    out.push_str(&escape(before));
     let mut shown = String::new();
-    let mut prev = before.last().copied();
-    let inside: Vec<char> = text[start..end].chars().collect();
-    for (i, &c) in inside.iter().enumerate() {
-        if shown.chars().count() >= SPAN_WIDTH {
-            shown.push_str(&format!("\u{27E8}… {} more\u{27E9}", inside.len() - i));
+    let mut shown_chars = 0;
+    let mut prev = before.chars().next_back();
+    let mut inside = text[start..end].chars();
+    while let Some(c) = inside.next() {
+        if shown_chars >= SPAN_WIDTH {
+            shown.push_str(&format!("\u{27E8}… {} more\u{27E9}", 1 + inside.count()));
             break;
         }
         if must_escape(c, prev) {
-            shown.push_str(&code_point(c));
+            let point = code_point(c);
+            shown_chars += point.chars().count();
+            shown.push_str(&point);
         } else {
+            shown_chars += 1;
             shown.push(c);
         }
         prev = Some(c);
     }
     out.push_str(&shown);
-    let to = after.len().min(CONTEXT);
-    out.push_str(&escape(&after[..to].iter().collect::<String>()));
-    if to < after.len() {
+    out.push_str(&escape(&after_text[..to]));
+    if to < after_text.len() {
         out.push('…');
     }
     out

@@ -237,7 +237,7 @@ impl Detectors {
         self.report(&place, field.text, hits, 0, "", out);
         // The shadow view already reads hidden channels in place, so a rule that fired
         // on the field itself need not be repeated for the decoded payload.
-        let direct: Vec<&'static str> =
+        let direct: HashSet<&'static str> =
             out[start..].iter().filter(|f| f.span.is_some()).map(|f| f.rule).collect();
         let mut index = start;
         out.retain(|f| {
@@ -264,9 +264,11 @@ impl Detectors {
         via: &str,
         out: &mut Vec<Finding>,
     ) {
-        for hit in hits {
+        let spans = (depth == 0).then(|| char_spans(text, &hits));
+        for (n, hit) in hits.into_iter().enumerate() {
             let index = out.len();
-            out.push(to_finding(place, text, &hit, depth, via));
+            let span = spans.as_ref().and_then(|s| s.get(n).copied());
+            out.push(to_finding(place, text, &hit, span, via));
             if let Some(payload) = &hit.decoded {
                 if depth < MAX_DECODE_DEPTH {
                     let via = format!("{via}in text decoded by {}: ", hit.rule.id);
@@ -294,7 +296,7 @@ struct Place<'a> {
     annotations: Option<&'a Value>,
 }
 
-fn to_finding(place: &Place<'_>, text: &str, hit: &Hit, depth: u8, via: &str) -> Finding {
+fn to_finding(place: &Place<'_>, text: &str, hit: &Hit, span: Option<[usize; 2]>, via: &str) -> Finding {
     let raw = text.get(hit.span.0..hit.span.1).unwrap_or_default();
     let evidence_key = format!("{via}{raw}");
     let message = if via.is_empty() { hit.message.clone() } else { format!("{via}{}", hit.message) };
@@ -305,7 +307,7 @@ fn to_finding(place: &Place<'_>, text: &str, hit: &Hit, depth: u8, via: &str) ->
         server: visible::escape(place.server),
         tool: place.tool.map(visible::escape),
         pointer: visible::escape(place.pointer),
-        span: (depth == 0).then(|| char_span(text, hit.span)),
+        span,
         message,
         evidence: if hit.redact {
             redacted_excerpt(text, hit.span)
@@ -350,10 +352,24 @@ pub fn code_rules() -> Vec<&'static Rule> {
     all
 }
 
-/// Byte span → code-point span.
-fn char_span(text: &str, (start, end): (usize, usize)) -> [usize; 2] {
-    let count = |to: usize| text.get(..to).map_or(0, |s| s.chars().count());
-    [count(start), count(end)]
+/// Byte spans → code-point spans, for every hit in one walk over the text (counting
+/// from the start for each hit made a field with many hits quadratic). An offset that
+/// is not a char boundary or lies past the end counts as 0, as `str::get` would give.
+fn char_spans(text: &str, hits: &[Hit]) -> Vec<[usize; 2]> {
+    let mut offsets: Vec<usize> = hits.iter().flat_map(|h| [h.span.0, h.span.1]).collect();
+    offsets.sort_unstable();
+    offsets.dedup();
+    let mut counts: HashMap<usize, usize> = HashMap::with_capacity(offsets.len());
+    let mut pending = offsets.iter().copied().peekable();
+    let boundaries = text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len()));
+    for (seen, i) in boundaries.enumerate() {
+        while pending.next_if(|&o| o < i).is_some() {}
+        if pending.next_if_eq(&i).is_some() {
+            counts.insert(i, seen);
+        }
+    }
+    let count = |at: usize| counts.get(&at).copied().unwrap_or(0);
+    hits.iter().map(|h| [count(h.span.0), count(h.span.1)]).collect()
 }
 
 /// Maximal runs of chars satisfying `member`, as index ranges into `chars`.
