@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use regex::Regex;
 
-use super::Hit;
+use super::{Fold, Hit};
 use crate::decode::printable_ratio;
 use crate::fields::FieldKind;
 use crate::finding::{Rule, Severity};
@@ -38,6 +38,7 @@ pub fn check(text: &str, kind: FieldKind, hits: &mut Vec<Hit>) {
         return;
     }
     let Some(pattern) = blob_pattern() else { return };
+    let hits = &mut Fold::new(hits);
     for found in pattern.find_iter(text) {
         let blob = found.as_str();
         let before = &text[..found.start()];

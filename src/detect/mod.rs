@@ -28,6 +28,14 @@ pub use rules::{RuleError, RuleSet};
 /// How many times a decoded payload is itself decoded and rescanned.
 pub const MAX_DECODE_DEPTH: u8 = 2;
 
+/// Hits of one rule at one severity listed one by one per text; the rest of them fold
+/// into one hit that counts them (so a run of 100,000 zero-width characters is one
+/// finding more, not 100,000 findings each carrying the text).
+pub const MAX_HITS_PER_RULE: usize = 16;
+
+/// How much of the folded hits' decoded payloads is kept (and rescanned), in bytes.
+const MAX_FOLDED_PAYLOAD: usize = 64 * 1024;
+
 /// One field-level detector result. `span` is in bytes of the scanned text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hit {
@@ -62,6 +70,126 @@ impl Hit {
     pub fn signal(mut self, signal: Signal) -> Hit {
         self.signal = Some(signal);
         self
+    }
+}
+
+/// Collects hits into a list, listing at most [`MAX_HITS_PER_RULE`] of one rule at one
+/// severity and folding the rest into one hit per (rule, severity) that counts them,
+/// spans from the first folded hit to the last, and carries their decoded payloads
+/// (up to [`MAX_FOLDED_PAYLOAD`] bytes) so that they are still rescanned. The folded
+/// hits join the list when the `Fold` is dropped.
+pub(crate) struct Fold<'h> {
+    hits: &'h mut Vec<Hit>,
+    listed: Vec<(&'static str, Severity, usize)>,
+    folded: Vec<Folded>,
+}
+
+struct Folded {
+    first: Hit,
+    count: usize,
+    end: usize,
+    payload: String,
+}
+
+impl<'h> Fold<'h> {
+    pub(crate) fn new(hits: &'h mut Vec<Hit>) -> Fold<'h> {
+        Fold { hits, listed: Vec::new(), folded: Vec::new() }
+    }
+
+    /// Adds `hit`, or folds it when its rule and severity are listed in full already.
+    pub(crate) fn push(&mut self, hit: Hit) {
+        if !self.saturated(hit.rule, hit.severity) {
+            self.count(hit.rule, hit.severity);
+            self.hits.push(hit);
+            return;
+        }
+        let (rule, severity, span) = (hit.rule, hit.severity, hit.span);
+        self.fold(rule, severity, span, Some(hit));
+    }
+
+    /// [`Fold::push`] for hot loops: `make` builds the hit only when it is listed or
+    /// its payload is still kept.
+    pub(crate) fn push_with(
+        &mut self,
+        rule: &'static Rule,
+        severity: Severity,
+        span: (usize, usize),
+        make: impl FnOnce() -> Hit,
+    ) {
+        if !self.saturated(rule, severity) {
+            self.count(rule, severity);
+            self.hits.push(make());
+            return;
+        }
+        let wanted = self
+            .folded
+            .iter()
+            .find(|f| f.first.rule.id == rule.id && f.first.severity == severity)
+            .is_none_or(|f| f.payload.len() < MAX_FOLDED_PAYLOAD && f.first.decoded.is_some());
+        self.fold(rule, severity, span, wanted.then(make));
+    }
+
+    fn saturated(&self, rule: &Rule, severity: Severity) -> bool {
+        self.listed.iter().any(|&(id, s, n)| id == rule.id && s == severity && n >= MAX_HITS_PER_RULE)
+    }
+
+    fn count(&mut self, rule: &'static Rule, severity: Severity) {
+        match self.listed.iter_mut().find(|(id, s, _)| *id == rule.id && *s == severity) {
+            Some(entry) => entry.2 += 1,
+            None => self.listed.push((rule.id, severity, 1)),
+        }
+    }
+
+    fn fold(&mut self, rule: &'static Rule, severity: Severity, span: (usize, usize), hit: Option<Hit>) {
+        let decoded = hit.as_ref().and_then(|h| h.decoded.as_deref());
+        match self.folded.iter_mut().find(|f| f.first.rule.id == rule.id && f.first.severity == severity) {
+            Some(folded) => {
+                folded.count += 1;
+                folded.end = folded.end.max(span.1);
+                if let Some(decoded) = decoded {
+                    if folded.payload.len() < MAX_FOLDED_PAYLOAD {
+                        folded.payload.push('\n');
+                        folded.payload.push_str(decoded);
+                    }
+                }
+            }
+            None => {
+                let Some(first) = hit else { return };
+                let payload = first.decoded.clone().unwrap_or_default();
+                self.folded.push(Folded { end: span.1, first, count: 1, payload });
+            }
+        }
+    }
+}
+
+impl Drop for Fold<'_> {
+    fn drop(&mut self) {
+        for folded in self.folded.drain(..) {
+            let Folded { first, count, end, payload } = folded;
+            let message = if count == 1 {
+                first.message
+            } else {
+                format!(
+                    "{count} more like this, not listed one by one (the first of them: {})",
+                    first.message
+                )
+            };
+            let mut hit =
+                Hit::new(first.rule, first.severity, (first.span.0, end.max(first.span.0)), message)
+                    .decoded(Some(payload));
+            hit.signal = first.signal;
+            hit.redact = first.redact;
+            self.hits.push(hit);
+        }
+    }
+}
+
+/// Folds `hits` as [`Fold`] does, for detectors that do not fold as they go.
+fn fold_all(hits: &mut Vec<Hit>) {
+    let all = std::mem::take(hits);
+    let mut fold = Fold::new(hits);
+    for hit in all {
+        fold.push(hit);
     }
 }
 
@@ -211,6 +339,7 @@ impl Detectors {
         self.rules.check(text, kind, annotations, &mut hits);
         schema::check_value_hits(kind, &mut hits);
         unicode::escalate_split_words(&mut hits);
+        fold_all(&mut hits);
         hits
     }
 
