@@ -295,7 +295,11 @@ fn is_emoji_context(c: char) -> bool {
 }
 
 fn is_cjk_or_thai(c: char) -> bool {
+    // Zero-width characters and variation selectors are Common or Inherited: skipping
+    // them first spares the script lookup where hidden text is dense.
     !c.is_ascii()
+        && !charclass::is_zero_width(c)
+        && !charclass::is_variation_selector(c)
         && matches!(
             c.script(),
             Script::Han | Script::Hiragana | Script::Katakana | Script::Hangul | Script::Thai
@@ -637,7 +641,7 @@ fn private_use(text: &str, chars: &[(usize, char)], hits: &mut Fold<'_>) {
             )
         });
     }
-    let unassigned = |c: char| charclass::is_unassigned(c) && !charclass::is_default_ignorable(c);
+    let unassigned = |c: char| !charclass::is_default_ignorable(c) && charclass::is_unassigned(c);
     for (a, b) in runs(chars, unassigned) {
         let span = byte_span(text, chars, (a, b));
         hits.push_with(&PRIVATE_USE, Severity::Low, span, || {
@@ -669,7 +673,7 @@ fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
-    (c.is_alphanumeric() || is_combining_mark(c)) && !charclass::is_default_ignorable(c)
+    !charclass::is_default_ignorable(c) && (c.is_alphanumeric() || is_combining_mark(c))
 }
 
 fn words(text: &str, chars: &[(usize, char)], kind: FieldKind, hits: &mut Fold<'_>) {
