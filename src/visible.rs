@@ -16,6 +16,26 @@ pub fn escape_multiline(text: &str) -> String {
     escape_with(text, true)
 }
 
+/// Names longer than this many characters (MCP tool names are at most 128) are shown
+/// cut by [`label`].
+pub const MAX_LABEL_CHARS: usize = 128;
+
+/// A server or tool name as findings show it: [`escape`]d, and when longer than
+/// [`MAX_LABEL_CHARS`], cut to its first 64 characters followed by how many more there
+/// are and a digest of the whole name (distinct names keep distinct labels). Every
+/// finding carries its tool's label, so a megabyte-long name must not be copied into
+/// each of them.
+pub fn label(name: &str) -> String {
+    let Some((cut, _)) = name.char_indices().nth(MAX_LABEL_CHARS) else {
+        return escape(name);
+    };
+    let head_end = name.char_indices().nth(64).map_or(cut, |(i, _)| i);
+    let more = name[head_end..].chars().count();
+    let digest = crate::canon::Digest::of_bytes(name.as_bytes());
+    let hex: String = digest.as_str().trim_start_matches("sha256:").chars().take(16).collect();
+    format!("{}\u{27E8}… {more} more characters, sha256:{hex}…\u{27E9}", escape(&name[..head_end]))
+}
+
 /// Whether `c` (following `prev`) must be shown as a code point rather than drawn.
 pub fn must_escape(c: char, prev: Option<char>) -> bool {
     if c.is_ascii() {
@@ -158,6 +178,16 @@ mod tests {
         }
         assert_eq!(escape("a\nb"), "a\u{27E8}U+000A\u{27E9}b");
         assert_eq!(escape_multiline("a\nb"), "a\nb");
+    }
+
+    #[test]
+    fn long_names_are_cut_but_stay_distinct() {
+        assert_eq!(label("read_file"), "read_file");
+        assert_eq!(label(&"\u{1}".repeat(MAX_LABEL_CHARS)), escape(&"\u{1}".repeat(MAX_LABEL_CHARS)));
+        let (a, b) = ("x".repeat(100_000) + "a", "x".repeat(100_000) + "b");
+        assert!(label(&a).chars().count() < 200, "{}", label(&a));
+        assert!(label(&a).contains("99937 more characters"), "{}", label(&a));
+        assert_ne!(label(&a), label(&b));
     }
 
     #[test]

@@ -279,8 +279,8 @@ impl Detectors {
         let mut places: HashMap<(String, Option<String>), usize> = HashMap::new();
         for (unit, &(c, t)) in units.iter().enumerate() {
             let catalog = &catalogs[c];
-            let tool = t.and_then(|t| catalog.tools.get(t)).map(|tool| visible::escape(&tool.name));
-            places.entry((visible::escape(&catalog.server), tool)).or_insert(unit);
+            let tool = t.and_then(|t| catalog.tools.get(t)).map(|tool| visible::label(&tool.name));
+            places.entry((visible::label(&catalog.server), tool)).or_insert(unit);
         }
         let mut findings = Vec::new();
         for finding in across {
@@ -313,16 +313,19 @@ impl Detectors {
         tool: Option<&'a Tool>,
     ) -> Vec<Finding> {
         let mut found = Vec::new();
+        // Labels once per unit: each finding carries them.
+        let server = Named::new(&catalog.server);
         let Some(tool) = tool else {
             for field in fields::header_fields(&catalog.header) {
-                self.scan_field(memo, &catalog.server, None, None, &field, &mut found);
+                self.scan_field(memo, &server, None, None, &field, &mut found);
                 found.extend(references.check(catalog, own, None, &field));
             }
             return found;
         };
         let annotations = tool.value.get("annotations");
+        let name = Named::new(&tool.name);
         for field in fields::tool_fields(&tool.value) {
-            self.scan_field(memo, &catalog.server, Some(&tool.name), annotations, &field, &mut found);
+            self.scan_field(memo, &server, Some(&name), annotations, &field, &mut found);
             found.extend(references.check(catalog, own, Some(&tool.name), &field));
         }
         found.extend(schema::check_tool(&catalog.server, tool));
@@ -346,8 +349,8 @@ impl Detectors {
     fn scan_field<'a>(
         &self,
         memo: &mut Memo<'a>,
-        server: &str,
-        tool: Option<&str>,
+        server: &Named<'_>,
+        tool: Option<&Named<'_>>,
         annotations: Option<&Value>,
         field: &Field<'a>,
         out: &mut Vec<Finding>,
@@ -416,10 +419,26 @@ impl Detectors {
 /// Hits of already-checked field texts, by kind and text.
 type Memo<'a> = HashMap<(FieldKind, &'a str), Vec<Hit>>;
 
+/// A server or tool name, with its label ([`visible::label`]) and the form
+/// fingerprints bind (the raw name, or the label of an over-long one), made once.
+struct Named<'a> {
+    label: String,
+    bound: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> Named<'a> {
+    fn new(raw: &'a str) -> Named<'a> {
+        let label = visible::label(raw);
+        let long = raw.chars().nth(visible::MAX_LABEL_CHARS).is_some();
+        let bound = if long { label.clone().into() } else { raw.into() };
+        Named { label, bound }
+    }
+}
+
 /// Where a field is: server, tool, pointer and kind, and the tool's annotations.
 struct Place<'a> {
-    server: &'a str,
-    tool: Option<&'a str>,
+    server: &'a Named<'a>,
+    tool: Option<&'a Named<'a>>,
     pointer: &'a str,
     kind: FieldKind,
     annotations: Option<&'a Value>,
@@ -433,8 +452,8 @@ fn to_finding(place: &Place<'_>, text: &str, hit: &Hit, span: Option<[usize; 2]>
         rule: hit.rule.id,
         name: hit.rule.name,
         severity: hit.severity,
-        server: visible::escape(place.server),
-        tool: place.tool.map(visible::escape),
+        server: place.server.label.clone(),
+        tool: place.tool.map(|t| t.label.clone()),
         pointer: visible::escape(place.pointer),
         span,
         message,
@@ -444,7 +463,13 @@ fn to_finding(place: &Place<'_>, text: &str, hit: &Hit, span: Option<[usize; 2]>
             visible::excerpt(text, hit.span)
         },
         decoded: hit.decoded.as_deref().map(visible::escape),
-        fingerprint: fingerprint(hit.rule.id, place.server, place.tool, place.pointer, &evidence_key),
+        fingerprint: fingerprint(
+            hit.rule.id,
+            &place.server.bound,
+            place.tool.map(|t| &*t.bound),
+            place.pointer,
+            &evidence_key,
+        ),
         signal: hit.signal,
         location: None,
     }

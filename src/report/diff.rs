@@ -84,7 +84,7 @@ pub fn write_item(out: &mut String, item: &Item, findings: &[&Finding], style: S
         let _ =
             writeln!(out, "    likely a rename: same content as the removed tool {}", visible::escape(from));
     }
-    let escaped_tool = item.tool.as_deref().map(visible::escape);
+    let escaped_tool = item.tool.as_deref().map(visible::label);
     for finding in findings.iter().filter(|f| f.tool == escaped_tool) {
         write_finding(out, finding, style);
     }
