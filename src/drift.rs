@@ -383,16 +383,18 @@ fn find_renames(tools: &mut [Item]) -> Result<(), CanonError> {
         }
         Ok(canon::digest(&v)?.to_string())
     };
-    let mut removed = Vec::new();
+    // By content digest, the first removed tool for each (a map, not a search per
+    // added tool: thousands of added and removed tools made that quadratic).
+    let mut removed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     for item in tools.iter().filter(|t| t.kind == Kind::Removed) {
         if let (Some(old), Some(name)) = (&item.old, &item.tool) {
-            removed.push((without_name(old)?, name.clone()));
+            removed.entry(without_name(old)?).or_insert_with(|| name.clone());
         }
     }
     for item in tools.iter_mut().filter(|t| t.kind == Kind::Added) {
         if let Some(new) = &item.new {
             let key = without_name(new)?;
-            item.renamed_from = removed.iter().find(|(k, _)| *k == key).map(|(_, n)| n.clone());
+            item.renamed_from = removed.get(&key).cloned();
         }
     }
     Ok(())

@@ -134,7 +134,7 @@ pub fn apply_suppressions(
 fn matches(s: &Suppression, f: &Finding) -> bool {
     s.rule == f.rule
         && s.fingerprint == f.fingerprint
-        && visible::escape(&s.server) == f.server
-        && s.tool.as_deref().is_none_or(|t| Some(visible::escape(t)) == f.tool)
+        && visible::label(&s.server) == f.server
+        && s.tool.as_deref().is_none_or(|t| Some(visible::label(t)) == f.tool)
         && s.pointer.as_deref().is_none_or(|p| visible::escape(p) == f.pointer)
 }

@@ -24,6 +24,26 @@ pub fn neutralize_multiline(text: &str) -> String {
     escape_with(text, true, false)
 }
 
+/// Names longer than this many characters (MCP tool names are at most 128) are shown
+/// cut by [`label`].
+pub const MAX_LABEL_CHARS: usize = 128;
+
+/// A server or tool name as findings show it: [`escape`]d, and when longer than
+/// [`MAX_LABEL_CHARS`], cut to its first 64 characters followed by how many more there
+/// are and a digest of the whole name (distinct names keep distinct labels). Every
+/// finding carries its tool's label, so a megabyte-long name must not be copied into
+/// each of them.
+pub fn label(name: &str) -> String {
+    let Some((cut, _)) = name.char_indices().nth(MAX_LABEL_CHARS) else {
+        return escape(name);
+    };
+    let head_end = name.char_indices().nth(64).map_or(cut, |(i, _)| i);
+    let more = name[head_end..].chars().count();
+    let digest = crate::canon::Digest::of_bytes(name.as_bytes());
+    let hex: String = digest.as_str().trim_start_matches("sha256:").chars().take(16).collect();
+    format!("{}\u{27E8}… {more} more characters, sha256:{hex}…\u{27E9}", escape(&name[..head_end]))
+}
+
 /// Whether `c` (following `prev`) must be shown as a code point rather than drawn.
 pub fn must_escape(c: char, prev: Option<char>) -> bool {
     if c.is_ascii() {
@@ -88,34 +108,41 @@ pub fn excerpt(text: &str, span: (usize, usize)) -> String {
     const CONTEXT: usize = 24;
     const SPAN_WIDTH: usize = 120;
     let (start, end) = clamp_span(text, span);
-    let before: Vec<char> = text[..start].chars().collect();
-    let after: Vec<char> = text[end..].chars().collect();
+    // Only the context is walked, never the whole text: a field with many findings
+    // would otherwise cost its length once per finding.
+    let before_text = &text[..start];
+    let from = before_text.char_indices().rev().nth(CONTEXT - 1).map_or(0, |(i, _)| i);
+    let before = &before_text[from..];
+    let after_text = &text[end..];
+    let to = after_text.char_indices().nth(CONTEXT).map_or(after_text.len(), |(i, _)| i);
 
     let mut out = String::new();
-    let from = before.len().saturating_sub(CONTEXT);
     if from > 0 {
         out.push('…');
     }
-    out.push_str(&escape(&before[from..].iter().collect::<String>()));
+    out.push_str(&escape(before));
     let mut shown = String::new();
-    let mut prev = before.last().copied();
-    let inside: Vec<char> = text[start..end].chars().collect();
-    for (i, &c) in inside.iter().enumerate() {
-        if shown.chars().count() >= SPAN_WIDTH {
-            shown.push_str(&format!("\u{27E8}… {} more\u{27E9}", inside.len() - i));
+    let mut shown_chars = 0;
+    let mut prev = before.chars().next_back();
+    let mut inside = text[start..end].chars();
+    while let Some(c) = inside.next() {
+        if shown_chars >= SPAN_WIDTH {
+            shown.push_str(&format!("\u{27E8}… {} more\u{27E9}", 1 + inside.count()));
             break;
         }
         if must_escape(c, prev) {
-            shown.push_str(&code_point(c));
+            let point = code_point(c);
+            shown_chars += point.chars().count();
+            shown.push_str(&point);
         } else {
+            shown_chars += 1;
             shown.push(c);
         }
         prev = Some(c);
     }
     out.push_str(&shown);
-    let to = after.len().min(CONTEXT);
-    out.push_str(&escape(&after[..to].iter().collect::<String>()));
-    if to < after.len() {
+    out.push_str(&escape(&after_text[..to]));
+    if to < after_text.len() {
         out.push('…');
     }
     out
@@ -159,6 +186,16 @@ mod tests {
         }
         assert_eq!(escape("a\nb"), "a\u{27E8}U+000A\u{27E9}b");
         assert_eq!(escape_multiline("a\nb"), "a\nb");
+    }
+
+    #[test]
+    fn long_names_are_cut_but_stay_distinct() {
+        assert_eq!(label("read_file"), "read_file");
+        assert_eq!(label(&"\u{1}".repeat(MAX_LABEL_CHARS)), escape(&"\u{1}".repeat(MAX_LABEL_CHARS)));
+        let (a, b) = ("x".repeat(100_000) + "a", "x".repeat(100_000) + "b");
+        assert!(label(&a).chars().count() < 200, "{}", label(&a));
+        assert!(label(&a).contains("99937 more characters"), "{}", label(&a));
+        assert_ne!(label(&a), label(&b));
     }
 
     #[test]

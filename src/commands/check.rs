@@ -240,8 +240,8 @@ fn accepted_findings(server: &Server, served: &Served) -> Vec<(String, Option<St
         };
         for review in pin.reviews.iter().filter(|r| r.digest == *digest && r.verdict == Verdict::Approved) {
             for accepted in &review.accepted {
-                let tool = tool.as_deref().map(visible::escape);
-                out.push((visible::escape(&server.id), tool, accepted.fingerprint.clone()));
+                let tool = tool.as_deref().map(visible::label);
+                out.push((visible::label(&server.id), tool, accepted.fingerprint.clone()));
             }
         }
     }

@@ -92,7 +92,7 @@ pub fn drift_findings(drift: &Drift, detected: Vec<Finding>, min: Severity) -> V
         .header
         .iter()
         .chain(&drift.tools)
-        .map(|i| i.tool.as_deref().map(crate::visible::escape))
+        .map(|i| i.tool.as_deref().map(crate::visible::label))
         .collect();
     findings.extend(detected.into_iter().filter(|f| f.severity >= min && drifted.contains(&f.tool)));
     findings

@@ -44,7 +44,7 @@ impl<'a> Places<'a> {
             Some(tool) => (
                 "tool",
                 server.tools.get(tool).or_else(|| {
-                    server.tools.iter().find(|(name, _)| visible::escape(name) == *tool).map(|(_, p)| p)
+                    server.tools.iter().find(|(name, _)| visible::label(name) == *tool).map(|(_, p)| p)
                 }),
             ),
         };

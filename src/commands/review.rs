@@ -293,7 +293,7 @@ fn accepted_findings(
 /// Detector findings on `item` at or above fail-on: what approving it must accept.
 /// (Change classes, PIN…, describe the drift itself and never block.)
 fn blocking_findings<'a>(item: &Item, findings: &'a [Finding], fail_on: Severity) -> Vec<&'a Finding> {
-    let tool = item.tool.as_deref().map(visible::escape);
+    let tool = item.tool.as_deref().map(visible::label);
     findings
         .iter()
         .filter(|f| f.tool == tool && f.severity >= fail_on && !f.rule.starts_with("PIN"))

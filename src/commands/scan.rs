@@ -49,7 +49,7 @@ pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcom
     for catalog in &catalogs {
         let file = catalog.origin.split("#/").next().filter(|o| !o.starts_with('<'));
         let location = file.map(|f| Location { path: super::display_path(Path::new(f)), line: None });
-        files.entry(visible::escape(&catalog.server)).or_insert(location);
+        files.entry(visible::label(&catalog.server)).or_insert(location);
     }
     for finding in &mut all {
         finding.location = files.get(&finding.server).cloned().flatten();

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use regex::Regex;
 
-use super::Hit;
+use super::{Fold, Hit};
 use crate::decode::printable_ratio;
 use crate::fields::FieldKind;
 use crate::finding::{Rule, Severity};
@@ -27,8 +27,13 @@ const MIN_TEXT: usize = 12;
 
 fn blob_pattern() -> Option<&'static Regex> {
     static PATTERN: OnceLock<Option<Regex>> = OnceLock::new();
+    // ASCII word boundaries: a Unicode `\b` sends the search to the PikeVM on any
+    // non-ASCII text (several times slower per byte). It cannot change a match: every
+    // hex run the second alternative matches, the first matches from the same start.
     PATTERN
-        .get_or_init(|| Regex::new(r"[A-Za-z0-9+/_-]{24,}={0,2}|\b(?:[0-9a-fA-F]{2}){16,}\b").ok())
+        .get_or_init(|| {
+            Regex::new(r"[A-Za-z0-9+/_-]{24,}={0,2}|(?-u:\b)(?:[0-9a-fA-F]{2}){16,}(?-u:\b)").ok()
+        })
         .as_ref()
 }
 
@@ -38,10 +43,14 @@ pub fn check(text: &str, kind: FieldKind, hits: &mut Vec<Hit>) {
         return;
     }
     let Some(pattern) = blob_pattern() else { return };
+    // Where the first `data:image/` ends: a blob after it may be an inline image
+    // (found once, not searched for again before every blob).
+    let image_from = text.find("data:image/").map_or(usize::MAX, |i| i + "data:image/".len());
+    let hits = &mut Fold::new(hits);
     for found in pattern.find_iter(text) {
         let blob = found.as_str();
         let before = &text[..found.start()];
-        if before.ends_with("base64,") && before.contains("data:image/") {
+        if before.ends_with("base64,") && image_from <= found.start() {
             continue;
         }
         let Some(decoded) = decode(blob) else { continue };

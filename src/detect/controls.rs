@@ -112,9 +112,15 @@ pub fn check(text: &str, hits: &mut Vec<Hit>) {
         );
     }
     if let (Some(&first), Some(&last)) = (others.first(), others.last()) {
-        let mut points: Vec<String> =
-            others.iter().map(|&i| format!("U+{:04X}", chars[i].1 as u32)).collect();
-        points.dedup();
+        // Each control once, in order of appearance (at most 65 of them): listing every
+        // occurrence made the message as long as the text.
+        let mut distinct: Vec<char> = Vec::new();
+        for &i in &others {
+            if !distinct.contains(&chars[i].1) {
+                distinct.push(chars[i].1);
+            }
+        }
+        let points: Vec<String> = distinct.iter().map(|&c| format!("U+{:04X}", c as u32)).collect();
         hits.push(Hit::new(
             &CONTROL,
             Severity::Medium,

@@ -28,6 +28,14 @@ pub use rules::{RuleError, RuleSet};
 /// How many times a decoded payload is itself decoded and rescanned.
 pub const MAX_DECODE_DEPTH: u8 = 2;
 
+/// Hits of one rule at one severity listed one by one per text; the rest of them fold
+/// into one hit that counts them (so a run of 100,000 zero-width characters is one
+/// finding more, not 100,000 findings each carrying the text).
+pub const MAX_HITS_PER_RULE: usize = 16;
+
+/// How much of the folded hits' decoded payloads is kept (and rescanned), in bytes.
+const MAX_FOLDED_PAYLOAD: usize = 64 * 1024;
+
 /// One field-level detector result. `span` is in bytes of the scanned text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hit {
@@ -62,6 +70,126 @@ impl Hit {
     pub fn signal(mut self, signal: Signal) -> Hit {
         self.signal = Some(signal);
         self
+    }
+}
+
+/// Collects hits into a list, listing at most [`MAX_HITS_PER_RULE`] of one rule at one
+/// severity and folding the rest into one hit per (rule, severity) that counts them,
+/// spans from the first folded hit to the last, and carries their decoded payloads
+/// (up to [`MAX_FOLDED_PAYLOAD`] bytes) so that they are still rescanned. The folded
+/// hits join the list when the `Fold` is dropped.
+pub(crate) struct Fold<'h> {
+    hits: &'h mut Vec<Hit>,
+    listed: Vec<(&'static str, Severity, usize)>,
+    folded: Vec<Folded>,
+}
+
+struct Folded {
+    first: Hit,
+    count: usize,
+    end: usize,
+    payload: String,
+}
+
+impl<'h> Fold<'h> {
+    pub(crate) fn new(hits: &'h mut Vec<Hit>) -> Fold<'h> {
+        Fold { hits, listed: Vec::new(), folded: Vec::new() }
+    }
+
+    /// Adds `hit`, or folds it when its rule and severity are listed in full already.
+    pub(crate) fn push(&mut self, hit: Hit) {
+        if !self.saturated(hit.rule, hit.severity) {
+            self.count(hit.rule, hit.severity);
+            self.hits.push(hit);
+            return;
+        }
+        let (rule, severity, span) = (hit.rule, hit.severity, hit.span);
+        self.fold(rule, severity, span, Some(hit));
+    }
+
+    /// [`Fold::push`] for hot loops: `make` builds the hit only when it is listed or
+    /// its payload is still kept.
+    pub(crate) fn push_with(
+        &mut self,
+        rule: &'static Rule,
+        severity: Severity,
+        span: (usize, usize),
+        make: impl FnOnce() -> Hit,
+    ) {
+        if !self.saturated(rule, severity) {
+            self.count(rule, severity);
+            self.hits.push(make());
+            return;
+        }
+        let wanted = self
+            .folded
+            .iter()
+            .find(|f| f.first.rule.id == rule.id && f.first.severity == severity)
+            .is_none_or(|f| f.payload.len() < MAX_FOLDED_PAYLOAD && f.first.decoded.is_some());
+        self.fold(rule, severity, span, wanted.then(make));
+    }
+
+    fn saturated(&self, rule: &Rule, severity: Severity) -> bool {
+        self.listed.iter().any(|&(id, s, n)| id == rule.id && s == severity && n >= MAX_HITS_PER_RULE)
+    }
+
+    fn count(&mut self, rule: &'static Rule, severity: Severity) {
+        match self.listed.iter_mut().find(|(id, s, _)| *id == rule.id && *s == severity) {
+            Some(entry) => entry.2 += 1,
+            None => self.listed.push((rule.id, severity, 1)),
+        }
+    }
+
+    fn fold(&mut self, rule: &'static Rule, severity: Severity, span: (usize, usize), hit: Option<Hit>) {
+        let decoded = hit.as_ref().and_then(|h| h.decoded.as_deref());
+        match self.folded.iter_mut().find(|f| f.first.rule.id == rule.id && f.first.severity == severity) {
+            Some(folded) => {
+                folded.count += 1;
+                folded.end = folded.end.max(span.1);
+                if let Some(decoded) = decoded {
+                    if folded.payload.len() < MAX_FOLDED_PAYLOAD {
+                        folded.payload.push('\n');
+                        folded.payload.push_str(decoded);
+                    }
+                }
+            }
+            None => {
+                let Some(first) = hit else { return };
+                let payload = first.decoded.clone().unwrap_or_default();
+                self.folded.push(Folded { end: span.1, first, count: 1, payload });
+            }
+        }
+    }
+}
+
+impl Drop for Fold<'_> {
+    fn drop(&mut self) {
+        for folded in self.folded.drain(..) {
+            let Folded { first, count, end, payload } = folded;
+            let message = if count == 1 {
+                first.message
+            } else {
+                format!(
+                    "{count} more like this, not listed one by one (the first of them: {})",
+                    first.message
+                )
+            };
+            let mut hit =
+                Hit::new(first.rule, first.severity, (first.span.0, end.max(first.span.0)), message)
+                    .decoded(Some(payload));
+            hit.signal = first.signal;
+            hit.redact = first.redact;
+            self.hits.push(hit);
+        }
+    }
+}
+
+/// Folds `hits` as [`Fold`] does, for detectors that do not fold as they go.
+fn fold_all(hits: &mut Vec<Hit>) {
+    let all = std::mem::take(hits);
+    let mut fold = Fold::new(hits);
+    for hit in all {
+        fold.push(hit);
     }
 }
 
@@ -175,8 +303,8 @@ impl Detectors {
         let mut places: HashMap<(String, Option<String>), usize> = HashMap::new();
         for (unit, &(c, t)) in units.iter().enumerate() {
             let catalog = &catalogs[c];
-            let tool = t.and_then(|t| catalog.tools.get(t)).map(|tool| visible::escape(&tool.name));
-            places.entry((visible::escape(&catalog.server), tool)).or_insert(unit);
+            let tool = t.and_then(|t| catalog.tools.get(t)).map(|tool| visible::label(&tool.name));
+            places.entry((visible::label(&catalog.server), tool)).or_insert(unit);
         }
         let mut findings = Vec::new();
         for finding in across {
@@ -209,24 +337,27 @@ impl Detectors {
         tool: Option<&'a Tool>,
     ) -> Vec<Finding> {
         let mut found = Vec::new();
+        // Labels once per unit: each finding carries them.
+        let server = Named::new(&catalog.server);
         let Some(tool) = tool else {
             for field in fields::header_fields(&catalog.header) {
-                self.scan_field(memo, &catalog.server, None, None, &field, &mut found);
+                self.scan_field(memo, &server, None, None, &field, &mut found);
                 found.extend(references.check(catalog, own, None, &field));
             }
             // What duplicated keys hid is scanned too: some reader sees it.
             for duplicate in &catalog.duplicates {
                 found.push(schema::duplicate_key(&catalog.server, None, &duplicate.pointer));
                 for field in fields::shadowed_header_fields(duplicate) {
-                    self.scan_field(memo, &catalog.server, None, None, &field, &mut found);
+                    self.scan_field(memo, &server, None, None, &field, &mut found);
                 }
             }
             return found;
         };
         let annotations = tool.value.get("annotations");
+        let name = Named::new(&tool.name);
         let hidden = tool.duplicate_keys.iter().flat_map(fields::shadowed_tool_fields);
         for field in fields::tool_fields(&tool.value).into_iter().chain(hidden) {
-            self.scan_field(memo, &catalog.server, Some(&tool.name), annotations, &field, &mut found);
+            self.scan_field(memo, &server, Some(&name), annotations, &field, &mut found);
             found.extend(references.check(catalog, own, Some(&tool.name), &field));
         }
         found.extend(schema::check_tool(&catalog.server, tool));
@@ -243,14 +374,15 @@ impl Detectors {
         self.rules.check(text, kind, annotations, &mut hits);
         schema::check_value_hits(kind, &mut hits);
         unicode::escalate_split_words(&mut hits);
+        fold_all(&mut hits);
         hits
     }
 
     fn scan_field<'a>(
         &self,
         memo: &mut Memo<'a>,
-        server: &str,
-        tool: Option<&str>,
+        server: &Named<'_>,
+        tool: Option<&Named<'_>>,
         annotations: Option<&Value>,
         field: &Field<'a>,
         out: &mut Vec<Finding>,
@@ -269,7 +401,7 @@ impl Detectors {
         self.report(&place, field.text, hits, 0, "", out);
         // The shadow view already reads hidden channels in place, so a rule that fired
         // on the field itself need not be repeated for the decoded payload.
-        let direct: Vec<&'static str> =
+        let direct: HashSet<&'static str> =
             out[start..].iter().filter(|f| f.span.is_some()).map(|f| f.rule).collect();
         let mut index = start;
         out.retain(|f| {
@@ -293,9 +425,11 @@ impl Detectors {
         // A secret one rule redacts is masked in every finding's evidence, not only in
         // that rule's own: other rules' excerpts overlap it.
         let shown = masked(text, &hits);
-        for hit in hits {
+        let spans = (depth == 0).then(|| char_spans(text, &hits));
+        for (n, hit) in hits.into_iter().enumerate() {
             let index = out.len();
-            out.push(to_finding(place, text, &shown, &hit, depth, via));
+            let span = spans.as_ref().and_then(|s| s.get(n).copied());
+            out.push(to_finding(place, text, &shown, &hit, span, via));
             if let Some(payload) = &hit.decoded {
                 if depth < MAX_DECODE_DEPTH {
                     let via = format!("{via}in text decoded by {}: ", hit.rule.id);
@@ -316,10 +450,26 @@ impl Detectors {
 /// Hits of already-checked field texts, by kind and text.
 type Memo<'a> = HashMap<(FieldKind, &'a str), Vec<Hit>>;
 
+/// A server or tool name, with its label ([`visible::label`]) and the form
+/// fingerprints bind (the raw name, or the label of an over-long one), made once.
+struct Named<'a> {
+    label: String,
+    bound: std::borrow::Cow<'a, str>,
+}
+
+impl<'a> Named<'a> {
+    fn new(raw: &'a str) -> Named<'a> {
+        let label = visible::label(raw);
+        let long = raw.chars().nth(visible::MAX_LABEL_CHARS).is_some();
+        let bound = if long { label.clone().into() } else { raw.into() };
+        Named { label, bound }
+    }
+}
+
 /// Where a field is: server, tool, pointer and kind, and the tool's annotations.
 struct Place<'a> {
-    server: &'a str,
-    tool: Option<&'a str>,
+    server: &'a Named<'a>,
+    tool: Option<&'a Named<'a>>,
     pointer: &'a str,
     kind: FieldKind,
     annotations: Option<&'a Value>,
@@ -343,7 +493,14 @@ fn masked<'t>(text: &'t str, hits: &[Hit]) -> std::borrow::Cow<'t, str> {
 }
 
 /// A finding from a hit; `shown` is `text` with secrets masked, for the evidence.
-fn to_finding(place: &Place<'_>, text: &str, shown: &str, hit: &Hit, depth: u8, via: &str) -> Finding {
+fn to_finding(
+    place: &Place<'_>,
+    text: &str,
+    shown: &str,
+    hit: &Hit,
+    span: Option<[usize; 2]>,
+    via: &str,
+) -> Finding {
     let raw = text.get(hit.span.0..hit.span.1).unwrap_or_default();
     let evidence_key = format!("{via}{raw}");
     let message = if via.is_empty() { hit.message.clone() } else { format!("{via}{}", hit.message) };
@@ -351,10 +508,10 @@ fn to_finding(place: &Place<'_>, text: &str, shown: &str, hit: &Hit, depth: u8, 
         rule: hit.rule.id,
         name: hit.rule.name,
         severity: hit.severity,
-        server: visible::escape(place.server),
-        tool: place.tool.map(visible::escape),
+        server: place.server.label.clone(),
+        tool: place.tool.map(|t| t.label.clone()),
         pointer: visible::escape(place.pointer),
-        span: (depth == 0).then(|| char_span(text, hit.span)),
+        span,
         message,
         evidence: if hit.redact {
             redacted_excerpt(text, shown, hit.span)
@@ -362,7 +519,13 @@ fn to_finding(place: &Place<'_>, text: &str, shown: &str, hit: &Hit, depth: u8, 
             visible::excerpt(shown, hit.span)
         },
         decoded: hit.decoded.as_deref().map(visible::escape),
-        fingerprint: fingerprint(hit.rule.id, place.server, place.tool, place.pointer, &evidence_key),
+        fingerprint: fingerprint(
+            hit.rule.id,
+            &place.server.bound,
+            place.tool.map(|t| &*t.bound),
+            place.pointer,
+            &evidence_key,
+        ),
         signal: hit.signal,
         location: None,
     }
@@ -400,10 +563,24 @@ pub fn code_rules() -> Vec<&'static Rule> {
     all
 }
 
-/// Byte span → code-point span.
-fn char_span(text: &str, (start, end): (usize, usize)) -> [usize; 2] {
-    let count = |to: usize| text.get(..to).map_or(0, |s| s.chars().count());
-    [count(start), count(end)]
+/// Byte spans → code-point spans, for every hit in one walk over the text (counting
+/// from the start for each hit made a field with many hits quadratic). An offset that
+/// is not a char boundary or lies past the end counts as 0, as `str::get` would give.
+fn char_spans(text: &str, hits: &[Hit]) -> Vec<[usize; 2]> {
+    let mut offsets: Vec<usize> = hits.iter().flat_map(|h| [h.span.0, h.span.1]).collect();
+    offsets.sort_unstable();
+    offsets.dedup();
+    let mut counts: HashMap<usize, usize> = HashMap::with_capacity(offsets.len());
+    let mut pending = offsets.iter().copied().peekable();
+    let boundaries = text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len()));
+    for (seen, i) in boundaries.enumerate() {
+        while pending.next_if(|&o| o < i).is_some() {}
+        if pending.next_if_eq(&i).is_some() {
+            counts.insert(i, seen);
+        }
+    }
+    let count = |at: usize| counts.get(&at).copied().unwrap_or(0);
+    hits.iter().map(|h| [count(h.span.0), count(h.span.1)]).collect()
 }
 
 /// Maximal runs of chars satisfying `member`, as index ranges into `chars`.

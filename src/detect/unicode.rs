@@ -8,7 +8,7 @@ use unicode_properties::{GeneralCategory, UnicodeEmoji, UnicodeGeneralCategory};
 use unicode_script::{Script, UnicodeScript};
 use unicode_security::MixedScript;
 
-use super::{byte_span, describe, runs, Hit};
+use super::{byte_span, describe, runs, Fold, Hit};
 use crate::charclass;
 use crate::decode;
 use crate::fields::FieldKind;
@@ -104,6 +104,7 @@ pub fn check(text: &str, kind: FieldKind, hits: &mut Vec<Hit>) {
         return;
     }
     let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let hits = &mut Fold::new(hits);
     bidi(text, &chars, hits);
     tags(text, &chars, hits);
     variation_selectors(text, &chars, hits);
@@ -126,7 +127,7 @@ fn neighbours(chars: &[(usize, char)], (a, b): (usize, usize)) -> (Option<char>,
 
 // ---------------------------------------------------------------------------- UNI001
 
-fn bidi(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
+fn bidi(text: &str, chars: &[(usize, char)], hits: &mut Fold<'_>) {
     let explicit: Vec<usize> =
         (0..chars.len()).filter(|&i| charclass::is_bidi_explicit(chars[i].1)).collect();
     if let (Some(&first), Some(&last)) = (explicit.first(), explicit.last()) {
@@ -294,7 +295,11 @@ fn is_emoji_context(c: char) -> bool {
 }
 
 fn is_cjk_or_thai(c: char) -> bool {
+    // Zero-width characters and variation selectors are Common or Inherited: skipping
+    // them first spares the script lookup where hidden text is dense.
     !c.is_ascii()
+        && !charclass::is_zero_width(c)
+        && !charclass::is_variation_selector(c)
         && matches!(
             c.script(),
             Script::Han | Script::Hiragana | Script::Katakana | Script::Hangul | Script::Thai
@@ -306,15 +311,23 @@ fn is_word_letter(c: char) -> bool {
         && matches!(c.script(), Script::Latin | Script::Greek | Script::Cyrillic | Script::Common)
 }
 
-fn zero_width(text: &str, chars: &[(usize, char)], claimed: &[bool], hits: &mut Vec<Hit>) {
+fn zero_width(text: &str, chars: &[(usize, char)], claimed: &[bool], hits: &mut Fold<'_>) {
     let member = |i: usize| charclass::is_zero_width(chars[i].1) && !claimed[i];
-    let indices: Vec<(usize, char)> =
-        (0..chars.len()).map(|i| (i, if member(i) { 'x' } else { ' ' })).collect();
-    for (a, b) in runs(&indices, |c| c == 'x') {
-        let run: Vec<char> = chars[a..b].iter().map(|c| c.1).collect();
+    let mut b = 0;
+    while b < chars.len() {
+        if !member(b) {
+            b += 1;
+            continue;
+        }
+        let a = b;
+        while b < chars.len() && member(b) {
+            b += 1;
+        }
+        let run = &chars[a..b];
         let span = byte_span(text, chars, (a, b));
+        let chars_of = || run.iter().map(|c| c.1);
         if run.len() >= 8 {
-            if let Some(payload) = decode::zero_width_bits(&run) {
+            if let Some(payload) = decode::zero_width_bits(&chars_of().collect::<Vec<char>>()) {
                 hits.push(
                     Hit::new(
                         &ZERO_WIDTH,
@@ -327,7 +340,7 @@ fn zero_width(text: &str, chars: &[(usize, char)], claimed: &[bool], hits: &mut 
                 continue;
             }
         }
-        if a == 0 && run == ['\u{FEFF}'] {
+        if a == 0 && run.len() == 1 && run[0].1 == '\u{FEFF}' {
             hits.push(Hit::new(
                 &ZERO_WIDTH,
                 Severity::Info,
@@ -338,7 +351,7 @@ fn zero_width(text: &str, chars: &[(usize, char)], claimed: &[bool], hits: &mut 
         }
         let (prev, next) = neighbours(chars, (a, b));
         let legitimate = run.len() == 1
-            && match run[0] {
+            && match run[0].1 {
                 '\u{200D}' => {
                     prev.is_some_and(is_emoji_context) && next.is_some_and(is_emoji_context)
                         || prev.is_some_and(uses_joiners)
@@ -352,38 +365,47 @@ fn zero_width(text: &str, chars: &[(usize, char)], claimed: &[bool], hits: &mut 
         if legitimate {
             continue;
         }
-        let names = distinct_names(run.iter().copied());
         if prev.is_some_and(is_word_letter) && next.is_some_and(is_word_letter) {
-            hits.push(Hit::new(
-                &ZERO_WIDTH,
-                Severity::Medium,
-                span,
-                format!("{names} inside a word: filters see two words, the model reads one"),
-            ));
+            hits.push_with(&ZERO_WIDTH, Severity::Medium, span, || {
+                let names = distinct_names(chars_of());
+                Hit::new(
+                    &ZERO_WIDTH,
+                    Severity::Medium,
+                    span,
+                    format!("{names} inside a word: filters see two words, the model reads one"),
+                )
+            });
         } else {
-            hits.push(Hit::new(&ZERO_WIDTH, Severity::Low, span, format!("stray invisible {names}")));
+            hits.push_with(&ZERO_WIDTH, Severity::Low, span, || {
+                let names = distinct_names(chars_of());
+                Hit::new(&ZERO_WIDTH, Severity::Low, span, format!("stray invisible {names}"))
+            });
         }
     }
 }
 
 // ---------------------------------------------------------------------------- UNI003
 
-fn tags(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
+fn tags(text: &str, chars: &[(usize, char)], hits: &mut Fold<'_>) {
     for (a, b) in runs(chars, charclass::is_tag) {
-        let run: Vec<char> = chars[a..b].iter().map(|c| c.1).collect();
-        let payload = decode::tags(&run);
-        if is_flag_tag_sequence(neighbours(chars, (a, b)).0, &run, &payload) {
-            continue;
+        let run = || chars[a..b].iter().map(|c| c.1).collect::<Vec<char>>();
+        let base = neighbours(chars, (a, b)).0;
+        if base == Some('\u{1F3F4}') {
+            let run = run();
+            if is_flag_tag_sequence(base, &run, &decode::tags(&run)) {
+                continue;
+            }
         }
-        hits.push(
+        let span = byte_span(text, chars, (a, b));
+        hits.push_with(&TAGS, Severity::High, span, || {
             Hit::new(
                 &TAGS,
                 Severity::High,
-                byte_span(text, chars, (a, b)),
-                format!("{} invisible Unicode Tags characters carry ASCII text", run.len()),
+                span,
+                format!("{} invisible Unicode Tags characters carry ASCII text", b - a),
             )
-            .decoded(Some(payload)),
-        );
+            .decoded(Some(decode::tags(&run())))
+        });
     }
 }
 
@@ -401,7 +423,7 @@ fn is_flag_tag_sequence(base: Option<char>, run: &[char], payload: &str) -> bool
 
 // ---------------------------------------------------------------------------- UNI004
 
-fn variation_selectors(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
+fn variation_selectors(text: &str, chars: &[(usize, char)], hits: &mut Fold<'_>) {
     for (a, b) in runs(chars, charclass::is_variation_selector) {
         let run: Vec<char> = chars[a..b].iter().map(|c| c.1).collect();
         let span = byte_span(text, chars, (a, b));
@@ -434,24 +456,29 @@ fn variation_selectors(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>)
             continue;
         }
         let severity = if prev.is_none_or(|p| p.is_ascii()) { Severity::Medium } else { Severity::Low };
-        hits.push(Hit::new(
-            &VARIATION_SELECTORS,
-            severity,
-            span,
-            format!("variation selector U+{:04X} with no standard base character", vs as u32),
-        ));
+        hits.push_with(&VARIATION_SELECTORS, severity, span, || {
+            Hit::new(
+                &VARIATION_SELECTORS,
+                severity,
+                span,
+                format!("variation selector U+{:04X} with no standard base character", vs as u32),
+            )
+        });
     }
     for (a, b) in runs(chars, charclass::is_mongolian_fvs) {
         let (prev, _) = neighbours(chars, (a, b));
         if b - a == 1 && prev.is_some_and(|c| c.script() == Script::Mongolian) {
             continue;
         }
-        hits.push(Hit::new(
-            &VARIATION_SELECTORS,
-            Severity::Medium,
-            byte_span(text, chars, (a, b)),
-            "Mongolian free variation selector outside Mongolian text",
-        ));
+        let span = byte_span(text, chars, (a, b));
+        hits.push_with(&VARIATION_SELECTORS, Severity::Medium, span, || {
+            Hit::new(
+                &VARIATION_SELECTORS,
+                Severity::Medium,
+                span,
+                "Mongolian free variation selector outside Mongolian text",
+            )
+        });
     }
 }
 
@@ -459,7 +486,7 @@ fn variation_selectors(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>)
 
 /// Returns which chars belong to a long operator run, so UNI002 does not report the
 /// ZERO WIDTH SPACE separators garak's variant puts inside it.
-fn invisible_operators(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) -> Vec<bool> {
+fn invisible_operators(text: &str, chars: &[(usize, char)], hits: &mut Fold<'_>) -> Vec<bool> {
     let mut claimed = vec![false; chars.len()];
     let member = |c: char| charclass::is_invisible_operator(c) || c == '\u{200B}';
     for (mut a, mut b) in runs(chars, member) {
@@ -492,12 +519,10 @@ fn invisible_operators(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>)
         let math = operators <= 2
             && prev.is_some_and(char::is_alphanumeric)
             && next.is_some_and(|c| c.is_alphanumeric() || c == '(');
-        hits.push(Hit::new(
-            &INVISIBLE_OPERATORS,
-            if math { Severity::Info } else { Severity::Low },
-            span,
-            format!("{operators} invisible math operator(s)"),
-        ));
+        let severity = if math { Severity::Info } else { Severity::Low };
+        hits.push_with(&INVISIBLE_OPERATORS, severity, span, || {
+            Hit::new(&INVISIBLE_OPERATORS, severity, span, format!("{operators} invisible math operator(s)"))
+        });
     }
     claimed
 }
@@ -535,7 +560,7 @@ fn ignorable_class(c: char) -> Option<Ignorable> {
     })
 }
 
-fn ignorable(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
+fn ignorable(text: &str, chars: &[(usize, char)], hits: &mut Fold<'_>) {
     let mut i = 0;
     while i < chars.len() {
         let Some(class) = ignorable_class(chars[i].1) else {
@@ -548,7 +573,6 @@ fn ignorable(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
         }
         let (prev, next) = neighbours(chars, (a, i));
         let single = i - a == 1;
-        let names = distinct_names(chars[a..i].iter().map(|c| c.1));
         let (severity, why) = match class {
             Ignorable::HangulFiller if prev.is_some_and(is_jamo) || next.is_some_and(is_jamo) => {
                 (Severity::Low, "in a Hangul jamo sequence")
@@ -571,7 +595,11 @@ fn ignorable(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
             }
             _ => (Severity::Medium, "renders as nothing"),
         };
-        hits.push(Hit::new(&IGNORABLE, severity, byte_span(text, chars, (a, i)), format!("{names}: {why}")));
+        let span = byte_span(text, chars, (a, i));
+        hits.push_with(&IGNORABLE, severity, span, || {
+            let names = distinct_names(chars[a..i].iter().map(|c| c.1));
+            Hit::new(&IGNORABLE, severity, span, format!("{names}: {why}"))
+        });
     }
 }
 
@@ -588,39 +616,43 @@ fn is_combining_mark(c: char) -> bool {
 
 // ---------------------------------------------------------------------------- UNI007
 
-fn private_use(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
+fn private_use(text: &str, chars: &[(usize, char)], hits: &mut Fold<'_>) {
     for (a, b) in runs(chars, charclass::is_private_use) {
         let supplementary = chars[a..b].iter().any(|c| c.1 as u32 > 0xFFFF);
         let severity = if supplementary || b - a >= 4 { Severity::Medium } else { Severity::Low };
-        hits.push(Hit::new(
-            &PRIVATE_USE,
-            severity,
-            byte_span(text, chars, (a, b)),
-            format!("{} private-use character(s): no standard meaning, free to carry data", b - a),
-        ));
+        let span = byte_span(text, chars, (a, b));
+        hits.push_with(&PRIVATE_USE, severity, span, || {
+            Hit::new(
+                &PRIVATE_USE,
+                severity,
+                span,
+                format!("{} private-use character(s): no standard meaning, free to carry data", b - a),
+            )
+        });
     }
     for (a, b) in runs(chars, charclass::is_noncharacter) {
-        hits.push(Hit::new(
-            &PRIVATE_USE,
-            Severity::Medium,
-            byte_span(text, chars, (a, b)),
-            format!("{} noncharacter(s): never valid in interchanged text", b - a),
-        ));
+        let span = byte_span(text, chars, (a, b));
+        hits.push_with(&PRIVATE_USE, Severity::Medium, span, || {
+            Hit::new(
+                &PRIVATE_USE,
+                Severity::Medium,
+                span,
+                format!("{} noncharacter(s): never valid in interchanged text", b - a),
+            )
+        });
     }
-    let unassigned = |c: char| charclass::is_unassigned(c) && !charclass::is_default_ignorable(c);
+    let unassigned = |c: char| !charclass::is_default_ignorable(c) && charclass::is_unassigned(c);
     for (a, b) in runs(chars, unassigned) {
-        hits.push(Hit::new(
-            &PRIVATE_USE,
-            Severity::Low,
-            byte_span(text, chars, (a, b)),
-            format!("{} unassigned code point(s)", b - a),
-        ));
+        let span = byte_span(text, chars, (a, b));
+        hits.push_with(&PRIVATE_USE, Severity::Low, span, || {
+            Hit::new(&PRIVATE_USE, Severity::Low, span, format!("{} unassigned code point(s)", b - a))
+        });
     }
 }
 
 // ---------------------------------------------------------------------------- UNI008
 
-fn non_ascii_name(text: &str, chars: &[(usize, char)], hits: &mut Vec<Hit>) {
+fn non_ascii_name(text: &str, chars: &[(usize, char)], hits: &mut Fold<'_>) {
     let outside: Vec<usize> = (0..chars.len()).filter(|&i| !chars[i].1.is_ascii()).collect();
     if let (Some(&first), Some(&last)) = (outside.first(), outside.last()) {
         hits.push(Hit::new(
@@ -641,10 +673,10 @@ fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
-    (c.is_alphanumeric() || is_combining_mark(c)) && !charclass::is_default_ignorable(c)
+    !charclass::is_default_ignorable(c) && (c.is_alphanumeric() || is_combining_mark(c))
 }
 
-fn words(text: &str, chars: &[(usize, char)], kind: FieldKind, hits: &mut Vec<Hit>) {
+fn words(text: &str, chars: &[(usize, char)], kind: FieldKind, hits: &mut Fold<'_>) {
     let has_cjk = chars.iter().any(|c| is_cjk_or_thai(c.1));
     for (a, b) in runs(chars, is_word_char) {
         let word = &text[byte_span(text, chars, (a, b)).0..byte_span(text, chars, (a, b)).1];

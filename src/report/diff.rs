@@ -84,7 +84,7 @@ pub fn write_item(out: &mut String, item: &Item, findings: &[&Finding], style: S
         let _ =
             writeln!(out, "    likely a rename: same content as the removed tool {}", visible::escape(from));
     }
-    let escaped_tool = item.tool.as_deref().map(visible::escape);
+    let escaped_tool = item.tool.as_deref().map(visible::label);
     for finding in findings.iter().filter(|f| f.tool == escaped_tool) {
         write_finding(out, finding, style);
     }
@@ -146,7 +146,10 @@ fn write_change(out: &mut String, change: &FieldChange, style: Style) {
 /// zero-width space shows as `⟨U+200B⟩` exactly where it is.
 pub fn word_diff(old: &str, new: &str, style: Style) -> String {
     let (old, new) = (visible::escape(old), visible::escape(new));
-    let diff = TextDiff::from_words(old.as_str(), new.as_str());
+    // Myers' diff is O((N + M) · D): fast for near-identical texts, quadratic for two
+    // large unrelated ones. Past the deadline it settles for a coarser (still correct)
+    // diff instead of running on.
+    let diff = TextDiff::configure().timeout(WORD_DIFF_TIMEOUT).diff_words(old.as_str(), new.as_str());
     let mut out = String::new();
     for change in diff.iter_all_changes() {
         let value = change.value();
@@ -159,11 +162,19 @@ pub fn word_diff(old: &str, new: &str, style: Style) -> String {
     out.replace("-][-", "").replace("+}{+", "")
 }
 
-/// For two arrays of scalars (enum, required): which members came and went.
+/// How long a word diff may take before it settles for a coarser one.
+const WORD_DIFF_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// For two arrays of scalars (enum, required): which members came and went. Members
+/// are compared by their JSON text through a set (a member-by-member search made two
+/// 10,000-member enums take 10⁸ comparisons).
 fn array_members(old: &Value, new: &Value) -> String {
     let (Value::Array(a), Value::Array(b)) = (old, new) else { return String::new() };
-    let added: Vec<String> = b.iter().filter(|v| !a.contains(v)).map(compact).collect();
-    let removed: Vec<String> = a.iter().filter(|v| !b.contains(v)).map(compact).collect();
+    let set =
+        |items: &[Value]| items.iter().map(Value::to_string).collect::<std::collections::HashSet<String>>();
+    let (in_a, in_b) = (set(a), set(b));
+    let added: Vec<String> = b.iter().filter(|v| !in_a.contains(&v.to_string())).map(compact).collect();
+    let removed: Vec<String> = a.iter().filter(|v| !in_b.contains(&v.to_string())).map(compact).collect();
     let mut parts = Vec::new();
     if !added.is_empty() {
         parts.push(format!("+ {}", added.join(", ")));
