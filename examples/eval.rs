@@ -107,10 +107,9 @@ fn main() -> ExitCode {
         let mut worst: HashMap<(String, String), (Severity, Vec<&'static str>)> = HashMap::new();
         for one in catalogs.chunks(1) {
             for f in detectors.scan(one) {
-                let Some(tool) = &f.tool else { continue };
-                let entry = worst
-                    .entry((one[0].server.clone(), tool.clone()))
-                    .or_insert((Severity::Info, Vec::new()));
+                let Some(tool) = f.tool().map(str::to_owned) else { continue };
+                let entry =
+                    worst.entry((one[0].server.clone(), tool)).or_insert((Severity::Info, Vec::new()));
                 if f.severity > entry.0 {
                     *entry = (f.severity, vec![f.rule]);
                 } else if f.severity == entry.0 && !entry.1.contains(&f.rule) {

@@ -66,7 +66,7 @@ fn generate(dir: &Path, servers: usize, tools: usize) -> Result<(), Box<dyn std:
             ),
         )?;
         std::fs::write(server_dir.join("server.json"), pin("header", &canon::header_value(&parsed.header))?)?;
-        for tool in &parsed.tools {
+        for tool in parsed.tools() {
             std::fs::write(
                 server_dir.join("tools").join(format!("{}.json", tool.name)),
                 pin("tool", &tool.value)?,

@@ -1,12 +1,17 @@
-//! Catalog loading: every input shape of design §2, with tools kept as raw JSON.
+//! Catalog loading: every input shape of design §2, with items kept as raw JSON.
 //!
-//! Tools are never parsed into a struct: unknown fields (`execution`, `icons`, vendor
-//! keys) must survive load → pin → lock byte for byte.
+//! A catalog holds the server header and every item it lists: tools, prompts,
+//! resources and resource templates (`tools`, `prompts`, `resources`,
+//! `resourceTemplates`; a list that is absent means none is served). Items are never
+//! parsed into a struct: unknown fields (`execution`, `icons`, vendor keys) must survive
+//! load → pin → lock byte for byte.
 
 use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
+
+use crate::item::{ItemRef, Kind};
 
 /// Files (and stdin) larger than this are refused before parsing.
 pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
@@ -19,8 +24,9 @@ pub struct Catalog {
     /// Where it was read from: a path or `<stdin>`, with `#/catalogs/N` inside a bundle.
     pub origin: String,
     pub header: Header,
-    pub tools: Vec<Tool>,
-    /// Keys given twice outside any tool (pointers relative to the catalog object).
+    /// Every listed item, kind by kind in [`Kind::LISTED`] order, each in served order.
+    pub items: Vec<Item>,
+    /// Keys given twice outside any item (pointers relative to the catalog object).
     pub duplicates: Vec<Shadowed>,
 }
 
@@ -32,15 +38,41 @@ pub struct Header {
     pub instructions: Option<String>,
 }
 
-/// One MCP `Tool`, exactly as served.
+impl Catalog {
+    /// The tools, in served order.
+    pub fn tools(&self) -> impl Iterator<Item = &Item> {
+        self.of_kind(Kind::Tool)
+    }
+
+    /// The items of one kind, in served order.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Item> {
+        self.items.iter().filter(move |item| item.kind == kind)
+    }
+
+    /// The item `key` names, if served.
+    pub fn item(&self, key: &ItemRef) -> Option<&Item> {
+        self.items.iter().find(|item| item.kind == key.kind && item.name == key.name)
+    }
+}
+
+/// One MCP tool, prompt, resource or resource template, exactly as served.
 #[derive(Clone, Debug)]
-pub struct Tool {
+pub struct Item {
+    pub kind: Kind,
+    /// Its key: `name`, or `uri` / `uriTemplate` (raw).
     pub name: String,
     pub value: Value,
-    /// Keys the input gave twice inside the tool; `value` keeps the last one.
+    /// Keys the input gave twice inside the item; `value` keeps the last one.
     pub duplicate_keys: Vec<Shadowed>,
-    /// Where the tool sits in its input document (`/catalogs/0/tools/3`).
+    /// Where the item sits in its input document (`/catalogs/0/tools/3`).
     pub source_pointer: String,
+}
+
+impl Item {
+    /// Its key.
+    pub fn key(&self) -> ItemRef {
+        ItemRef::new(self.kind, self.name.clone())
+    }
 }
 
 /// A value a duplicated key hid: what the reader of the first (or any earlier) value
@@ -221,15 +253,15 @@ pub fn parse(origin: &str, bytes: &[u8], fallback_name: &str) -> Result<Vec<Cata
     Ok(catalogs)
 }
 
-/// A duplicated key that decides which tools there are: `tools`, `catalogs`, `result`,
-/// or a catalog of a bundle. No reading of such a document is the reading.
+/// A duplicated key that decides which items there are: a list (`tools`, `prompts`,
+/// …), `catalogs`, `result`. No reading of such a document is the reading.
 fn is_structural(pointer: &str) -> bool {
     let tokens: Vec<&str> = pointer.split('/').skip(1).collect();
-    let structural = ["tools", "catalogs", "result", "jsonrpc", "error"];
+    let list = |key: &str| Kind::from_list_key(key).is_some();
     match tokens.as_slice() {
-        [key] => structural.contains(key),
-        ["result", key] => *key == "tools",
-        ["catalogs", index, key] => index.parse::<usize>().is_ok() && *key == "tools",
+        [key] => list(key) || ["catalogs", "result", "jsonrpc", "error"].contains(key),
+        ["result", key] => list(key),
+        ["catalogs", index, key] => index.parse::<usize>().is_ok() && list(key),
         _ => false,
     }
 }
@@ -242,8 +274,8 @@ fn attach_duplicates(catalogs: &mut [Catalog], duplicates: Vec<crate::json::Dupl
     }
     let mut owner = std::collections::HashMap::new();
     for (c, catalog) in catalogs.iter().enumerate() {
-        for (t, tool) in catalog.tools.iter().enumerate() {
-            owner.insert(tool.source_pointer.clone(), (c, t));
+        for (t, item) in catalog.items.iter().enumerate() {
+            owner.insert(item.source_pointer.clone(), (c, t));
         }
     }
     for duplicate in duplicates {
@@ -254,9 +286,9 @@ fn attach_duplicates(catalogs: &mut [Catalog], duplicates: Vec<crate::json::Dupl
             .map(|(i, _)| i)
             .find_map(|i| owner.get(&pointer[..i]).map(|&at| (at, pointer[i..].to_owned())));
         if let Some(((c, t), rest)) = found {
-            let tool = &mut catalogs[c].tools[t];
-            let shadowed = Shadowed::new(&tool.value, &rest, duplicate.earlier);
-            tool.duplicate_keys.push(shadowed);
+            let item = &mut catalogs[c].items[t];
+            let shadowed = Shadowed::new(&item.value, &rest, duplicate.earlier);
+            item.duplicate_keys.push(shadowed);
             continue;
         }
         // Outside every tool: the catalog's own keys (its header).
@@ -323,53 +355,43 @@ fn json_error(origin: &str, e: &crate::json::ParseError) -> LoadError {
     LoadError::new(origin, at, message)
 }
 
-/// One catalog from a catalog object, a `tools/list` result, or a bare array of tools.
+/// One catalog from a catalog object, a listing result, or a bare array of tools.
 fn catalog_from(origin: &str, at: &str, value: Value, fallback_name: &str) -> Result<Catalog, LoadError> {
     let here = if at.is_empty() { "/" } else { at };
-    let (tools_value, tools_at, object) =
-        match value {
-            Value::Array(_) => (value, at.to_owned(), None),
-            Value::Object(mut map) => match map.remove("tools") {
-                Some(tools) => (tools, format!("{at}/tools"), Some(map)),
-                None => return Err(LoadError::new(
-                    origin,
-                    here,
-                    "not a catalog: expected an object with \"tools\" or \"catalogs\", or an array of tools",
-                )),
-            },
-            _ => {
+    let mut lists: Vec<(Kind, Value, String)> = Vec::new();
+    let object = match value {
+        Value::Array(_) => {
+            lists.push((Kind::Tool, value, at.to_owned()));
+            None
+        }
+        Value::Object(mut map) => {
+            for kind in Kind::LISTED {
+                if let Some(list) = map.remove(kind.list_key()) {
+                    lists.push((kind, list, format!("{at}/{}", kind.list_key())));
+                }
+            }
+            if lists.is_empty() {
                 return Err(LoadError::new(
                     origin,
                     here,
-                    "not a catalog: expected an object or an array of tools",
-                ))
+                    "not a catalog: expected an object with \"tools\" (or \"prompts\", \"resources\", \
+                     \"resourceTemplates\") or \"catalogs\", or an array of tools",
+                ));
             }
-        };
-    let Value::Array(list) = tools_value else {
-        return Err(LoadError::new(origin, tools_at, "\"tools\" must be an array"));
-    };
-
-    let mut tools: Vec<Tool> = Vec::with_capacity(list.len());
-    let mut seen = std::collections::HashMap::with_capacity(list.len());
-    for (i, tool) in list.into_iter().enumerate() {
-        let here = format!("{tools_at}/{i}");
-        if !tool.is_object() {
-            return Err(LoadError::new(origin, here, "a tool must be a JSON object"));
+            Some(map)
         }
-        let Some(name) = tool.get("name").and_then(Value::as_str).map(str::to_owned) else {
-            return Err(LoadError::new(origin, format!("{here}/name"), "a tool needs a string \"name\""));
-        };
-        if let Some(first) = seen.insert(name.clone(), i) {
+        _ => {
             return Err(LoadError::new(
                 origin,
-                format!("{here}/name"),
-                format!(
-                    "duplicate tool name {} (first at {tools_at}/{first}): a server's tool names must be unique",
-                    crate::visible::escape(&name)
-                ),
-            ));
+                here,
+                "not a catalog: expected an object or an array of tools",
+            ))
         }
-        tools.push(Tool { name, value: tool, duplicate_keys: Vec::new(), source_pointer: here });
+    };
+
+    let mut items: Vec<Item> = Vec::new();
+    for (kind, list, list_at) in lists {
+        items.extend(items_from(origin, kind, list, &list_at)?);
     }
 
     let header = match &object {
@@ -389,7 +411,43 @@ fn catalog_from(origin: &str, at: &str, value: Value, fallback_name: &str) -> Re
         })
         .unwrap_or_else(|| fallback_name.to_owned());
 
-    Ok(Catalog { server, origin: origin.to_owned(), header, tools, duplicates: Vec::new() })
+    Ok(Catalog { server, origin: origin.to_owned(), header, items, duplicates: Vec::new() })
+}
+
+/// The items of one list: each an object with a string key, no key twice.
+fn items_from(origin: &str, kind: Kind, list: Value, list_at: &str) -> Result<Vec<Item>, LoadError> {
+    let Value::Array(list) = list else {
+        return Err(LoadError::new(origin, list_at, format!("\"{}\" must be an array", kind.list_key())));
+    };
+    let key = kind.name_key();
+    let mut items = Vec::with_capacity(list.len());
+    let mut seen = std::collections::HashMap::with_capacity(list.len());
+    for (i, value) in list.into_iter().enumerate() {
+        let here = format!("{list_at}/{i}");
+        if !value.is_object() {
+            return Err(LoadError::new(origin, here, format!("a {kind} must be a JSON object")));
+        }
+        let Some(name) = value.get(key).and_then(Value::as_str).map(str::to_owned) else {
+            return Err(LoadError::new(
+                origin,
+                format!("{here}/{key}"),
+                format!("a {kind} needs a string \"{key}\""),
+            ));
+        };
+        if let Some(first) = seen.insert(name.clone(), i) {
+            return Err(LoadError::new(
+                origin,
+                format!("{here}/{key}"),
+                format!(
+                    "duplicate {kind} {key} {} (first at {list_at}/{first}): a server's {} must be unique",
+                    crate::visible::escape(&name),
+                    if kind == Kind::Tool { "tool names".to_owned() } else { format!("{kind} {key}s") }
+                ),
+            ));
+        }
+        items.push(Item { kind, name, value, duplicate_keys: Vec::new(), source_pointer: here });
+    }
+    Ok(items)
 }
 
 /// The header from a catalog object. A capture that carries the verbatim
@@ -438,16 +496,44 @@ mod tests {
         for shape in shapes {
             let catalogs = load(shape).unwrap_or_else(|e| panic!("{shape}: {e}"));
             assert_eq!(catalogs.len(), 1);
-            assert_eq!(catalogs[0].tools[0].name, "a");
+            assert_eq!(catalogs[0].items[0].name, "a");
         }
         assert_eq!(load(shapes[0]).map(|c| c[0].server.clone()).ok().as_deref(), Some("s"));
         assert_eq!(load(shapes[5]).map(|c| c[0].server.clone()).ok().as_deref(), Some("t"));
     }
 
     #[test]
+    fn every_kind_of_item_loads() {
+        let text = r#"{"server": "s", "prompts": [{"name": "p"}], "resources": [{"uri": "file:///a", "name": "a"}],
+            "resourceTemplates": [{"uriTemplate": "file:///{x}", "name": "t"}]}"#;
+        let catalogs = load(text).unwrap_or_else(|e| panic!("{e}"));
+        let keys: Vec<ItemRef> = catalogs[0].items.iter().map(Item::key).collect();
+        assert_eq!(
+            keys,
+            [
+                ItemRef::new(Kind::Prompt, "p"),
+                ItemRef::new(Kind::Resource, "file:///a"),
+                ItemRef::new(Kind::ResourceTemplate, "file:///{x}")
+            ]
+        );
+        assert_eq!(catalogs[0].tools().count(), 0, "no tools list: none served");
+        for (text, at) in [
+            (r#"{"prompts": [{"name": "p"}, {"name": "p"}]}"#, "/prompts/1/name"),
+            (r#"{"resources": [{"name": "no uri"}]}"#, "/resources/0/uri"),
+            (r#"{"resourceTemplates": {}}"#, "/resourceTemplates"),
+            (r#"{"tools": [], "prompts": [], "prompts": []}"#, "/prompts"),
+        ] {
+            match load(text) {
+                Ok(_) => panic!("{text} loaded"),
+                Err(e) => assert_eq!(e.at, at, "{text}: {e}"),
+            }
+        }
+    }
+
+    #[test]
     fn unknown_fields_survive() {
         let catalogs = load(r#"[{"name": "a", "execution": {"taskSupport": "optional"}, "x-vendor": [1]}]"#);
-        let tool = &catalogs.unwrap_or_default()[0].tools[0].value;
+        let tool = &catalogs.unwrap_or_default()[0].items[0].value;
         assert_eq!(tool["execution"]["taskSupport"], "optional");
         assert_eq!(tool["x-vendor"][0], 1);
     }

@@ -1,6 +1,7 @@
 //! Drift: what changed between a server's pins and a catalog — tools added, removed and
 //! changed, field by field, each change classed PIN001–PIN008 (threats.md §3, §14).
 
+use crate::item::ItemRef;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -174,8 +175,7 @@ impl Drift {
                 renamed_from: None,
             }),
         };
-        let served: BTreeMap<&str, &Value> =
-            catalog.tools.iter().map(|t| (t.name.as_str(), &t.value)).collect();
+        let served: BTreeMap<&str, &Value> = catalog.tools().map(|t| (t.name.as_str(), &t.value)).collect();
         let mut tools = Vec::new();
         for (name, value) in &served {
             let digest = canon::digest(value)?.to_string();
@@ -264,7 +264,16 @@ impl Item {
         );
         let digest = self.new_digest.as_deref().or(self.old_digest.as_deref()).unwrap_or_default();
         let finding = |rule: &'static Rule, severity: Severity, pointer: &str, message: String| {
-            Finding::about(rule, severity, server, tool, pointer, message, digest, digest)
+            Finding::about(
+                rule,
+                severity,
+                server,
+                tool.map(ItemRef::tool).as_ref(),
+                pointer,
+                message,
+                digest,
+                digest,
+            )
         };
         match self.kind {
             Kind::Added if tool.is_none() => {

@@ -5,6 +5,7 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::catalog::{Header, Shadowed};
+use crate::item::Kind;
 use crate::{charclass, decode};
 
 /// What part of a tool or server a string is; rules choose the kinds they apply to
@@ -144,9 +145,65 @@ pub fn tool_fields(tool: &Value) -> Vec<Field<'_>> {
 }
 
 /// The server-level strings: `instructions` and every string of `serverInfo`.
-/// The fields of a value a duplicated key hid in a tool, at their real pointers.
-pub fn shadowed_tool_fields(shadowed: &Shadowed) -> Vec<Field<'_>> {
-    relocate(shadowed, tool_fields(&shadowed.skeleton))
+/// The fields of an item of any kind. Prompts, resources and templates get the kinds
+/// tools do: names are names, `title` and `description` what they are for tools, a
+/// prompt argument's `name` a property name and its `description` schema text, and
+/// the rest (`uri`, `mimeType`, unknown keys) `other`; `annotations`, `_meta` and
+/// `icons` as for tools.
+pub fn item_fields(kind: Kind, item: &Value) -> Vec<Field<'_>> {
+    if kind == Kind::Tool {
+        return tool_fields(item);
+    }
+    let mut w = Walker::default();
+    let Value::Object(map) = item else { return w.out };
+    for (key, value) in map {
+        let mark = w.enter_key(key);
+        w.key(key);
+        match (key.as_str(), value) {
+            ("name", Value::String(s)) => w.emit(FieldKind::ToolName, s),
+            ("title", Value::String(s)) => w.emit(FieldKind::Title, s),
+            ("description", Value::String(s)) => w.emit(FieldKind::Description, s),
+            ("arguments", Value::Array(arguments)) if kind == Kind::Prompt => {
+                for (i, argument) in arguments.iter().enumerate() {
+                    let inner = w.enter_index(i);
+                    match argument {
+                        Value::Object(fields) => {
+                            for (akey, avalue) in fields {
+                                let at = w.enter_key(akey);
+                                w.key(akey);
+                                match (akey.as_str(), avalue) {
+                                    ("name", Value::String(s)) => w.emit(FieldKind::PropertyName, s),
+                                    ("title", Value::String(s)) => w.emit(FieldKind::Title, s),
+                                    (_, value) => w.value(value, FieldKind::SchemaText),
+                                }
+                                w.leave(at);
+                            }
+                        }
+                        other => w.value(other, FieldKind::SchemaText),
+                    }
+                    w.leave(inner);
+                }
+            }
+            ("annotations", Value::Object(annotations)) => {
+                for (akey, avalue) in annotations {
+                    let inner = w.enter_key(akey);
+                    w.key(akey);
+                    let kind = if akey == "title" { FieldKind::Title } else { FieldKind::Annotation };
+                    w.value(avalue, kind);
+                    w.leave(inner);
+                }
+            }
+            ("_meta" | "icons", value) => w.value(value, FieldKind::Meta),
+            (_, value) => w.value(value, FieldKind::Other),
+        }
+        w.leave(mark);
+    }
+    w.out
+}
+
+/// The fields of a value a duplicated key hid in an item, at their real pointers.
+pub fn shadowed_item_fields(kind: Kind, shadowed: &Shadowed) -> Vec<Field<'_>> {
+    relocate(shadowed, item_fields(kind, &shadowed.skeleton))
 }
 
 /// The fields of a value a duplicated key hid outside the tools: an earlier

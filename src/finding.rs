@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::canon::Digest;
+use crate::item::{ItemRef, Kind};
 
 /// `info < low < medium < high < critical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
@@ -107,14 +108,19 @@ pub struct Rule {
 
 /// One detector result. All text in it is already made visible (`⟨U+XXXX⟩`), so any
 /// renderer may print it; only `fingerprint` and `span` are derived from raw text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Reports write it through their own wire types (`report::json::FindingV1`), so an
+/// internal field never reaches a stable format by accident.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     pub rule: &'static str,
     pub name: &'static str,
     pub severity: Severity,
     pub server: String,
-    /// `None` for a server-level finding (instructions, serverInfo).
-    pub tool: Option<String>,
+    /// What kind of item it is about (`server` for the header).
+    pub kind: Kind,
+    /// The item's name (escaped); `None` for a server-level finding (instructions,
+    /// serverInfo). Its kind is `kind`.
+    pub item: Option<String>,
     pub pointer: String,
     /// Code-point offsets `[start, end)` in the field's raw text, when the field is a
     /// raw string of the catalog (not a decoded payload).
@@ -124,11 +130,9 @@ pub struct Finding {
     pub decoded: Option<String>,
     pub fingerprint: String,
     /// What this finding adds to the composite score; not part of the report.
-    #[serde(skip)]
     pub signal: Option<Signal>,
     /// Where it is in the repository (a registry file and line), filled in by the
     /// command that knows the files; `None` for a catalog with no file behind it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
 }
 
@@ -141,7 +145,7 @@ pub struct Location {
 }
 
 impl Finding {
-    /// A finding a code detector makes about a tool (or, with `tool` = `None`, a server
+    /// A finding a code detector makes about an item (or, with `item` = `None`, a server
     /// header) at `pointer`. Untrusted strings are made visible here; `key` is the raw
     /// text the fingerprint binds (usually the evidence itself).
     #[allow(clippy::too_many_arguments)]
@@ -149,7 +153,7 @@ impl Finding {
         rule: &'static Rule,
         severity: Severity,
         server: &str,
-        tool: Option<&str>,
+        item: Option<&ItemRef>,
         pointer: &str,
         message: String,
         evidence: &str,
@@ -160,30 +164,56 @@ impl Finding {
             name: rule.name,
             severity,
             server: crate::visible::label(server),
-            tool: tool.map(crate::visible::label),
+            kind: item.map_or(Kind::Server, |i| i.kind),
+            item: item.map(|i| crate::visible::label(&i.name)),
             pointer: crate::visible::escape(pointer),
             span: None,
             message,
             evidence: crate::visible::escape(evidence),
             decoded: None,
-            fingerprint: fingerprint(rule.id, server, tool, pointer, key),
+            fingerprint: fingerprint(rule.id, server, item, pointer, key),
             signal: None,
             location: None,
         }
     }
 
-    /// Sort key: server, tool (server-level first), pointer, then rule.
-    pub fn sort_key(&self) -> (&str, Option<&str>, &str, &str, usize) {
+    /// Sort key: server, item (server-level first, then by kind), pointer, then rule.
+    pub fn sort_key(&self) -> (&str, Kind, Option<&str>, &str, &str, usize) {
         let start = self.span.map_or(0, |s| s[0]);
-        (&self.server, self.tool.as_deref(), &self.pointer, self.rule, start)
+        (&self.server, self.kind, self.item.as_deref(), &self.pointer, self.rule, start)
+    }
+
+    /// The item as reports name it: a tool by its name, any other kind as `KIND:NAME`;
+    /// `None` for the server header.
+    pub fn item_label(&self) -> Option<String> {
+        let name = self.item.as_deref()?;
+        Some(if self.kind == Kind::Tool { name.to_owned() } else { format!("{}:{name}", self.kind) })
+    }
+
+    /// The tool's name, when the finding is about a tool.
+    pub fn tool(&self) -> Option<&str> {
+        self.item.as_deref().filter(|_| self.kind == Kind::Tool)
     }
 }
 
-/// Stable fingerprint: rule, server, tool, pointer and the raw offending text, hashed.
-/// Positions are left out on purpose: moving text does not change what it is.
-pub fn fingerprint(rule: &str, server: &str, tool: Option<&str>, pointer: &str, evidence: &str) -> String {
+/// Stable fingerprint: rule, server, item, pointer and the raw offending text, hashed.
+/// Positions are left out on purpose: moving text does not change what it is. A tool
+/// is bound by its name alone (as before items had kinds), any other kind as
+/// `KIND:NAME`.
+pub fn fingerprint(
+    rule: &str,
+    server: &str,
+    item: Option<&ItemRef>,
+    pointer: &str,
+    evidence: &str,
+) -> String {
+    let bound = match item {
+        None => String::new(),
+        Some(item) if item.kind == Kind::Tool => item.name.clone(),
+        Some(item) => format!("{}:{}", item.kind, item.name),
+    };
     let mut material = Vec::with_capacity(64 + evidence.len());
-    for part in [rule, server, tool.unwrap_or(""), pointer, evidence] {
+    for part in [rule, server, bound.as_str(), pointer, evidence] {
         material.extend_from_slice(part.as_bytes());
         material.push(0);
     }
@@ -245,10 +275,13 @@ mod tests {
 
     #[test]
     fn fingerprint_depends_on_content_not_position() {
-        let a = fingerprint("UNI002", "s", Some("t"), "/description", "ig\u{200b}nore");
+        let t = ItemRef::tool("t");
+        let a = fingerprint("UNI002", "s", Some(&t), "/description", "ig\u{200b}nore");
         assert_eq!(a.len(), 16);
-        assert_eq!(a, fingerprint("UNI002", "s", Some("t"), "/description", "ig\u{200b}nore"));
-        assert_ne!(a, fingerprint("UNI002", "s", Some("t"), "/description", "ig\u{200c}nore"));
+        assert_eq!(a, fingerprint("UNI002", "s", Some(&t), "/description", "ig\u{200b}nore"));
+        assert_ne!(a, fingerprint("UNI002", "s", Some(&t), "/description", "ig\u{200c}nore"));
         assert_ne!(a, fingerprint("UNI002", "s", None, "/description", "ig\u{200b}nore"));
+        let p = ItemRef::new(Kind::Prompt, "t");
+        assert_ne!(a, fingerprint("UNI002", "s", Some(&p), "/description", "ig\u{200b}nore"));
     }
 }

@@ -20,6 +20,7 @@ pub mod fields;
 pub mod finding;
 pub mod git;
 pub mod guard;
+pub mod item;
 pub mod json;
 pub mod lock;
 pub mod mcp;

@@ -178,7 +178,7 @@ pub fn verify(locked: &LockedServer, catalog: &Catalog) -> Result<Vec<Mismatch>,
         });
     }
     let mut served = BTreeMap::new();
-    for tool in &catalog.tools {
+    for tool in catalog.tools() {
         served.insert(tool.name.as_str(), canon::digest(&tool.value)?.to_string());
     }
     for (name, digest) in &served {

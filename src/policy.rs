@@ -3,6 +3,7 @@
 
 use crate::config::Suppression;
 use crate::finding::{Finding, Rule, Severity};
+use crate::item::ItemRef;
 use crate::visible;
 
 /// The display threshold and the failure threshold of one run.
@@ -118,7 +119,7 @@ pub fn apply_suppressions(
             rule,
             rule.severity,
             &s.server,
-            s.tool.as_deref(),
+            s.tool.as_deref().map(ItemRef::tool).as_ref(),
             &pointer,
             message,
             &s.fingerprint,
@@ -135,6 +136,6 @@ fn matches(s: &Suppression, f: &Finding) -> bool {
     s.rule == f.rule
         && s.fingerprint == f.fingerprint
         && visible::label(&s.server) == f.server
-        && s.tool.as_deref().is_none_or(|t| Some(visible::label(t)) == f.tool)
+        && s.tool.as_deref().is_none_or(|t| Some(visible::label(t)) == f.tool().map(str::to_owned))
         && s.pointer.as_deref().is_none_or(|p| visible::escape(p) == f.pointer)
 }

@@ -139,3 +139,45 @@ fn a_redacted_secret_appears_in_no_other_evidence() {
         report["findings"].as_array().unwrap().iter().filter_map(|f| f["rule"].as_str()).collect();
     assert!(rules.len() >= 3, "other rules quote the same text: {rules:?}");
 }
+
+/// Issue 14: prompts, resources and templates are scanned like tools, every field, and
+/// a poisoned prompt or resource description is found at high or critical.
+#[test]
+fn prompts_and_resources_are_scanned_like_tools() {
+    let report = toolreg(&["scan", "tests/fixtures/items.json", "--format", "json"]).expect_code(1).json();
+    let at = |kind: &str, item: &str, pointer: &str| -> Vec<serde_json::Value> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == kind && f["item"] == item && f["pointer"] == pointer)
+            .cloned()
+            .collect()
+    };
+    let high = |found: &[serde_json::Value]| {
+        found.iter().any(|f| f["severity"] == "high" || f["severity"] == "critical")
+    };
+    assert!(high(&at("prompt", "summarize", "/description")), "{report:#}");
+    assert!(high(&at("prompt", "summarize", "/arguments/0/description")), "{report:#}");
+    assert!(high(&at("resource", "file:///notes.txt", "/description")), "{report:#}");
+    assert!(at("prompt", "summarize", "")
+        .iter()
+        .any(|f| f["rule"] == "TR000" && f["severity"] == "critical"));
+    // `tool` names tools only; `kind` and `item` name every item.
+    assert!(report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] != "tool")
+        .all(|f| f["tool"].is_null()));
+    assert!(
+        at("resource-template", "file:///{path}", "/description").is_empty(),
+        "a plain template is quiet"
+    );
+    let human = toolreg(&["scan", "tests/fixtures/items.json", "--color", "never"]).expect_code(1);
+    assert!(
+        human.stdout.contains("prompt:summarize") && human.stdout.contains("resource:file:///notes.txt"),
+        "{}",
+        human.stdout
+    );
+}

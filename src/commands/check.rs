@@ -5,6 +5,7 @@
 //! (`--base`) on pins changed without an approving review. What it could not check
 //! (a missing catalog, an unreachable server, a broken registry) is exit 2.
 
+use crate::item::ItemRef;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
@@ -60,15 +61,19 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
         accepted.extend(one.accepted);
         pinned.extend(one.pinned);
     }
-    let tools: usize = catalogs.iter().map(|c| c.tools.len()).sum();
+    let tools: usize = catalogs.iter().map(|c| c.tools().count()).sum();
     // Detector findings on what is served, and on what is pinned but not served.
     catalogs.extend(pinned);
     let mut seen = HashSet::new();
     let found: Vec<Finding> = detectors
         .scan(&catalogs)
         .into_iter()
-        .filter(|f| !accepted.contains(&(f.server.clone(), f.tool.clone(), f.fingerprint.clone())))
-        .filter(|f| seen.insert((f.rule, f.server.clone(), f.tool.clone(), f.fingerprint.clone())))
+        .filter(|f| {
+            !accepted.contains(&(f.server.clone(), f.tool().map(str::to_owned), f.fingerprint.clone()))
+        })
+        .filter(|f| {
+            seen.insert((f.rule, f.server.clone(), f.tool().map(str::to_owned), f.fingerprint.clone()))
+        })
         .collect();
     let ids: Vec<String> = registry.servers.keys().cloned().collect();
     let kept = policy::apply_suppressions(found, &registry.config.suppressions, &ids, crate::config::today());
@@ -169,7 +174,7 @@ type Served = Vec<(Option<String>, String)>;
 
 fn served_digests(catalog: &Catalog) -> Result<Served, Error> {
     let mut served = vec![(None, canon::digest(&canon::header_value(&catalog.header))?.to_string())];
-    for tool in &catalog.tools {
+    for tool in catalog.tools() {
         served.push((Some(tool.name.clone()), canon::digest(&tool.value)?.to_string()));
     }
     Ok(served)
@@ -185,7 +190,7 @@ fn served_findings(registry: &Registry, server: &Server, served: &Served) -> Vec
                 &BLOCKED_SERVED,
                 BLOCKED_SERVED.severity,
                 &server.id,
-                tool,
+                tool.map(ItemRef::tool).as_ref(),
                 "",
                 format!(
                     "serves {} — blocked by {} on {}: {}",
@@ -214,7 +219,7 @@ fn served_findings(registry: &Registry, server: &Server, served: &Served) -> Vec
                     &UNAPPROVED_SERVED,
                     UNAPPROVED_SERVED.severity,
                     &server.id,
-                    tool,
+                    tool.map(ItemRef::tool).as_ref(),
                     "",
                     format!("serves the pinned {}, but {why}", short_digest(digest)),
                     digest,

@@ -22,7 +22,7 @@ pub fn run(args: &DiffArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcom
     let compared = Compared::load(ctx, &args.server, &args.source)?;
     let report = DiffReport {
         drift: &compared.drift,
-        tools: compared.catalog.tools.len(),
+        tools: compared.catalog.tools().count(),
         findings: compared.findings.iter().collect(),
     };
     let passed = compared.drift.is_empty();
@@ -48,7 +48,7 @@ pub fn run(args: &DiffArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcom
                     .collect(),
                 drift: &entries,
                 servers: 1,
-                tools: compared.catalog.tools.len(),
+                tools: compared.catalog.tools().count(),
                 rules: ctx.registry_detectors(&compared.registry)?.all_rules(),
                 passed,
             };
@@ -94,6 +94,8 @@ pub fn drift_findings(drift: &Drift, detected: Vec<Finding>, min: Severity) -> V
         .chain(&drift.tools)
         .map(|i| i.tool.as_deref().map(crate::visible::label))
         .collect();
-    findings.extend(detected.into_iter().filter(|f| f.severity >= min && drifted.contains(&f.tool)));
+    findings.extend(
+        detected.into_iter().filter(|f| f.severity >= min && drifted.contains(&f.tool().map(str::to_owned))),
+    );
     findings
 }

@@ -31,8 +31,8 @@ pub fn run(args: &DigestArgs, _ctx: &Context, out: &mut dyn Write) -> Result<Out
     let catalogs = load_inputs(&args.input)?;
     let mut servers = Vec::with_capacity(catalogs.len());
     for catalog in &catalogs {
-        let mut tools = Vec::with_capacity(catalog.tools.len());
-        for tool in &catalog.tools {
+        let mut tools = Vec::with_capacity(catalog.tools().count());
+        for tool in catalog.tools() {
             tools.push(ToolDigests {
                 name: tool.name.clone(),
                 digest: canon::digest(&tool.value)?,

@@ -86,7 +86,7 @@ pub fn verify(args: &VerifyArgs, _ctx: &Context, out: &mut dyn Write) -> Result<
             text.push('\n');
             text
         }
-        SimpleFormat::Human => human(&args.server, catalog.tools.len(), &mismatches),
+        SimpleFormat::Human => human(&args.server, catalog.tools().count(), &mismatches),
     };
     emit(out, &text)?;
     Ok(if mismatches.is_empty() { Outcome::Pass } else { Outcome::Fail })

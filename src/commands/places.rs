@@ -39,7 +39,7 @@ impl<'a> Places<'a> {
             return Some(Location { path: super::display_path(path), line });
         }
         let server = self.registry.servers.get(&finding.server)?;
-        let (key, pin) = match &finding.tool {
+        let (key, pin) = match finding.tool() {
             None => ("header", server.header.as_ref()),
             Some(tool) => (
                 "tool",

@@ -296,7 +296,9 @@ fn blocking_findings<'a>(item: &Item, findings: &'a [Finding], fail_on: Severity
     let tool = item.tool.as_deref().map(visible::label);
     findings
         .iter()
-        .filter(|f| f.tool == tool && f.severity >= fail_on && !f.rule.starts_with("PIN"))
+        .filter(|f| {
+            f.tool().map(str::to_owned) == tool && f.severity >= fail_on && !f.rule.starts_with("PIN")
+        })
         .collect()
 }
 

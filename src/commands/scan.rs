@@ -58,7 +58,7 @@ pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcom
     let outcome = policy.outcome(&findings);
     let shown = policy.shown(&findings);
     let hidden = Counts::of(findings.iter().filter(|f| f.severity < policy.min_severity.min(policy.fail_on)));
-    let tools = catalogs.iter().map(|c| c.tools.len()).sum();
+    let tools = catalogs.iter().map(|c| c.tools().count()).sum();
     let text = match args.output.format {
         ReportFormat::Json => {
             report::json::render(&ScanReport { findings: shown, servers: catalogs.len(), tools })?

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use crate::catalog::Catalog;
 use crate::fields::{Field, FieldKind};
 use crate::finding::{fingerprint, Finding, Rule, Severity};
+use crate::item::{ItemRef, Kind};
 use crate::visible;
 
 pub const CONFUSABLE_NAMES: Rule = Rule {
@@ -81,7 +82,8 @@ fn tool_finding(
     message: String,
     key: &str,
 ) -> Finding {
-    Finding { span, ..Finding::about(rule, severity, server, Some(tool), pointer, message, tool, key) }
+    let item = ItemRef::tool(tool);
+    Finding { span, ..Finding::about(rule, severity, server, Some(&item), pointer, message, tool, key) }
 }
 
 /// A finding about a tool's whole name (`/name`, spanning all of it).
@@ -112,7 +114,7 @@ pub fn check(catalogs: &[Catalog]) -> Vec<Finding> {
 /// every member of the group is reported.
 fn duplicate_tools(catalog: &Catalog) -> Vec<Finding> {
     let mut by_summary: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for tool in &catalog.tools {
+    for tool in catalog.tools() {
         let description = tool.value.get("description").and_then(|d| d.as_str()).unwrap_or("");
         let summary = summary_sentence(description);
         if summary.len() >= 30 {
@@ -167,7 +169,7 @@ fn confusable_names(catalogs: &[Catalog]) -> Vec<Finding> {
     let mut by_skeleton: BTreeMap<String, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
     let mut skeletons: HashMap<&str, String> = HashMap::new();
     for catalog in catalogs {
-        for tool in &catalog.tools {
+        for tool in catalog.tools() {
             let skeleton = skeletons
                 .entry(&tool.name)
                 .or_insert_with(|| unicode_security::skeleton(&tool.name).collect());
@@ -221,7 +223,7 @@ fn folded(name: &str) -> String {
 fn name_collisions(catalogs: &[Catalog]) -> Vec<Finding> {
     let mut by_key: BTreeMap<String, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
     for catalog in catalogs {
-        for tool in &catalog.tools {
+        for tool in catalog.tools() {
             by_key
                 .entry(folded(&tool.name))
                 .or_default()
@@ -286,7 +288,7 @@ impl<'a> References<'a> {
     pub fn new(catalogs: &'a [Catalog]) -> References<'a> {
         let mut owners: HashMap<&'a str, BTreeSet<&'a str>> = HashMap::new();
         for catalog in catalogs {
-            for tool in &catalog.tools {
+            for tool in catalog.tools() {
                 if is_distinctive(&tool.name) {
                     owners.entry(tool.name.as_str()).or_default().insert(catalog.server.as_str());
                 }
@@ -303,7 +305,7 @@ impl<'a> References<'a> {
         &self,
         catalog: &Catalog,
         own: &HashSet<&str>,
-        tool: Option<&str>,
+        item: Option<&ItemRef>,
         field: &Field<'_>,
     ) -> Option<Finding> {
         if !matches!(
@@ -334,13 +336,14 @@ impl<'a> References<'a> {
             name: CROSS_SERVER_REFERENCE.name,
             severity: Severity::Medium,
             server: visible::label(&catalog.server),
-            tool: tool.map(visible::label),
+            kind: item.map_or(Kind::Server, |i| i.kind),
+            item: item.map(|i| visible::label(&i.name)),
             pointer: visible::escape(&field.pointer),
             span: None,
             message: format!("the text names {} ({whose})", visible::escape(token)),
             evidence: visible::escape(token),
             decoded: None,
-            fingerprint: fingerprint(CROSS_SERVER_REFERENCE.id, &catalog.server, tool, &field.pointer, token),
+            fingerprint: fingerprint(CROSS_SERVER_REFERENCE.id, &catalog.server, item, &field.pointer, token),
             // A mention is a reason to review, not a sink: the composite needs more.
             signal: None,
             location: None,
@@ -351,16 +354,17 @@ impl<'a> References<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::{Header, Tool};
+    use crate::catalog::{Header, Item};
 
     fn catalog(server: &str, names: &[&str]) -> Catalog {
         Catalog {
             server: server.into(),
             origin: "t".into(),
             header: Header::default(),
-            tools: names
+            items: names
                 .iter()
-                .map(|n| Tool {
+                .map(|n| Item {
+                    kind: Kind::Tool,
                     name: (*n).into(),
                     value: serde_json::json!({ "name": n }),
                     duplicate_keys: vec![],

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::finding::{fingerprint, Finding, Rule, Severity, Signal};
+use crate::item::{ItemRef, Kind};
 use crate::visible;
 
 pub const COMPOSITE: Rule = Rule {
@@ -22,7 +23,7 @@ pub const RULES: [&Rule; 1] = [&COMPOSITE];
 /// - high: an instruction of medium severity or more + any other signal, or two
 ///   independent instructions of medium severity or more (different rules matching
 ///   different text: one phrase caught by two rules counts once).
-pub fn check(server: &str, tool: Option<&str>, findings: &[Finding]) -> Option<Finding> {
+pub fn check(server: &str, item: Option<&ItemRef>, findings: &[Finding]) -> Option<Finding> {
     // signal → the rules that gave it, and the strongest instruction seen
     let mut by_signal: BTreeMap<Signal, Vec<&'static str>> = BTreeMap::new();
     let mut strong_instruction = false;
@@ -51,13 +52,17 @@ pub fn check(server: &str, tool: Option<&str>, findings: &[Finding]) -> Option<F
         name: COMPOSITE.name,
         severity,
         server: visible::label(server),
-        tool: tool.map(visible::label),
+        kind: item.map_or(Kind::Server, |i| i.kind),
+        item: item.map(|i| visible::label(&i.name)),
         pointer: String::new(),
         span: None,
-        message: format!("poisoning pattern across the tool's fields: {evidence}"),
+        message: format!(
+            "poisoning pattern across the {}'s fields: {evidence}",
+            item.map_or("server header".to_owned(), |i| i.kind.to_string())
+        ),
         evidence: evidence.clone(),
         decoded: None,
-        fingerprint: fingerprint(COMPOSITE.id, server, tool, "", &evidence),
+        fingerprint: fingerprint(COMPOSITE.id, server, item, "", &evidence),
         signal: None,
         location: None,
     })
@@ -97,7 +102,8 @@ mod tests {
             name: "x",
             severity,
             server: "s".into(),
-            tool: Some("t".into()),
+            kind: Kind::Tool,
+            item: Some("t".into()),
             pointer: "/description".into(),
             span: None,
             message: String::new(),
@@ -116,25 +122,35 @@ mod tests {
         let c = finding("TR004", Severity::Medium, Signal::Sink);
         let d = finding("TR002", Severity::High, Signal::Concealment);
         assert_eq!(
-            check("s", Some("t"), &[a.clone(), b.clone(), c.clone()]).map(|f| f.severity),
+            check("s", Some(&ItemRef::tool("t")), &[a.clone(), b.clone(), c.clone()]).map(|f| f.severity),
             Some(Severity::Critical)
         );
         assert_eq!(
-            check("s", Some("t"), &[a.clone(), b.clone(), d]).map(|f| f.severity),
+            check("s", Some(&ItemRef::tool("t")), &[a.clone(), b.clone(), d]).map(|f| f.severity),
             Some(Severity::Critical)
         );
-        assert_eq!(check("s", Some("t"), &[a.clone(), b.clone()]), None, "weak instruction + target");
+        assert_eq!(
+            check("s", Some(&ItemRef::tool("t")), &[a.clone(), b.clone()]),
+            None,
+            "weak instruction + target"
+        );
         let strong = finding("TR003", Severity::Medium, Signal::Instruction);
-        assert_eq!(check("s", Some("t"), &[strong.clone(), c]).map(|f| f.severity), Some(Severity::High));
-        assert_eq!(check("s", Some("t"), &[b]), None);
+        assert_eq!(
+            check("s", Some(&ItemRef::tool("t")), &[strong.clone(), c]).map(|f| f.severity),
+            Some(Severity::High)
+        );
+        assert_eq!(check("s", Some(&ItemRef::tool("t")), &[b]), None);
 
         // Two rules on the same phrase count once; on separate phrases, twice.
         let mut one = strong.clone();
         one.span = Some([10, 30]);
         let mut same_phrase = finding("TR020", Severity::Medium, Signal::Instruction);
         same_phrase.span = Some([12, 28]);
-        assert_eq!(check("s", Some("t"), &[one.clone(), same_phrase.clone()]), None);
+        assert_eq!(check("s", Some(&ItemRef::tool("t")), &[one.clone(), same_phrase.clone()]), None);
         same_phrase.span = Some([40, 60]);
-        assert_eq!(check("s", Some("t"), &[one, same_phrase]).map(|f| f.severity), Some(Severity::High));
+        assert_eq!(
+            check("s", Some(&ItemRef::tool("t")), &[one, same_phrase]).map(|f| f.severity),
+            Some(Severity::High)
+        );
     }
 }

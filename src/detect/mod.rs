@@ -18,9 +18,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::catalog::{Catalog, Tool};
+use crate::catalog::{Catalog, Item};
 use crate::fields::{self, Field, FieldKind};
 use crate::finding::{fingerprint, Finding, Rule, Severity, Signal};
+use crate::item::{ItemRef, Kind};
 use crate::{parallel, visible};
 
 pub use rules::{RuleError, RuleSet};
@@ -274,49 +275,53 @@ impl Detectors {
         all
     }
 
-    /// Runs every detector over `catalogs`; findings come back sorted. Headers and tools
-    /// are scanned in parallel; the set-wide checks run beside them.
+    /// Runs every detector over `catalogs`; findings come back sorted. Headers and items
+    /// (tools, prompts, resources, templates) are scanned in parallel; the set-wide
+    /// checks run beside them.
     pub fn scan(&self, catalogs: &[Catalog]) -> Vec<Finding> {
         let references = catalog_set::References::new(catalogs);
         let own: Vec<HashSet<&str>> =
-            catalogs.iter().map(|c| c.tools.iter().map(|t| t.name.as_str()).collect()).collect();
-        // One unit per header and per tool: (catalog, tool) indices.
+            catalogs.iter().map(|c| c.tools().map(|t| t.name.as_str()).collect()).collect();
+        // One unit per header and per item: (catalog, item) indices.
         let units: Vec<(usize, Option<usize>)> = catalogs
             .iter()
             .enumerate()
             .flat_map(|(c, catalog)| {
-                std::iter::once((c, None)).chain((0..catalog.tools.len()).map(move |t| (c, Some(t))))
+                std::iter::once((c, None)).chain((0..catalog.items.len()).map(move |t| (c, Some(t))))
             })
             .collect();
         let (across, mut per_unit) = std::thread::scope(|scope| {
             let across = scope.spawn(|| catalog_set::check(catalogs));
             let fields = parallel::map(&units, Memo::default, |memo, &(c, t)| {
                 let catalog = &catalogs[c];
-                let tool = t.and_then(|t| catalog.tools.get(t));
-                self.scan_unit(memo, &references, catalog, &own[c], tool)
+                let item = t.and_then(|t| catalog.items.get(t));
+                self.scan_unit(memo, &references, catalog, &own[c], item)
             });
             (across.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), fields)
         });
         // Cross-catalog findings join their tool's before the composite is judged; they
         // name server and tool escaped, as every finding does. The first input wins when
         // a server and tool name is given twice.
-        let mut places: HashMap<(String, Option<String>), usize> = HashMap::new();
+        let mut places: HashMap<(String, Kind, Option<String>), usize> = HashMap::new();
         for (unit, &(c, t)) in units.iter().enumerate() {
             let catalog = &catalogs[c];
-            let tool = t.and_then(|t| catalog.tools.get(t)).map(|tool| visible::label(&tool.name));
-            places.entry((visible::label(&catalog.server), tool)).or_insert(unit);
+            let item = t.and_then(|t| catalog.items.get(t));
+            let kind = item.map_or(Kind::Server, |i| i.kind);
+            places
+                .entry((visible::label(&catalog.server), kind, item.map(|i| visible::label(&i.name))))
+                .or_insert(unit);
         }
         let mut findings = Vec::new();
         for finding in across {
-            match places.get(&(finding.server.clone(), finding.tool.clone())) {
+            match places.get(&(finding.server.clone(), finding.kind, finding.item.clone())) {
                 Some(&unit) => per_unit[unit].push(finding),
                 None => findings.push(finding),
             }
         }
         for (&(c, t), found) in units.iter().zip(per_unit) {
             let catalog = &catalogs[c];
-            let tool = t.and_then(|t| catalog.tools.get(t)).map(|tool| tool.name.as_str());
-            findings.extend(composite::check(&catalog.server, tool, &found));
+            let item = t.and_then(|t| catalog.items.get(t)).map(Item::key);
+            findings.extend(composite::check(&catalog.server, item.as_ref(), &found));
             findings.extend(found);
         }
         if !self.disabled.is_empty() {
@@ -327,19 +332,19 @@ impl Detectors {
         findings
     }
 
-    /// The field findings of one catalog's header (`tool` is `None`) or of one tool.
+    /// The field findings of one catalog's header (`item` is `None`) or of one item.
     fn scan_unit<'a>(
         &self,
         memo: &mut Memo<'a>,
         references: &catalog_set::References<'_>,
         catalog: &'a Catalog,
         own: &HashSet<&str>,
-        tool: Option<&'a Tool>,
+        item: Option<&'a Item>,
     ) -> Vec<Finding> {
         let mut found = Vec::new();
         // Labels once per unit: each finding carries them.
         let server = Named::new(&catalog.server);
-        let Some(tool) = tool else {
+        let Some(item) = item else {
             for field in fields::header_fields(&catalog.header) {
                 self.scan_field(memo, &server, None, None, &field, &mut found);
                 found.extend(references.check(catalog, own, None, &field));
@@ -353,14 +358,19 @@ impl Detectors {
             }
             return found;
         };
-        let annotations = tool.value.get("annotations");
-        let name = Named::new(&tool.name);
-        let hidden = tool.duplicate_keys.iter().flat_map(fields::shadowed_tool_fields);
-        for field in fields::tool_fields(&tool.value).into_iter().chain(hidden) {
-            self.scan_field(memo, &server, Some(&name), annotations, &field, &mut found);
-            found.extend(references.check(catalog, own, Some(&tool.name), &field));
+        let annotations = item.value.get("annotations");
+        let name = Named::new(&item.name);
+        let key = item.key();
+        let hidden = item.duplicate_keys.iter().flat_map(|d| fields::shadowed_item_fields(item.kind, d));
+        for field in fields::item_fields(item.kind, &item.value).into_iter().chain(hidden) {
+            self.scan_field(memo, &server, Some((&name, item.kind)), annotations, &field, &mut found);
+            found.extend(references.check(catalog, own, Some(&key), &field));
         }
-        found.extend(schema::check_tool(&catalog.server, tool));
+        if item.kind == Kind::Tool {
+            found.extend(schema::check_tool(&catalog.server, item));
+        } else {
+            found.extend(schema::duplicate_keys(&catalog.server, item));
+        }
         found
     }
 
@@ -382,12 +392,12 @@ impl Detectors {
         &self,
         memo: &mut Memo<'a>,
         server: &Named<'_>,
-        tool: Option<&Named<'_>>,
+        item: Option<(&Named<'_>, Kind)>,
         annotations: Option<&Value>,
         field: &Field<'a>,
         out: &mut Vec<Finding>,
     ) {
-        let place = Place { server, tool, pointer: &field.pointer, kind: field.kind, annotations };
+        let place = Place { server, item, pointer: &field.pointer, kind: field.kind, annotations };
         // Field checks are pure in (kind, text) — except tool names, whose annotation
         // rules also read the tool's annotations — so repeated strings are checked once.
         let hits = if field.kind == FieldKind::ToolName {
@@ -466,10 +476,11 @@ impl<'a> Named<'a> {
     }
 }
 
-/// Where a field is: server, tool, pointer and kind, and the tool's annotations.
+/// Where a field is: server, item (and its kind), pointer and field kind, and the
+/// item's annotations.
 struct Place<'a> {
     server: &'a Named<'a>,
-    tool: Option<&'a Named<'a>>,
+    item: Option<(&'a Named<'a>, Kind)>,
     pointer: &'a str,
     kind: FieldKind,
     annotations: Option<&'a Value>,
@@ -509,7 +520,8 @@ fn to_finding(
         name: hit.rule.name,
         severity: hit.severity,
         server: place.server.label.clone(),
-        tool: place.tool.map(|t| t.label.clone()),
+        kind: place.item.map_or(Kind::Server, |(_, kind)| kind),
+        item: place.item.map(|(named, _)| named.label.clone()),
         pointer: visible::escape(place.pointer),
         span,
         message,
@@ -522,7 +534,7 @@ fn to_finding(
         fingerprint: fingerprint(
             hit.rule.id,
             &place.server.bound,
-            place.tool.map(|t| &*t.bound),
+            place.item.map(|(named, kind)| ItemRef::new(kind, named.bound.to_string())).as_ref(),
             place.pointer,
             &evidence_key,
         ),

@@ -5,9 +5,10 @@
 use serde_json::{Map, Value};
 
 use super::Hit;
-use crate::catalog::Tool;
+use crate::catalog::Item;
 use crate::fields::{escape_token, subschemas, FieldKind, Subschemas};
 use crate::finding::{Finding, Rule, Severity};
+use crate::item::ItemRef;
 use crate::visible;
 
 pub const UNKNOWN_KEYWORD: Rule = Rule {
@@ -214,13 +215,17 @@ pub fn check_value_hits(kind: FieldKind, hits: &mut Vec<Hit>) {
     hits.push(hit);
 }
 
+/// JSON001 for every key given twice inside an item of any kind.
+pub fn duplicate_keys(server: &str, item: &Item) -> Vec<Finding> {
+    let key = item.key();
+    item.duplicate_keys.iter().map(|d| duplicate_key(server, Some(&key), &d.pointer)).collect()
+}
+
 /// Tool-level schema checks: SCH002, SCH003, SCH005, SCH006, SCH008, JSON001.
-pub fn check_tool(server: &str, tool: &Tool) -> Vec<Finding> {
+pub fn check_tool(server: &str, tool: &Item) -> Vec<Finding> {
     let mut out = Vec::new();
     parameters(server, tool, &mut out);
-    for duplicate in &tool.duplicate_keys {
-        out.push(duplicate_key(server, Some(&tool.name), &duplicate.pointer));
-    }
+    out.extend(duplicate_keys(server, tool));
     for key in ["inputSchema", "outputSchema"] {
         if let Some(schema) = tool.value.get(key) {
             let mut path = format!("/{key}");
@@ -231,7 +236,7 @@ pub fn check_tool(server: &str, tool: &Tool) -> Vec<Finding> {
 }
 
 /// SCH006 and SCH008 over the top-level parameters.
-fn parameters(server: &str, tool: &Tool, out: &mut Vec<Finding>) {
+fn parameters(server: &str, tool: &Item, out: &mut Vec<Finding>) {
     let Some(props) = tool.value.pointer("/inputSchema/properties").and_then(Value::as_object) else {
         return;
     };
@@ -308,7 +313,7 @@ fn enter(path: &mut String, token: &str) -> usize {
     mark
 }
 
-fn walk(server: &str, tool: &Tool, schema: &Value, path: &mut String, out: &mut Vec<Finding>) {
+fn walk(server: &str, tool: &Item, schema: &Value, path: &mut String, out: &mut Vec<Finding>) {
     let Value::Object(map) = schema else { return };
     check_object(server, tool, map, path, out);
     for (key, value) in map {
@@ -339,7 +344,7 @@ fn walk(server: &str, tool: &Tool, schema: &Value, path: &mut String, out: &mut 
     }
 }
 
-fn check_object(server: &str, tool: &Tool, map: &Map<String, Value>, pointer: &str, out: &mut Vec<Finding>) {
+fn check_object(server: &str, tool: &Item, map: &Map<String, Value>, pointer: &str, out: &mut Vec<Finding>) {
     for (key, value) in map {
         let known = is_keyword(key) || key.starts_with("x-") || key.starts_with("x_");
         let structural = matches!(key.as_str(), "type" | "required" | "$ref");
@@ -445,14 +450,14 @@ fn check_object(server: &str, tool: &Tool, map: &Map<String, Value>, pointer: &s
     }
 }
 
-/// JSON001 for the key at `pointer` (of a tool, or of the catalog when `tool` is `None`).
-pub fn duplicate_key(server: &str, tool: Option<&str>, pointer: &str) -> Finding {
+/// JSON001 for the key at `pointer` (of an item, or of the catalog when `item` is `None`).
+pub fn duplicate_key(server: &str, item: Option<&ItemRef>, pointer: &str) -> Finding {
     let message = "the key appears more than once in this object; parsers disagree on which value wins";
     Finding::about(
         &DUPLICATE_KEYS,
         Severity::High,
         server,
-        tool,
+        item,
         pointer,
         message.to_owned(),
         pointer,
@@ -462,23 +467,25 @@ pub fn duplicate_key(server: &str, tool: Option<&str>, pointer: &str) -> Finding
 
 fn finding(
     server: &str,
-    tool: &Tool,
+    tool: &Item,
     rule: &'static Rule,
     severity: Severity,
     pointer: &str,
     message: &str,
     evidence: &str,
 ) -> Finding {
-    Finding::about(rule, severity, server, Some(&tool.name), pointer, message.to_owned(), evidence, evidence)
+    Finding::about(rule, severity, server, Some(&tool.key()), pointer, message.to_owned(), evidence, evidence)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::item::Kind;
     use serde_json::json;
 
     fn run(schema: Value) -> Vec<(&'static str, Severity)> {
-        let tool = Tool {
+        let tool = Item {
+            kind: Kind::Tool,
             name: "t".into(),
             value: json!({"name": "t", "inputSchema": schema}),
             duplicate_keys: vec![],

@@ -74,7 +74,7 @@ pub fn check(registry: &Registry, base: &str, catalogs: Option<&Path>) -> Result
                     rule,
                     rule.severity,
                     &server.id,
-                    tool,
+                    tool.map(crate::item::ItemRef::tool).as_ref(),
                     "",
                     message,
                     &relative.display().to_string(),

@@ -8,19 +8,19 @@ use super::Report;
 
 pub fn human(report: &Report<'_>, style: Style) -> String {
     let mut out = String::new();
-    let mut place: Option<(&str, Option<&str>)> = None;
+    let mut place: Option<(&str, Option<String>)> = None;
     for shown in &report.findings {
         let finding = shown.finding;
-        let here = (finding.server.as_str(), finding.tool.as_deref());
-        if place.map(|p| p.0) != Some(here.0) {
+        let here = (finding.server.as_str(), finding.item_label());
+        if place.as_ref().map(|p| p.0) != Some(here.0) {
             if place.is_some() {
                 out.push('\n');
             }
             let _ = writeln!(out, "{}", style.paint("1", here.0));
             place = None;
         }
-        if place != Some(here) {
-            let label = here.1.map_or_else(|| "(server)".to_owned(), str::to_owned);
+        if place.as_ref() != Some(&here) {
+            let label = here.1.clone().unwrap_or_else(|| "(server)".to_owned());
             let _ = writeln!(out, "  {}", style.paint("1", &label));
             place = Some(here);
         }

@@ -41,7 +41,7 @@ pub fn human(report: &DiffReport<'_>, style: Style) -> String {
     }
     // Server-level findings with no header item to sit under (PIN007, say).
     let loose: Vec<&&Finding> =
-        report.findings.iter().filter(|f| f.tool.is_none() && drift.header.is_none()).collect();
+        report.findings.iter().filter(|f| f.item.is_none() && drift.header.is_none()).collect();
     if !loose.is_empty() {
         out.push('\n');
         let _ = writeln!(out, "  {}", style.paint("1", "(server)"));
@@ -85,7 +85,7 @@ pub fn write_item(out: &mut String, item: &Item, findings: &[&Finding], style: S
             writeln!(out, "    likely a rename: same content as the removed tool {}", visible::escape(from));
     }
     let escaped_tool = item.tool.as_deref().map(visible::label);
-    for finding in findings.iter().filter(|f| f.tool == escaped_tool) {
+    for finding in findings.iter().filter(|f| f.tool().map(str::to_owned) == escaped_tool) {
         write_finding(out, finding, style);
     }
     match item.kind {

@@ -25,7 +25,7 @@ pub fn render(report: &Report<'_>) -> String {
             }
         }
         properties.push(format!("title={}", property(&format!("{} {}", finding.rule, finding.name))));
-        let subject = match &finding.tool {
+        let subject = match &finding.item_label() {
             Some(tool) => format!("{}/{}", finding.server, tool),
             None => finding.server.clone(),
         };

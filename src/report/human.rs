@@ -48,7 +48,7 @@ pub struct Verdict {
 pub fn render(report: &ScanReport<'_>, verdict: &Verdict, style: Style) -> String {
     let mut out = String::new();
     let mut server: Option<&str> = None;
-    let mut tool: Option<Option<&str>> = None;
+    let mut tool: Option<Option<String>> = None;
     for finding in &report.findings {
         if server != Some(finding.server.as_str()) {
             if server.is_some() {
@@ -58,9 +58,10 @@ pub fn render(report: &ScanReport<'_>, verdict: &Verdict, style: Style) -> Strin
             tool = None;
             let _ = writeln!(out, "{}", style.paint("1", &finding.server));
         }
-        if tool != Some(finding.tool.as_deref()) {
-            tool = Some(finding.tool.as_deref());
-            let label = finding.tool.as_deref().map_or_else(|| "(server header)".to_owned(), str::to_owned);
+        let item = finding.item_label();
+        if tool.as_ref() != Some(&item) {
+            let label = item.clone().unwrap_or_else(|| "(server header)".to_owned());
+            tool = Some(item);
             let _ = writeln!(out, "  {}", style.paint("1", &label));
         }
         write_finding(&mut out, finding, style);

@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use super::diff::DriftEntry;
 use super::ScanReport;
-use crate::finding::{Counts, Finding};
+use crate::finding::{Counts, Finding, Location, Severity};
+use crate::item::Kind;
 
 #[derive(Serialize)]
 struct ReportV1<'a> {
@@ -13,7 +14,7 @@ struct ReportV1<'a> {
     tool: &'static str,
     #[serde(rename = "toolVersion")]
     tool_version: &'static str,
-    findings: &'a [&'a Finding],
+    findings: Vec<FindingV1<'a>>,
     /// Drifted items (filled by `diff` and `check`; empty for `scan`).
     drift: &'a [DriftEntry],
     summary: SummaryV1,
@@ -24,6 +25,48 @@ struct SummaryV1 {
     servers: usize,
     tools: usize,
     findings: Counts,
+}
+
+/// A finding as v1 writes it. `kind` and `item` were added beside `tool` when items
+/// other than tools came in: `tool` names a tool only (as before), `item` any item.
+#[derive(Serialize)]
+pub struct FindingV1<'a> {
+    pub rule: &'a str,
+    pub name: &'a str,
+    pub severity: Severity,
+    pub server: &'a str,
+    pub tool: Option<&'a str>,
+    pub kind: Kind,
+    pub item: Option<&'a str>,
+    pub pointer: &'a str,
+    pub span: Option<[usize; 2]>,
+    pub message: &'a str,
+    pub evidence: &'a str,
+    pub decoded: Option<&'a str>,
+    pub fingerprint: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<&'a Location>,
+}
+
+impl<'a> From<&'a Finding> for FindingV1<'a> {
+    fn from(f: &'a Finding) -> FindingV1<'a> {
+        FindingV1 {
+            rule: f.rule,
+            name: f.name,
+            severity: f.severity,
+            server: &f.server,
+            tool: f.tool(),
+            kind: f.kind,
+            item: f.item.as_deref(),
+            pointer: &f.pointer,
+            span: f.span,
+            message: &f.message,
+            evidence: &f.evidence,
+            decoded: f.decoded.as_deref(),
+            fingerprint: &f.fingerprint,
+            location: f.location.as_ref(),
+        }
+    }
 }
 
 /// The v1 document for a scan, pretty-printed with a trailing newline.
@@ -42,7 +85,7 @@ pub fn document(
         version: 1,
         tool: "toolreg",
         tool_version: env!("CARGO_PKG_VERSION"),
-        findings,
+        findings: findings.iter().map(|f| FindingV1::from(*f)).collect(),
         drift,
         summary: SummaryV1 { servers, tools, findings: Counts::of(findings.iter().copied()) },
     };

@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 use super::{Report, Shown};
 
 pub fn render(report: &Report<'_>) -> String {
-    let mut cases: BTreeMap<(&str, &str), Vec<&Shown<'_>>> = BTreeMap::new();
+    let mut cases: BTreeMap<(&str, String), Vec<&Shown<'_>>> = BTreeMap::new();
     for shown in &report.findings {
-        let tool = shown.finding.tool.as_deref().unwrap_or("(server)");
-        cases.entry((shown.finding.server.as_str(), tool)).or_default().push(shown);
+        let item = shown.finding.item_label().unwrap_or_else(|| "(server)".to_owned());
+        cases.entry((shown.finding.server.as_str(), item)).or_default().push(shown);
     }
     let failures = cases.values().filter(|c| c.iter().any(|s| s.fails)).count();
     let tests = cases.len().max(1);

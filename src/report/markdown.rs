@@ -8,8 +8,9 @@ use minijinja::{AutoEscape, Environment, Error as TemplateError, Output, State};
 use serde::Serialize;
 
 use super::diff::DriftEntry;
+use super::json::FindingV1;
 use super::Report;
-use crate::finding::{Counts, Finding};
+use crate::finding::Counts;
 
 /// The built-in template.
 pub const DEFAULT_TEMPLATE: &str = include_str!("report.md.j2");
@@ -35,7 +36,7 @@ struct Summary {
 #[derive(Serialize)]
 struct ShownFinding<'a> {
     #[serde(flatten)]
-    finding: &'a Finding,
+    finding: FindingV1<'a>,
     fails: bool,
 }
 
@@ -61,7 +62,7 @@ pub fn render(report: &Report<'_>, template: Option<&str>) -> Result<String, Str
         findings: report
             .findings
             .iter()
-            .map(|s| ShownFinding { finding: s.finding, fails: s.fails })
+            .map(|s| ShownFinding { finding: FindingV1::from(s.finding), fails: s.fails })
             .collect(),
         drift: report.drift,
     };

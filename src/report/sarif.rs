@@ -62,7 +62,7 @@ fn rule(rule: Option<&Rule>, id: &str) -> Value {
 }
 
 fn result(finding: &Finding, fails: bool, rule_index: usize) -> Value {
-    let name = match &finding.tool {
+    let name = match &finding.item_label() {
         Some(tool) => format!("{}/{}", finding.server, tool),
         None => finding.server.clone(),
     };
@@ -80,8 +80,12 @@ fn result(finding: &Finding, fails: bool, rule_index: usize) -> Value {
     }
     location.insert("logicalLocations".into(), json!([logical]));
     let mut properties = json!({"severity": finding.severity.as_str(), "server": finding.server});
-    if let Some(tool) = &finding.tool {
+    if let Some(tool) = finding.tool() {
         properties["tool"] = json!(tool);
+    }
+    properties["kind"] = json!(finding.kind);
+    if let Some(item) = &finding.item {
+        properties["item"] = json!(item);
     }
     if !finding.pointer.is_empty() {
         properties["pointer"] = json!(finding.pointer);
