@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::canon;
 use crate::catalog::Catalog;
 use crate::finding::{Rule, Severity};
+use crate::item::{ItemRef, Kind};
 use crate::registry::inventory::Launch;
 use crate::registry::{canonical_text, PinState, Registry};
 
@@ -55,7 +56,45 @@ pub struct LockedServer {
     pub protocol_version: Option<String>,
     /// The client capabilities catalogs are fetched with (they change what is listed).
     pub client_capabilities: Value,
+    /// Approved items of each listed kind: key (name, `uri`, `uriTemplate`) → digest.
+    /// Only `tools` is always written, so a lock of a tools-only registry reads as
+    /// it always did.
     pub tools: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub prompts: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub resource_templates: BTreeMap<String, String>,
+}
+
+impl LockedServer {
+    /// The approved items of `kind` (empty for the header: see `header`).
+    pub fn approved(&self, kind: Kind) -> &BTreeMap<String, String> {
+        static NONE: BTreeMap<String, String> = BTreeMap::new();
+        match kind {
+            Kind::Server => &NONE,
+            Kind::Tool => &self.tools,
+            Kind::Prompt => &self.prompts,
+            Kind::Resource => &self.resources,
+            Kind::ResourceTemplate => &self.resource_templates,
+        }
+    }
+
+    fn approved_mut(&mut self, kind: Kind) -> Option<&mut BTreeMap<String, String>> {
+        match kind {
+            Kind::Server => None,
+            Kind::Tool => Some(&mut self.tools),
+            Kind::Prompt => Some(&mut self.prompts),
+            Kind::Resource => Some(&mut self.resources),
+            Kind::ResourceTemplate => Some(&mut self.resource_templates),
+        }
+    }
+
+    /// The digest the lock approves for `item`, if any.
+    pub fn digest_of(&self, item: &ItemRef) -> Option<&String> {
+        self.approved(item.kind).get(&item.name)
+    }
 }
 
 impl Lock {
@@ -66,7 +105,7 @@ impl Lock {
             .values()
             .map(|server| {
                 let approved = |pin: &&crate::registry::Pin| pin.state() == PinState::Approved;
-                let locked = LockedServer {
+                let mut locked = LockedServer {
                     launch: server.inventory.launch.clone(),
                     header: server.header.as_ref().filter(approved).map(|p| p.digest.clone()),
                     protocol_version: server
@@ -77,13 +116,16 @@ impl Lock {
                         .and_then(Value::as_str)
                         .map(str::to_owned),
                     client_capabilities: Value::Object(serde_json::Map::new()),
-                    tools: server
-                        .tools
-                        .iter()
-                        .filter(|(_, pin)| approved(pin))
-                        .map(|(name, pin)| (name.clone(), pin.digest.clone()))
-                        .collect(),
+                    tools: BTreeMap::new(),
+                    prompts: BTreeMap::new(),
+                    resources: BTreeMap::new(),
+                    resource_templates: BTreeMap::new(),
                 };
+                for (item, pin) in server.items().filter(|(_, pin)| approved(pin)) {
+                    if let Some(map) = locked.approved_mut(item.kind) {
+                        map.insert(item.name.clone(), pin.digest.clone());
+                    }
+                }
                 (server.id.clone(), locked)
             })
             .collect();
@@ -156,7 +198,11 @@ impl Lock {
 /// One difference between a served catalog and a locked server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
-    /// `null` for the server header.
+    /// The item's kind (`server` for the header).
+    pub kind: Kind,
+    /// The item's key; `null` for the server header.
+    pub item: Option<String>,
+    /// The tool's name, for a tool (as before other kinds were locked).
     pub tool: Option<String>,
     /// `added`, `removed` or `changed`.
     pub change: &'static str,
@@ -171,41 +217,41 @@ pub fn verify(locked: &LockedServer, catalog: &Catalog) -> Result<Vec<Mismatch>,
     let header = canon::digest(&canon::header_value(&catalog.header))?.to_string();
     if locked.header.as_deref() != Some(header.as_str()) {
         out.push(Mismatch {
+            kind: Kind::Server,
+            item: None,
             tool: None,
             change: if locked.header.is_some() { "changed" } else { "added" },
             locked: locked.header.clone(),
             served: Some(header),
         });
     }
-    let mut served = BTreeMap::new();
-    for tool in catalog.tools() {
-        served.insert(tool.name.as_str(), canon::digest(&tool.value)?.to_string());
-    }
-    for (name, digest) in &served {
-        match locked.tools.get(*name) {
-            None => out.push(Mismatch {
-                tool: Some((*name).to_owned()),
-                change: "added",
-                locked: None,
-                served: Some(digest.clone()),
-            }),
-            Some(pinned) if pinned != digest => out.push(Mismatch {
-                tool: Some((*name).to_owned()),
-                change: "changed",
-                locked: Some(pinned.clone()),
-                served: Some(digest.clone()),
-            }),
-            Some(_) => {}
+    for kind in Kind::LISTED {
+        let mut served = BTreeMap::new();
+        for item in catalog.of_kind(kind) {
+            served.insert(item.name.as_str(), canon::digest(&item.value)?.to_string());
         }
-    }
-    for (name, digest) in &locked.tools {
-        if !served.contains_key(name.as_str()) {
-            out.push(Mismatch {
-                tool: Some(name.clone()),
-                change: "removed",
-                locked: Some(digest.clone()),
-                served: None,
-            });
+        let locked_items = locked.approved(kind);
+        let mismatch = |name: &str, change, locked: Option<&String>, served: Option<&String>| Mismatch {
+            kind,
+            item: Some(name.to_owned()),
+            tool: (kind == Kind::Tool).then(|| name.to_owned()),
+            change,
+            locked: locked.cloned(),
+            served: served.cloned(),
+        };
+        for (name, digest) in &served {
+            match locked_items.get(*name) {
+                None => out.push(mismatch(name, "added", None, Some(digest))),
+                Some(pinned) if pinned != digest => {
+                    out.push(mismatch(name, "changed", Some(pinned), Some(digest)))
+                }
+                Some(_) => {}
+            }
+        }
+        for (name, digest) in locked_items {
+            if !served.contains_key(name.as_str()) {
+                out.push(mismatch(name, "removed", Some(digest), None));
+            }
         }
     }
     Ok(out)

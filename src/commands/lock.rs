@@ -103,7 +103,10 @@ fn human(server: &str, tools: usize, mismatches: &[Mismatch]) -> String {
     }
     let mut out = format!("{server}: {} difference(s) from toolreg.lock\n", mismatches.len());
     for m in mismatches {
-        let what = m.tool.as_deref().map_or_else(|| "(server header)".to_owned(), visible::escape);
+        let what = match &m.item {
+            Some(name) => crate::item::ItemRef::new(m.kind, name.clone()).label(),
+            None => "(server header)".to_owned(),
+        };
         let digests = match (&m.locked, &m.served) {
             (Some(locked), Some(served)) => format!("locked {locked}, served {served}"),
             (None, Some(served)) => format!("served {served}, not in the lock"),

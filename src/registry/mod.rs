@@ -159,6 +159,13 @@ pub struct Server {
     pub tools: BTreeMap<String, Pin>,
 }
 
+impl Server {
+    /// Every pinned item but the header, kind by kind, each by key.
+    pub fn items(&self) -> impl Iterator<Item = (crate::item::ItemRef, &Pin)> {
+        self.tools.iter().map(|(name, pin)| (crate::item::ItemRef::tool(name.clone()), pin))
+    }
+}
+
 /// `blocked.json`: digests known to be bad, never approvable again.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
