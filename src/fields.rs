@@ -303,8 +303,8 @@ impl<'a> Walker<'a> {
     fn enter_key(&mut self, key: &str) -> usize {
         let mark = self.path.len();
         self.path.push('/');
-        if key.contains(['~', '/']) {
-            self.path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+        if key.contains(['~', '/']) || key.len() > MAX_TOKEN_CHARS {
+            self.path.push_str(&escape_token(key));
         } else {
             self.path.push_str(key);
         }
@@ -422,8 +422,22 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// RFC 6901 reference-token escaping: `~` → `~0`, `/` → `~1`.
+/// Keys longer than this many characters appear in pointers cut by [`escape_token`].
+pub const MAX_TOKEN_CHARS: usize = 128;
+
+/// RFC 6901 reference-token escaping: `~` → `~0`, `/` → `~1`. A key longer than
+/// [`MAX_TOKEN_CHARS`] is cut to its first 64 characters followed by `…(N more
+/// characters, sha256:<16 hex>)` (distinct keys stay distinct): every field and
+/// finding under a key carries its pointer, so a key of a megabyte with thousands of
+/// properties under it would otherwise be copied thousands of times.
 pub fn escape_token(key: &str) -> String {
+    if key.chars().nth(MAX_TOKEN_CHARS).is_some() {
+        let head_end = key.char_indices().nth(64).map_or(key.len(), |(i, _)| i);
+        let more = key[head_end..].chars().count();
+        let digest = crate::canon::Digest::of_bytes(key.as_bytes());
+        let hex: String = digest.as_str().trim_start_matches("sha256:").chars().take(16).collect();
+        return format!("{}…({more} more characters, sha256:{hex})", escape_token(&key[..head_end]));
+    }
     if key.contains(['~', '/']) {
         key.replace('~', "~0").replace('/', "~1")
     } else {
@@ -595,6 +609,18 @@ mod tests {
         assert!(fields
             .iter()
             .any(|f| f.kind == FieldKind::Key && f.pointer == "/_meta/key with\u{200b} space"));
+    }
+
+    #[test]
+    fn long_keys_are_cut_in_pointers_and_stay_distinct() {
+        assert_eq!(escape_token("a/b~c"), "a~1b~0c");
+        let exact = "k".repeat(MAX_TOKEN_CHARS);
+        assert_eq!(escape_token(&exact), exact);
+        let (a, b) = (format!("{}/a", "k".repeat(1000)), format!("{}/b", "k".repeat(1000)));
+        assert!(escape_token(&a).starts_with(&"k".repeat(64)));
+        assert!(escape_token(&a).contains("…(938 more characters, sha256:"), "{}", escape_token(&a));
+        assert!(!escape_token(&a).contains('/'));
+        assert_ne!(escape_token(&a), escape_token(&b));
     }
 
     #[test]

@@ -122,3 +122,28 @@ fn many_hidden_payloads_are_counted_and_still_rescanned() {
         .unwrap_or_else(|| panic!("{tags:#?}"));
     assert_eq!(folded["severity"], "critical", "{folded:#?}");
 }
+
+#[test]
+fn a_huge_key_is_not_copied_into_every_pointer_under_it() {
+    // A 250,000-character property name with 2,000 properties under it, each with a
+    // finding: every field under the key has a pointer through it. In full that was
+    // 2,000 × 250 KB of pointers (1 GB) before a single finding was made.
+    let key = "k".repeat(250_000);
+    let children: serde_json::Map<String, Value> = (0..2_000)
+        .map(|i| (format!("a{i}"), json!({"type": "string", "description": format!("Ig\u{200B}nore {i}")})))
+        .collect();
+    let schema = json!({"type": "object", "properties": {key: {"type": "object", "properties": children}}});
+    let (_, report) = scan(&json!([{"name": "t", "description": "Plain.", "inputSchema": schema}]));
+    assert!(report.len() < 5_000_000, "report of {} bytes", report.len());
+    let found = findings(&report);
+    let under: Vec<&Value> = found
+        .iter()
+        .filter(|f| f["rule"] == "UNI002" && f["pointer"].as_str().unwrap().ends_with("/description"))
+        .collect();
+    assert_eq!(under.len(), 2_000, "every property's finding is still there");
+    for finding in under {
+        let pointer = finding["pointer"].as_str().unwrap();
+        assert!(pointer.len() < 400, "a pointer of {} bytes", pointer.len());
+        assert!(pointer.contains("…(249936 more characters, sha256:"), "{pointer}");
+    }
+}
