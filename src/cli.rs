@@ -321,8 +321,10 @@ pub struct ReviewArgs {
     #[arg(long)]
     pub reject: bool,
 
-    /// Only these tools (repeatable). Without it, every item, the server header included.
-    #[arg(long = "tool", value_name = "NAME")]
+    /// Only these items (repeatable): `NAME` for a tool, `KIND:NAME` for any kind
+    /// (`prompt:greet`, `resource:file:///a`, `resource-template:file:///{path}`).
+    /// Without it, every item, the server header included.
+    #[arg(long = "item", visible_alias = "tool", value_name = "ITEM")]
     pub tools: Vec<String>,
 
     /// Why: recorded in the review and the commit message.

@@ -1,8 +1,10 @@
-//! Drift: what changed between a server's pins and a catalog — tools added, removed and
-//! changed, field by field, each change classed PIN001–PIN008 (threats.md §3, §14).
+//! Drift: what changed between a server's pins and a catalog — items of every kind
+//! (tools, prompts, resources, templates) added, removed and changed, and the header,
+//! field by field, each change classed PIN001–PIN008 (threats.md §3, §14).
 
-use crate::item::ItemRef;
 use std::collections::BTreeMap;
+
+use crate::item::{ItemRef, Kind};
 
 use serde_json::Value;
 
@@ -38,14 +40,14 @@ pub static ANNOTATIONS_CHANGED: Rule = Rule {
 pub static TOOL_ADDED: Rule = Rule {
     id: "PIN004",
     name: "tool-added",
-    title: "A tool was added (or a server header is not pinned yet)",
+    title: "A tool, prompt, resource or template was added (or a server header is not pinned yet)",
     severity: Severity::Medium,
-    help: "New tools on a pinned server are never approved automatically: review it.",
+    help: "New items on a pinned server are never approved automatically: review it.",
 };
 pub static TOOL_REMOVED: Rule = Rule {
     id: "PIN005",
     name: "tool-removed",
-    title: "A pinned tool is no longer served",
+    title: "A pinned tool, prompt, resource or template is no longer served",
     severity: Severity::Info,
     help: "Approve the removal with `toolreg review` to drop the pin (or find out why it went).",
 };
@@ -92,30 +94,38 @@ pub struct Drift {
     pub server: String,
     /// The header (serverInfo, protocolVersion, instructions), when it differs.
     pub header: Option<Item>,
-    /// Tools added, removed or changed, by name.
-    pub tools: Vec<Item>,
+    /// Items added, removed or changed, by kind then key.
+    pub items: Vec<Item>,
     /// Content changed while `serverInfo.version` stayed the same.
     pub same_version: Option<String>,
 }
 
-/// One header or tool that differs.
+/// One header or item that differs.
 #[derive(Debug, Clone)]
 pub struct Item {
-    /// The tool name; `None` for the header.
-    pub tool: Option<String>,
-    pub kind: Kind,
+    /// The item; `None` for the header.
+    pub item: Option<ItemRef>,
+    pub change: Change,
     pub old: Option<Value>,
     pub new: Option<Value>,
     pub old_digest: Option<String>,
     pub new_digest: Option<String>,
     pub fields: Vec<FieldChange>,
-    /// For an added tool: a removed tool whose content (all but the name) is identical.
+    /// For an added item: a removed one of its kind whose content (all but the key) is
+    /// identical.
     pub renamed_from: Option<String>,
+}
+
+impl Item {
+    /// The tool's name, for a tool.
+    pub fn tool(&self) -> Option<&str> {
+        self.item.as_ref().filter(|i| i.kind == Kind::Tool).map(|i| i.name.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub enum Change {
     Added,
     Removed,
     Changed,
@@ -165,8 +175,8 @@ impl Drift {
         let header = match &server.header {
             Some(pin) if pin.digest == new_header_digest.as_str() => None,
             pin => Some(Item {
-                tool: None,
-                kind: if pin.is_some() { Kind::Changed } else { Kind::Added },
+                item: None,
+                change: if pin.is_some() { Change::Changed } else { Change::Added },
                 fields: diff_values(pin.as_ref().map(|p| &p.value), &new_header),
                 old: pin.as_ref().map(|p| p.value.clone()),
                 new: Some(new_header.clone()),
@@ -175,44 +185,50 @@ impl Drift {
                 renamed_from: None,
             }),
         };
-        let served: BTreeMap<&str, &Value> = catalog.tools().map(|t| (t.name.as_str(), &t.value)).collect();
-        let mut tools = Vec::new();
-        for (name, value) in &served {
-            let digest = canon::digest(value)?.to_string();
-            let pin = server.tools.get(*name);
-            if pin.is_some_and(|p| p.digest == digest) {
-                continue;
-            }
-            tools.push(Item {
-                tool: Some((*name).to_owned()),
-                kind: if pin.is_some() { Kind::Changed } else { Kind::Added },
-                fields: diff_values(pin.map(|p| &p.value), value),
-                old: pin.map(|p| p.value.clone()),
-                new: Some((*value).clone()),
-                old_digest: pin.map(|p| p.digest.clone()),
-                new_digest: Some(digest),
-                renamed_from: None,
-            });
-        }
-        for (name, pin) in &server.tools {
-            if !served.contains_key(name.as_str()) {
-                tools.push(Item {
-                    tool: Some(name.clone()),
-                    kind: Kind::Removed,
-                    fields: Vec::new(),
-                    old: Some(pin.value.clone()),
-                    new: None,
-                    old_digest: Some(pin.digest.clone()),
-                    new_digest: None,
+        let mut items = Vec::new();
+        for kind in Kind::LISTED {
+            let served: BTreeMap<&str, &Value> =
+                catalog.of_kind(kind).map(|i| (i.name.as_str(), &i.value)).collect();
+            let mut of_kind = Vec::new();
+            for (name, value) in &served {
+                let digest = canon::digest(value)?.to_string();
+                let key = ItemRef::new(kind, *name);
+                let pin = server.items.get(&key);
+                if pin.is_some_and(|p| p.digest == digest) {
+                    continue;
+                }
+                of_kind.push(Item {
+                    item: Some(key),
+                    change: if pin.is_some() { Change::Changed } else { Change::Added },
+                    fields: diff_values(pin.map(|p| &p.value), value),
+                    old: pin.map(|p| p.value.clone()),
+                    new: Some((*value).clone()),
+                    old_digest: pin.map(|p| p.digest.clone()),
+                    new_digest: Some(digest),
                     renamed_from: None,
                 });
             }
+            for (key, pin) in server.of_kind(kind) {
+                if !served.contains_key(key.name.as_str()) {
+                    of_kind.push(Item {
+                        item: Some(key.clone()),
+                        change: Change::Removed,
+                        fields: Vec::new(),
+                        old: Some(pin.value.clone()),
+                        new: None,
+                        old_digest: Some(pin.digest.clone()),
+                        new_digest: None,
+                        renamed_from: None,
+                    });
+                }
+            }
+            find_renames(kind, &mut of_kind)?;
+            items.extend(of_kind);
         }
-        find_renames(&mut tools)?;
-        tools.sort_by(|a, b| a.tool.cmp(&b.tool));
+        items.sort_by(|a, b| a.item.cmp(&b.item));
         let old_version = server.header.as_ref().and_then(|p| p.value.pointer("/serverInfo/version"));
         let new_version = new_header.pointer("/serverInfo/version");
-        let content_changed = tools.iter().any(|t| t.kind == Kind::Changed)
+        let content_changed = items.iter().any(|t| t.change == Change::Changed)
             || header
                 .as_ref()
                 .is_some_and(|h| h.fields.iter().any(|f| !f.pointer().starts_with("/serverInfo/version")));
@@ -222,17 +238,17 @@ impl Drift {
             }
             _ => None,
         };
-        Ok(Drift { server: catalog.server.clone(), header, tools, same_version })
+        Ok(Drift { server: catalog.server.clone(), header, items, same_version })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.header.is_none() && self.tools.is_empty()
+        self.header.is_none() && self.items.is_empty()
     }
 
     /// The drift as findings: one per change class per item, for gates and reports.
     pub fn findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
-        for item in self.header.iter().chain(&self.tools) {
+        for item in self.header.iter().chain(&self.items) {
             out.extend(item.findings(&self.server));
         }
         if let Some(version) = &self.same_version {
@@ -257,26 +273,17 @@ impl Drift {
 impl Item {
     /// The change classes of this item, as findings.
     pub fn findings(&self, server: &str) -> Vec<Finding> {
-        let tool = self.tool.as_deref();
-        let what = tool.map_or_else(
+        let item = self.item.as_ref();
+        let what = item.map_or_else(
             || "the server header".to_owned(),
-            |t| format!("tool {}", crate::visible::escape(t)),
+            |i| format!("{} {}", i.kind, crate::visible::escape(&i.name)),
         );
         let digest = self.new_digest.as_deref().or(self.old_digest.as_deref()).unwrap_or_default();
         let finding = |rule: &'static Rule, severity: Severity, pointer: &str, message: String| {
-            Finding::about(
-                rule,
-                severity,
-                server,
-                tool.map(ItemRef::tool).as_ref(),
-                pointer,
-                message,
-                digest,
-                digest,
-            )
+            Finding::about(rule, severity, server, item, pointer, message, digest, digest)
         };
-        match self.kind {
-            Kind::Added if tool.is_none() => {
+        match self.change {
+            Change::Added if item.is_none() => {
                 vec![finding(
                     &TOOL_ADDED,
                     TOOL_ADDED.severity,
@@ -284,7 +291,7 @@ impl Item {
                     "the server header is not pinned yet".into(),
                 )]
             }
-            Kind::Added => {
+            Change::Added => {
                 let rename = self
                     .renamed_from
                     .as_deref()
@@ -292,7 +299,7 @@ impl Item {
                     .unwrap_or_default();
                 vec![finding(&TOOL_ADDED, TOOL_ADDED.severity, "", format!("{what} is new{rename}"))]
             }
-            Kind::Removed => {
+            Change::Removed => {
                 vec![finding(
                     &TOOL_REMOVED,
                     TOOL_REMOVED.severity,
@@ -300,9 +307,9 @@ impl Item {
                     format!("{what} is pinned but no longer served"),
                 )]
             }
-            Kind::Changed => {
+            Change::Changed => {
                 let mut out = Vec::new();
-                for (rule, changes) in classify(tool.is_none(), &self.fields) {
+                for (rule, changes) in classify(item.is_none(), &self.fields) {
                     let pointers: Vec<&str> = changes.iter().map(|c| c.pointer()).collect();
                     let described: Vec<String> = changes
                         .iter()
@@ -321,7 +328,7 @@ impl Item {
                     } else {
                         Vec::new()
                     };
-                    let severity = if tool.is_none() && rule.id == SCHEMA_CHANGED.id && only_version(&changes)
+                    let severity = if item.is_none() && rule.id == SCHEMA_CHANGED.id && only_version(&changes)
                     {
                         Severity::Info
                     } else {
@@ -383,24 +390,24 @@ pub fn guard_lowering_flips(old: Option<&Value>, new: Option<&Value>) -> Vec<Str
     out
 }
 
-/// Marks added tools whose content, name aside, equals a removed tool's.
-fn find_renames(tools: &mut [Item]) -> Result<(), CanonError> {
+/// Marks added items whose content, key aside, equals a removed one's (of one kind).
+fn find_renames(kind: Kind, tools: &mut [Item]) -> Result<(), CanonError> {
     let without_name = |v: &Value| -> Result<String, CanonError> {
         let mut v = v.clone();
         if let Value::Object(map) = &mut v {
-            map.remove("name");
+            map.remove(kind.name_key());
         }
         Ok(canon::digest(&v)?.to_string())
     };
     // By content digest, the first removed tool for each (a map, not a search per
     // added tool: thousands of added and removed tools made that quadratic).
     let mut removed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    for item in tools.iter().filter(|t| t.kind == Kind::Removed) {
-        if let (Some(old), Some(name)) = (&item.old, &item.tool) {
-            removed.entry(without_name(old)?).or_insert_with(|| name.clone());
+    for item in tools.iter().filter(|t| t.change == Change::Removed) {
+        if let (Some(old), Some(key)) = (&item.old, &item.item) {
+            removed.entry(without_name(old)?).or_insert_with(|| key.name.clone());
         }
     }
-    for item in tools.iter_mut().filter(|t| t.kind == Kind::Added) {
+    for item in tools.iter_mut().filter(|t| t.change == Change::Added) {
         if let Some(new) = &item.new {
             let key = without_name(new)?;
             item.renamed_from = removed.get(&key).cloned();

@@ -95,6 +95,28 @@ impl Kind {
         }
     }
 
+    /// The registry folder that holds a server's pins of this kind.
+    pub fn pin_dir(self) -> &'static str {
+        match self {
+            Kind::Server => "",
+            Kind::Tool => "tools",
+            Kind::Prompt => "prompts",
+            Kind::Resource => "resources",
+            Kind::ResourceTemplate => "templates",
+        }
+    }
+
+    /// The member of a pin file that holds the pinned value.
+    pub fn pin_key(self) -> &'static str {
+        match self {
+            Kind::Server => "header",
+            Kind::Tool => "tool",
+            Kind::Prompt => "prompt",
+            Kind::Resource => "resource",
+            Kind::ResourceTemplate => "resourceTemplate",
+        }
+    }
+
     /// The kind a listing key (`tools`, `prompts`, …) holds.
     pub fn from_list_key(key: &str) -> Option<Kind> {
         Kind::LISTED.into_iter().find(|k| k.list_key() == key)
@@ -139,13 +161,21 @@ impl ItemRef {
         }
     }
 
-    /// How reports label it, escaped: a tool by its name, others as `KIND:NAME`, the
+    /// The raw `KIND:NAME` form [`ItemRef::parse`] reads (a tool by its bare name).
+    pub fn spec(&self) -> String {
+        match self.kind {
+            Kind::Tool | Kind::Server => self.name.clone(),
+            kind => format!("{kind}:{}", self.name),
+        }
+    }
+
+    /// How reports label it, escaped ([`crate::visible::label`]): a tool by its name, others as `KIND:NAME`, the
     /// header as `(server header)`.
     pub fn label(&self) -> String {
         match self.kind {
             Kind::Server => "(server header)".to_owned(),
-            Kind::Tool => crate::visible::escape(&self.name),
-            kind => format!("{kind}:{}", crate::visible::escape(&self.name)),
+            Kind::Tool => crate::visible::label(&self.name),
+            kind => format!("{kind}:{}", crate::visible::label(&self.name)),
         }
     }
 }

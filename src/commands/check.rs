@@ -68,12 +68,8 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
     let found: Vec<Finding> = detectors
         .scan(&catalogs)
         .into_iter()
-        .filter(|f| {
-            !accepted.contains(&(f.server.clone(), f.tool().map(str::to_owned), f.fingerprint.clone()))
-        })
-        .filter(|f| {
-            seen.insert((f.rule, f.server.clone(), f.tool().map(str::to_owned), f.fingerprint.clone()))
-        })
+        .filter(|f| !accepted.contains(&(f.server.clone(), f.item_label(), f.fingerprint.clone())))
+        .filter(|f| seen.insert((f.rule, f.server.clone(), f.item_label(), f.fingerprint.clone())))
         .collect();
     let ids: Vec<String> = registry.servers.keys().cloned().collect();
     let kept = policy::apply_suppressions(found, &registry.config.suppressions, &ids, crate::config::today());
@@ -169,13 +165,13 @@ fn check_server(registry: &Registry, server: &Server, args: &CheckArgs) -> Resul
     })
 }
 
-/// The digest of every item a catalog serves: its header (`None`), then each tool.
-type Served = Vec<(Option<String>, String)>;
+/// The digest of every item a catalog serves: its header (`None`), then each item.
+type Served = Vec<(Option<ItemRef>, String)>;
 
 fn served_digests(catalog: &Catalog) -> Result<Served, Error> {
     let mut served = vec![(None, canon::digest(&canon::header_value(&catalog.header))?.to_string())];
-    for tool in catalog.tools() {
-        served.push((Some(tool.name.clone()), canon::digest(&tool.value)?.to_string()));
+    for item in &catalog.items {
+        served.push((Some(item.key()), canon::digest(&item.value)?.to_string()));
     }
     Ok(served)
 }
@@ -183,14 +179,14 @@ fn served_digests(catalog: &Catalog) -> Result<Served, Error> {
 /// Served content whose digest is blocked, or whose pin is not (or no longer) approved.
 fn served_findings(registry: &Registry, server: &Server, served: &Served) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (tool, digest) in served {
-        let tool = tool.as_deref();
+    for (item, digest) in served {
+        let item = item.as_ref();
         if let Some(entry) = registry.blocked.find(digest) {
             out.push(Finding::about(
                 &BLOCKED_SERVED,
                 BLOCKED_SERVED.severity,
                 &server.id,
-                tool.map(ItemRef::tool).as_ref(),
+                item,
                 "",
                 format!(
                     "serves {} — blocked by {} on {}: {}",
@@ -203,11 +199,7 @@ fn served_findings(registry: &Registry, server: &Server, served: &Served) -> Vec
                 digest,
             ));
         }
-        let pin = match tool {
-            Some(name) => server.tools.get(name),
-            None => server.header.as_ref(),
-        };
-        if let Some(pin) = pin.filter(|p| p.digest == *digest) {
+        if let Some(pin) = server.pin(item).filter(|p| p.digest == *digest) {
             let state = pin.state();
             if state != PinState::Approved {
                 let why = if state == PinState::Revoked {
@@ -219,7 +211,7 @@ fn served_findings(registry: &Registry, server: &Server, served: &Served) -> Vec
                     &UNAPPROVED_SERVED,
                     UNAPPROVED_SERVED.severity,
                     &server.id,
-                    tool.map(ItemRef::tool).as_ref(),
+                    item,
                     "",
                     format!("serves the pinned {}, but {why}", short_digest(digest)),
                     digest,
@@ -231,22 +223,20 @@ fn served_findings(registry: &Registry, server: &Server, served: &Served) -> Vec
     out
 }
 
-/// Findings a reviewer accepted when approving what is served now: (server, tool,
-/// fingerprint), in findings' escaped form.
+/// Findings a reviewer accepted when approving what is served now: (server, item
+/// label, fingerprint), in findings' escaped form.
 fn accepted_findings(server: &Server, served: &Served) -> Vec<(String, Option<String>, String)> {
     let mut out = Vec::new();
-    for (tool, digest) in served {
-        let pin = match tool {
-            Some(name) => server.tools.get(name),
-            None => server.header.as_ref(),
-        };
-        let Some(pin) = pin.filter(|p| p.digest == *digest && p.state() == PinState::Approved) else {
+    for (item, digest) in served {
+        let Some(pin) =
+            server.pin(item.as_ref()).filter(|p| p.digest == *digest && p.state() == PinState::Approved)
+        else {
             continue;
         };
         for review in pin.reviews.iter().filter(|r| r.digest == *digest && r.verdict == Verdict::Approved) {
             for accepted in &review.accepted {
-                let tool = tool.as_deref().map(visible::label);
-                out.push((visible::label(&server.id), tool, accepted.fingerprint.clone()));
+                let label = item.as_ref().map(ItemRef::label);
+                out.push((visible::label(&server.id), label, accepted.fingerprint.clone()));
             }
         }
     }
@@ -257,13 +247,20 @@ fn accepted_findings(server: &Server, served: &Served) -> Vec<(String, Option<St
 /// that its findings are reported too), or `None` when everything pinned is served.
 fn pinned_not_served(server: &Server, served: &Served) -> Result<Option<Catalog>, Error> {
     let digests: HashSet<&str> = served.iter().map(|(_, d)| d.as_str()).collect();
-    let tools: Vec<&Value> =
-        server.tools.values().filter(|p| !digests.contains(p.digest.as_str())).map(|p| &p.value).collect();
+    let mut document = json!({"server": server.id, "tools": []});
+    let mut any = false;
+    for (item, pin) in server.items().filter(|(_, p)| !digests.contains(p.digest.as_str())) {
+        let list =
+            document.as_object_mut().map(|d| d.entry(item.kind.list_key()).or_insert_with(|| json!([])));
+        if let Some(Value::Array(list)) = list {
+            list.push(pin.value.clone());
+            any = true;
+        }
+    }
     let header = server.header.as_ref().filter(|p| !digests.contains(p.digest.as_str()));
-    if tools.is_empty() && header.is_none() {
+    if !any && header.is_none() {
         return Ok(None);
     }
-    let mut document = json!({"server": server.id, "tools": tools});
     if let Some(instructions) = header.and_then(|p| p.value.get("instructions")) {
         document["instructions"] = instructions.clone();
     }

@@ -91,11 +91,9 @@ pub fn drift_findings(drift: &Drift, detected: Vec<Finding>, min: Severity) -> V
     let drifted: Vec<Option<String>> = drift
         .header
         .iter()
-        .chain(&drift.tools)
-        .map(|i| i.tool.as_deref().map(crate::visible::label))
+        .chain(&drift.items)
+        .map(|i| i.item.as_ref().map(crate::item::ItemRef::label))
         .collect();
-    findings.extend(
-        detected.into_iter().filter(|f| f.severity >= min && drifted.contains(&f.tool().map(str::to_owned))),
-    );
+    findings.extend(detected.into_iter().filter(|f| f.severity >= min && drifted.contains(&f.item_label())));
     findings
 }

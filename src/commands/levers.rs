@@ -1,6 +1,7 @@
 //! The rollback levers: `toolreg revoke` withdraws an approval, `toolreg block` bans a
 //! digest. Both append records and commit like a review.
 
+use crate::item::{ItemRef, Kind};
 use std::io::Write;
 
 use super::{emit, reviewer, Context};
@@ -25,16 +26,16 @@ pub fn revoke(args: &RevokeArgs, ctx: &Context, out: &mut dyn Write) -> Result<O
     let server = registry.server(server_id)?;
     let mut pins: Vec<(&Pin, &str)> = Vec::new();
     match tool {
-        Some(name) => {
-            let pin = server
-                .tools
-                .get(name)
-                .ok_or_else(|| Error::Usage(format!("{server_id} pins no tool {}", visible::escape(name))))?;
-            pins.push((pin, "tool"));
+        Some(spec) => {
+            let item = ItemRef::parse(spec);
+            let pin = server.items.get(&item).ok_or_else(|| {
+                Error::Usage(format!("{server_id} pins no {} {}", item.kind, visible::escape(&item.name)))
+            })?;
+            pins.push((pin, item.kind.pin_key()));
         }
         None => {
-            pins.extend(server.header.iter().map(|p| (p, "header")));
-            pins.extend(server.tools.values().map(|p| (p, "tool")));
+            pins.extend(server.header.iter().map(|p| (p, Kind::Server.pin_key())));
+            pins.extend(server.items().map(|(item, p)| (p, item.kind.pin_key())));
         }
     }
     if pins.is_empty() {
@@ -87,10 +88,9 @@ pub fn block(args: &BlockArgs, ctx: &Context, out: &mut dyn Write) -> Result<Out
     }
     // Name where it is pinned, if it is: the record is more useful with a place.
     let place = registry.servers.values().find_map(|s| {
-        s.tools
-            .iter()
+        s.items()
             .find(|(_, p)| p.digest == args.digest)
-            .map(|(name, _)| (s.id.clone(), Some(name.clone())))
+            .map(|(item, _)| (s.id.clone(), Some(item.spec())))
             .or_else(|| s.header.as_ref().filter(|p| p.digest == args.digest).map(|_| (s.id.clone(), None)))
     });
     let repo = Repo::discover(&registry.root)?;

@@ -46,23 +46,20 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
     {
         Some((server, tool)) => {
             registry.server(server)?;
-            (Some(server.to_owned()), (!tool.is_empty()).then(|| tool.to_owned()))
+            (Some(server.to_owned()), (!tool.is_empty()).then(|| crate::item::ItemRef::parse(tool)))
         }
         None => (None, None),
     };
-    let wanted = |server: Option<&str>, tool: Option<&str>| {
+    let wanted = |server: Option<&str>, item: Option<&crate::item::ItemRef>| {
         want_server.as_deref().is_none_or(|w| Some(w) == server)
-            && want_tool.as_deref().is_none_or(|w| Some(w) == tool)
+            && want_tool.as_ref().is_none_or(|w| Some(w) == item)
     };
     let mut entries = Vec::new();
     for server in registry.servers.values() {
-        let pins = server
-            .header
-            .iter()
-            .map(|p| (None, p))
-            .chain(server.tools.iter().map(|(n, p)| (Some(n.as_str()), p)));
-        for (tool, pin) in pins {
-            if !wanted(Some(&server.id), tool) {
+        let pins =
+            server.header.iter().map(|p| (None, p)).chain(server.items().map(|(item, p)| (Some(item), p)));
+        for (item, pin) in pins {
+            if !wanted(Some(&server.id), item) {
                 continue;
             }
             for review in &pin.reviews {
@@ -70,7 +67,7 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
                     at: visible::escape(&review.at),
                     verdict: review.verdict.as_str().to_owned(),
                     server: server.id.clone(),
-                    tool: tool.map(visible::escape),
+                    tool: item.map(|i| visible::escape(&i.spec())),
                     digest: visible::escape(&review.digest),
                     by: visible::escape(&review.by),
                     note: visible::escape(&review.note),
@@ -80,7 +77,8 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
         }
     }
     for block in &registry.blocked.blocked {
-        if !wanted(block.server.as_deref(), block.tool.as_deref()) {
+        let blocked_item = block.tool.as_deref().map(crate::item::ItemRef::parse);
+        if !wanted(block.server.as_deref(), blocked_item.as_ref()) {
             continue;
         }
         entries.push(Entry {

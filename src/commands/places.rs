@@ -39,13 +39,14 @@ impl<'a> Places<'a> {
             return Some(Location { path: super::display_path(path), line });
         }
         let server = self.registry.servers.get(&finding.server)?;
-        let (key, pin) = match finding.tool() {
+        let (key, pin) = match &finding.item {
             None => ("header", server.header.as_ref()),
-            Some(tool) => (
-                "tool",
-                server.tools.get(tool).or_else(|| {
-                    server.tools.iter().find(|(name, _)| visible::label(name) == *tool).map(|(_, p)| p)
-                }),
+            Some(label) => (
+                finding.kind.pin_key(),
+                server
+                    .of_kind(finding.kind)
+                    .find(|(item, _)| item.name == *label || visible::label(&item.name) == *label)
+                    .map(|(_, p)| p),
             ),
         };
         match pin {

@@ -7,10 +7,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use super::diff::Compared;
 use super::{emit, reviewer, Context};
 use crate::cli::ReviewArgs;
-use crate::drift::{Drift, Item, Kind};
+use crate::drift::{Change, Drift, Item};
 use crate::error::Error;
 use crate::finding::{Finding, Severity};
 use crate::git::Repo;
+use crate::item::ItemRef;
 use crate::policy::Outcome;
 use crate::registry::store::Changes;
 use crate::registry::{canonical_text, Accepted, BlockEntry, Pin, Registry, Review, Server, Verdict};
@@ -78,17 +79,18 @@ pub fn run(args: &ReviewArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outc
     Ok(Outcome::Pass)
 }
 
-/// The drifted items under review: all (header first), or the tools `--tool` names.
-fn selected_items<'a>(drift: &'a Drift, tools: &[String]) -> Result<Vec<&'a Item>, Error> {
-    if tools.is_empty() {
-        return Ok(drift.header.iter().chain(&drift.tools).collect());
+/// The drifted items under review: all (header first), or those `--tool` / `--item`
+/// names (`NAME` for a tool, `KIND:NAME` for any kind).
+fn selected_items<'a>(drift: &'a Drift, specs: &[String]) -> Result<Vec<&'a Item>, Error> {
+    if specs.is_empty() {
+        return Ok(drift.header.iter().chain(&drift.items).collect());
     }
     let mut items = Vec::new();
-    for name in tools {
-        let item =
-            drift.tools.iter().find(|i| i.tool.as_deref() == Some(name.as_str())).ok_or_else(|| {
-                Error::Usage(format!("--tool {}: no change to review for this tool", visible::escape(name)))
-            })?;
+    for spec in specs {
+        let wanted = ItemRef::parse(spec);
+        let item = drift.items.iter().find(|i| i.item.as_ref() == Some(&wanted)).ok_or_else(|| {
+            Error::Usage(format!("--item {}: no change to review for this item", visible::escape(spec)))
+        })?;
         items.push(item);
     }
     Ok(items)
@@ -142,7 +144,7 @@ impl Plan {
         let mut blocked = registry.blocked.clone();
         let mut expected_used = vec![false; args.expect.len()];
         for (item, decision) in items.iter().zip(decisions) {
-            let label = item.tool.as_deref().map_or_else(|| "(server header)".to_owned(), visible::escape);
+            let label = item.item.as_ref().map_or_else(|| "(server header)".to_owned(), ItemRef::label);
             let digest = item.new_digest.clone().or_else(|| item.old_digest.clone()).unwrap_or_default();
             match decision {
                 Decision::Skip => plan.summary.push(format!("skipped   {label}")),
@@ -154,7 +156,7 @@ impl Plan {
                             visible::escape(&entry.by)
                         )));
                     }
-                    if !args.expect.is_empty() && item.kind != Kind::Removed {
+                    if !args.expect.is_empty() && item.change != Change::Removed {
                         match args.expect.iter().position(|e| *e == digest) {
                             Some(i) => expected_used[i] = true,
                             None => {
@@ -178,7 +180,7 @@ impl Plan {
                     plan.decided.push(("approve", label, digest));
                 }
                 Decision::Reject { note } => {
-                    if item.kind == Kind::Removed {
+                    if item.change == Change::Removed {
                         plan.summary.push(format!("skipped   {label} (a removal has no content to reject)"));
                         continue;
                     }
@@ -186,7 +188,7 @@ impl Plan {
                         blocked.blocked.push(BlockEntry {
                             digest: digest.clone(),
                             server: Some(server.id.clone()),
-                            tool: item.tool.clone(),
+                            tool: item.item.as_ref().map(ItemRef::spec),
                             by: by.to_owned(),
                             at: at.clone(),
                             reason: note.clone(),
@@ -210,15 +212,14 @@ impl Plan {
         Ok(plan)
     }
 
-    /// Pins the new content (or drops the pin of a removed tool), reviews appended.
+    /// Pins the new content (or drops the pin of a removed item), reviews appended.
     fn approve(&mut self, registry: &Registry, server: &Server, item: &Item, review: Review) {
-        match (item.tool.as_deref(), &item.new) {
-            (Some(name), None) => self.changes.delete(registry.tool_path(&server.id, name)),
-            (tool, Some(value)) => {
-                let (path, previous, key) = match tool {
-                    Some(name) => (registry.tool_path(&server.id, name), server.tools.get(name), "tool"),
-                    None => (registry.header_path(&server.id), server.header.as_ref(), "header"),
-                };
+        match (item.item.as_ref(), &item.new) {
+            (Some(key), None) => self.changes.delete(registry.item_path(&server.id, Some(key))),
+            (key, Some(value)) => {
+                let path = registry.item_path(&server.id, key);
+                let previous = server.pin(key);
+                let pin_key = key.map_or(crate::item::Kind::Server, |k| k.kind).pin_key();
                 let mut reviews = previous.map(|p| p.reviews.clone()).unwrap_or_default();
                 reviews.push(review);
                 let pin = Pin {
@@ -229,7 +230,7 @@ impl Plan {
                 };
                 // A tool renamed to a name with another file: the old pin stays until its
                 // removal is approved too.
-                self.changes.write(path, canonical_text::to_text(&pin.to_json(key)));
+                self.changes.write(path, canonical_text::to_text(&pin.to_json(pin_key)));
             }
             // A header is never removed: a catalog always has one.
             (None, None) => {}
@@ -293,12 +294,10 @@ fn accepted_findings(
 /// Detector findings on `item` at or above fail-on: what approving it must accept.
 /// (Change classes, PIN…, describe the drift itself and never block.)
 fn blocking_findings<'a>(item: &Item, findings: &'a [Finding], fail_on: Severity) -> Vec<&'a Finding> {
-    let tool = item.tool.as_deref().map(visible::label);
+    let label = item.item.as_ref().map(ItemRef::label);
     findings
         .iter()
-        .filter(|f| {
-            f.tool().map(str::to_owned) == tool && f.severity >= fail_on && !f.rule.starts_with("PIN")
-        })
+        .filter(|f| f.item_label() == label && f.severity >= fail_on && !f.rule.starts_with("PIN"))
         .collect()
 }
 

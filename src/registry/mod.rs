@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::canon;
 use crate::config::Config;
 use crate::finding::{Rule, Severity};
+use crate::item::{ItemRef, Kind};
 use inventory::Inventory;
 
 /// The registry's configuration file name.
@@ -155,14 +156,28 @@ pub struct Server {
     pub inventory: Inventory,
     /// `server.json`: the pinned header, once one was approved.
     pub header: Option<Pin>,
-    /// Pinned tools by name (the `name` inside the pin is the truth, not the file name).
-    pub tools: BTreeMap<String, Pin>,
+    /// Pinned tools, prompts, resources and templates by key (the key inside the pin is
+    /// the truth, not the file name).
+    pub items: BTreeMap<ItemRef, Pin>,
 }
 
 impl Server {
     /// Every pinned item but the header, kind by kind, each by key.
-    pub fn items(&self) -> impl Iterator<Item = (crate::item::ItemRef, &Pin)> {
-        self.tools.iter().map(|(name, pin)| (crate::item::ItemRef::tool(name.clone()), pin))
+    pub fn items(&self) -> impl Iterator<Item = (&ItemRef, &Pin)> {
+        self.items.iter()
+    }
+
+    /// The pin of `item`, or of the header for `None`.
+    pub fn pin(&self, item: Option<&ItemRef>) -> Option<&Pin> {
+        match item {
+            None => self.header.as_ref(),
+            Some(item) => self.items.get(item),
+        }
+    }
+
+    /// The pinned items of one kind.
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = (&ItemRef, &Pin)> {
+        self.items.iter().filter(move |(item, _)| item.kind == kind)
     }
 }
 
@@ -349,11 +364,21 @@ impl Registry {
 
     /// Where the tool `name` of `server` is pinned.
     pub fn tool_path(&self, server: &str, name: &str) -> PathBuf {
-        self.root.join("servers").join(server).join("tools").join(tool_file_name(name))
+        self.item_path(server, Some(&ItemRef::tool(name)))
+    }
+
+    /// Where `item` of `server` is pinned (the header for `None`): `tools/`, `prompts/`,
+    /// `resources/` or `templates/`, under the file name [`tool_file_name`] gives its key.
+    pub fn item_path(&self, server: &str, item: Option<&ItemRef>) -> PathBuf {
+        let dir = self.root.join("servers").join(server);
+        match item {
+            None => dir.join("server.json"),
+            Some(item) => dir.join(item.kind.pin_dir()).join(tool_file_name(&item.name)),
+        }
     }
 
     pub fn header_path(&self, server: &str) -> PathBuf {
-        self.root.join("servers").join(server).join("server.json")
+        self.item_path(server, None)
     }
 
     pub fn blocked_path(&self) -> PathBuf {
@@ -361,9 +386,10 @@ impl Registry {
     }
 }
 
-/// The pin file name for a tool: the name itself when it is in the MCP spec's charset
-/// (`[A-Za-z0-9_.-]{1,128}`, not starting with a dot), else `@` and the hex of its
-/// UTF-8 bytes — `@` is outside the charset, so an encoded name never meets a real one.
+/// The pin file name for an item's key: the key itself when it is in the MCP spec's
+/// tool-name charset (`[A-Za-z0-9_.-]{1,128}`, not starting with a dot), else `@` and
+/// the hex of its UTF-8 bytes — `@` is outside the charset, so an encoded key never
+/// meets a real one (URIs are always encoded: `:` and `/` are outside it).
 pub fn tool_file_name(name: &str) -> String {
     let plain = (1..=128).contains(&name.len())
         && !name.starts_with('.')
@@ -382,7 +408,7 @@ fn load_server(
     config: &Config,
     problems: &mut Vec<Problem>,
 ) -> Result<Server, RegistryError> {
-    for name in ["server.toml", "server.json", "tools"] {
+    for name in ["server.toml", "server.json"].into_iter().chain(Kind::LISTED.map(Kind::pin_dir)) {
         refuse_link(&dir.join(name))?;
     }
     let toml_path = dir.join("server.toml");
@@ -399,39 +425,52 @@ fn load_server(
     }
     let header_path = dir.join("server.json");
     let header = if header_path.exists() { Some(read_pin(&header_path, "header", problems)?) } else { None };
-    let mut tools = BTreeMap::new();
-    let tools_dir = dir.join("tools");
-    if tools_dir.is_dir() {
-        for path in sorted_entries(&tools_dir)? {
-            if path.extension().is_none_or(|e| e != "json") {
-                continue;
-            }
-            refuse_link(&path)?;
-            let pin = read_pin(&path, "tool", problems)?;
-            let Some(name) = pin.value.get("name").and_then(Value::as_str).map(str::to_owned) else {
-                return Err(RegistryError::new(&path, "the pinned tool has no string `name`"));
-            };
-            if path.file_name().map(|n| n.to_string_lossy().into_owned()) != Some(tool_file_name(&name)) {
-                problems.push(Problem {
-                    rule: &MISPLACED_PIN,
-                    path: path.clone(),
-                    message: format!(
-                        "holds the tool {:?}, whose pin file is {}",
-                        crate::visible::escape(&name),
-                        tool_file_name(&name)
-                    ),
-                });
-            }
-            if tools.contains_key(&name) {
-                return Err(RegistryError::new(
-                    &path,
-                    format!("a second pin for the tool {:?}", crate::visible::escape(&name)),
-                ));
-            }
-            tools.insert(name, pin);
-        }
+    let mut items = BTreeMap::new();
+    for kind in Kind::LISTED {
+        load_pins(dir, kind, &mut items, problems)?;
     }
-    Ok(Server { id: id.to_owned(), dir: dir.to_path_buf(), inventory, header, tools })
+    Ok(Server { id: id.to_owned(), dir: dir.to_path_buf(), inventory, header, items })
+}
+
+/// The pins of one kind under `dir` (`tools/`, `prompts/`, …) into `items`.
+fn load_pins(
+    dir: &Path,
+    kind: Kind,
+    items: &mut BTreeMap<ItemRef, Pin>,
+    problems: &mut Vec<Problem>,
+) -> Result<(), RegistryError> {
+    let pins_dir = dir.join(kind.pin_dir());
+    if !pins_dir.is_dir() {
+        return Ok(());
+    }
+    let key = kind.name_key();
+    for path in sorted_entries(&pins_dir)? {
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        refuse_link(&path)?;
+        let pin = read_pin(&path, kind.pin_key(), problems)?;
+        let Some(name) = pin.value.get(key).and_then(Value::as_str).map(str::to_owned) else {
+            return Err(RegistryError::new(&path, format!("the pinned {kind} has no string `{key}`")));
+        };
+        if path.file_name().map(|n| n.to_string_lossy().into_owned()) != Some(tool_file_name(&name)) {
+            problems.push(Problem {
+                rule: &MISPLACED_PIN,
+                path: path.clone(),
+                message: format!(
+                    "holds the {kind} {:?}, whose pin file is {}",
+                    crate::visible::escape(&name),
+                    tool_file_name(&name)
+                ),
+            });
+        }
+        let item = ItemRef::new(kind, name);
+        if items.contains_key(&item) {
+            return Err(RegistryError::new(&path, format!("a second pin for the {}", item.label())));
+        }
+        items.insert(item, pin);
+    }
+    Ok(())
 }
 
 /// Reads one pin file; a digest that does not match its content is a problem.

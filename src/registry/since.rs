@@ -54,8 +54,8 @@ pub fn check(registry: &Registry, base: &str, catalogs: Option<&Path>) -> Result
     let mut findings = Vec::new();
     for server in registry.servers.values() {
         let pins = server.header.iter().map(|p| (None, p));
-        let pins = pins.chain(server.tools.iter().map(|(name, p)| (Some(name.as_str()), p)));
-        for (tool, pin) in pins {
+        let pins = pins.chain(server.items().map(|(item, p)| (Some(item), p)));
+        for (item, pin) in pins {
             let Some(relative) = repo.relative(&pin.path) else { continue };
             if snapshot.same_as(&relative, &pin.path) {
                 continue;
@@ -74,7 +74,7 @@ pub fn check(registry: &Registry, base: &str, catalogs: Option<&Path>) -> Result
                     rule,
                     rule.severity,
                     &server.id,
-                    tool.map(crate::item::ItemRef::tool).as_ref(),
+                    item,
                     "",
                     message,
                     &relative.display().to_string(),

@@ -8,8 +8,9 @@ use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
 use super::human::{write_finding, Style};
-use crate::drift::{Drift, FieldChange, Item, Kind};
+use crate::drift::{Change, Drift, FieldChange, Item};
 use crate::finding::Finding;
+use crate::item::{ItemRef, Kind};
 use crate::visible;
 
 /// One server's drift and the findings on what changed.
@@ -25,17 +26,17 @@ pub struct DiffReport<'a> {
 pub fn human(report: &DiffReport<'_>, style: Style) -> String {
     let drift = report.drift;
     let mut out = String::new();
-    let count = |k: Kind| drift.tools.iter().filter(|t| t.kind == k).count();
+    let count = |c: Change| drift.items.iter().filter(|t| t.change == c).count();
     let _ = writeln!(
         out,
         "{}: {} changed, {} added, {} removed{}",
         style.paint("1", &visible::escape(&drift.server)),
-        count(Kind::Changed),
-        count(Kind::Added),
-        count(Kind::Removed),
+        count(Change::Changed),
+        count(Change::Added),
+        count(Change::Removed),
         if drift.header.is_some() { ", server header differs" } else { "" }
     );
-    for item in drift.header.iter().chain(&drift.tools) {
+    for item in drift.header.iter().chain(&drift.items) {
         out.push('\n');
         write_item(&mut out, item, &report.findings, style);
     }
@@ -57,7 +58,7 @@ pub fn human(report: &DiffReport<'_>, style: Style) -> String {
             out,
             "{}: {} item(s) differ from the pins; `toolreg review {}` to review them.",
             style.paint("1;31", "DRIFT"),
-            drift.tools.len() + usize::from(drift.header.is_some()),
+            drift.items.len() + usize::from(drift.header.is_some()),
             visible::escape(&drift.server)
         );
     }
@@ -66,12 +67,12 @@ pub fn human(report: &DiffReport<'_>, style: Style) -> String {
 
 /// One item: its heading, its findings, then its field changes.
 pub fn write_item(out: &mut String, item: &Item, findings: &[&Finding], style: Style) {
-    let name = item.tool.as_deref().map_or_else(|| "(server header)".to_owned(), visible::escape);
+    let name = item.item.as_ref().map_or_else(|| "(server header)".to_owned(), ItemRef::label);
     let short = |d: &Option<String>| d.as_deref().map_or_else(|| "-".to_owned(), short_digest);
-    let (mark, color, what) = match item.kind {
-        Kind::Added => ("+", "32", format!("new, {}", short(&item.new_digest))),
-        Kind::Removed => ("-", "31", format!("no longer served, was {}", short(&item.old_digest))),
-        Kind::Changed => ("~", "33", format!("{} → {}", short(&item.old_digest), short(&item.new_digest))),
+    let (mark, color, what) = match item.change {
+        Change::Added => ("+", "32", format!("new, {}", short(&item.new_digest))),
+        Change::Removed => ("-", "31", format!("no longer served, was {}", short(&item.old_digest))),
+        Change::Changed => ("~", "33", format!("{} → {}", short(&item.old_digest), short(&item.new_digest))),
     };
     let _ = writeln!(
         out,
@@ -82,19 +83,19 @@ pub fn write_item(out: &mut String, item: &Item, findings: &[&Finding], style: S
     );
     if let Some(from) = &item.renamed_from {
         let _ =
-            writeln!(out, "    likely a rename: same content as the removed tool {}", visible::escape(from));
+            writeln!(out, "    likely a rename: same content as the removed one {}", visible::escape(from));
     }
-    let escaped_tool = item.tool.as_deref().map(visible::label);
-    for finding in findings.iter().filter(|f| f.tool().map(str::to_owned) == escaped_tool) {
+    let label = item.item.as_ref().map(ItemRef::label);
+    for finding in findings.iter().filter(|f| f.item_label() == label) {
         write_finding(out, finding, style);
     }
-    match item.kind {
-        Kind::Changed => {
+    match item.change {
+        Change::Changed => {
             for change in &item.fields {
                 write_change(out, change, style);
             }
         }
-        Kind::Added => {
+        Change::Added => {
             if let Some(text) = item.new.as_ref().and_then(|v| v.get("description")).and_then(Value::as_str) {
                 let _ = writeln!(out, "    /description: {}", visible::escape(text));
             }
@@ -103,7 +104,7 @@ pub fn write_item(out: &mut String, item: &Item, findings: &[&Finding], style: S
                 let _ = writeln!(out, "    /instructions: {}", visible::escape(text));
             }
         }
-        Kind::Removed => {}
+        Change::Removed => {}
     }
 }
 
@@ -209,14 +210,16 @@ pub fn json_entries(drift: &Drift) -> Vec<DriftEntry> {
     drift
         .header
         .iter()
-        .chain(&drift.tools)
+        .chain(&drift.items)
         .map(|item| DriftEntry {
             server: visible::escape(&drift.server),
-            tool: item.tool.as_deref().map(visible::escape),
-            change: match item.kind {
-                Kind::Added => "added",
-                Kind::Removed => "removed",
-                Kind::Changed => "changed",
+            tool: item.tool().map(visible::escape),
+            kind: item.item.as_ref().map_or(Kind::Server, |i| i.kind),
+            item: item.item.as_ref().map(|i| visible::escape(&i.name)),
+            change: match item.change {
+                Change::Added => "added",
+                Change::Removed => "removed",
+                Change::Changed => "changed",
             },
             fields: item.fields.iter().map(|c| visible::escape(c.pointer())).collect(),
             old_digest: item.old_digest.clone(),
@@ -227,11 +230,13 @@ pub fn json_entries(drift: &Drift) -> Vec<DriftEntry> {
         .collect()
 }
 
-/// One drifted tool (`tool` null for the server header).
+/// One drifted item (`item` null for the server header; `tool` names tools only).
 #[derive(Debug, Serialize)]
 pub struct DriftEntry {
     pub server: String,
     pub tool: Option<String>,
+    pub kind: Kind,
+    pub item: Option<String>,
     pub change: &'static str,
     pub fields: Vec<String>,
     #[serde(rename = "oldDigest")]
