@@ -70,8 +70,10 @@ pub fn field_digests(tool: &Value) -> Result<BTreeMap<String, Digest>, CanonErro
     Ok(out)
 }
 
-/// The server header as one JSON object: `serverInfo`, `protocolVersion`, `instructions`,
-/// each present only when the catalog has it. This object is what the header digest pins.
+/// The server header as one JSON object: `serverInfo`, `protocolVersion`, `instructions`
+/// and `capabilities`, each present only when the header has it (a registry of format 1
+/// scopes `capabilities` out first: [`Header::scoped`]). This object is what the header
+/// digest pins.
 pub fn header_value(header: &Header) -> Value {
     let mut map = Map::new();
     if let Some(info) = &header.server_info {
@@ -82,6 +84,9 @@ pub fn header_value(header: &Header) -> Value {
     }
     if let Some(text) = &header.instructions {
         map.insert("instructions".into(), Value::String(text.clone()));
+    }
+    if let Some(capabilities) = &header.capabilities {
+        map.insert("capabilities".into(), capabilities.clone());
     }
     Value::Object(map)
 }

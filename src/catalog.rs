@@ -36,6 +36,20 @@ pub struct Header {
     pub server_info: Option<Value>,
     pub protocol_version: Option<Value>,
     pub instructions: Option<String>,
+    /// What the server declares it can do (`tools`, `prompts`, `sampling`, …,
+    /// `listChanged`): pinned by registries of format 2 and later.
+    pub capabilities: Option<Value>,
+}
+
+impl Header {
+    /// The header as a registry of this `pins_capabilities` setting pins it.
+    pub fn scoped(&self, pins_capabilities: bool) -> Header {
+        let mut header = self.clone();
+        if !pins_capabilities {
+            header.capabilities = None;
+        }
+        header
+    }
 }
 
 impl Catalog {
@@ -472,7 +486,12 @@ fn header_from(origin: &str, at: &str, map: &serde_json::Map<String, Value>) -> 
             ))
         }
     };
-    Ok(Header { server_info, protocol_version: pick("protocolVersion").cloned(), instructions })
+    Ok(Header {
+        server_info,
+        protocol_version: pick("protocolVersion").cloned(),
+        instructions,
+        capabilities: pick("capabilities").cloned(),
+    })
 }
 
 #[cfg(test)]

@@ -46,6 +46,25 @@ pub struct RegistrySettings {
     /// In `check --base`: the approver must not be the author of the pin's change.
     #[serde(default)]
     pub reviewer_not_author: bool,
+    /// The registry's format: 1 (no key: written before 2) pins the header as
+    /// `serverInfo`, `protocolVersion`, `instructions`; 2 adds the server's declared
+    /// `capabilities`. `toolreg fmt --migrate` moves a registry to the newest.
+    #[serde(default = "default_format")]
+    pub format: u32,
+}
+
+/// The newest registry format this toolreg writes.
+pub const REGISTRY_FORMAT: u32 = 2;
+
+fn default_format() -> u32 {
+    1
+}
+
+impl RegistrySettings {
+    /// Whether the header pins cover the server's declared capabilities.
+    pub fn pins_capabilities(&self) -> bool {
+        self.format >= 2
+    }
 }
 
 impl Default for RegistrySettings {
@@ -54,6 +73,7 @@ impl Default for RegistrySettings {
             required_fields: default_required(),
             reviewers: Vec::new(),
             reviewer_not_author: false,
+            format: default_format(),
         }
     }
 }

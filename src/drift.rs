@@ -170,7 +170,7 @@ impl FieldChange {
 impl Drift {
     /// Compares `server`'s pins with `catalog`.
     pub fn between(server: &Server, catalog: &Catalog) -> Result<Drift, CanonError> {
-        let new_header = canon::header_value(&catalog.header);
+        let new_header = server.header_value(&catalog.header);
         let new_header_digest = canon::digest(&new_header)?;
         let header = match &server.header {
             Some(pin) if pin.digest == new_header_digest.as_str() => None,

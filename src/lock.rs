@@ -56,6 +56,10 @@ pub struct LockedServer {
     pub protocol_version: Option<String>,
     /// The client capabilities catalogs are fetched with (they change what is listed).
     pub client_capabilities: Value,
+    /// Whether `header` covers the server's declared `capabilities` (registries of
+    /// format 2 and later); absent in locks of format-1 registries.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub header_pins_capabilities: bool,
     /// Approved items of each listed kind: key (name, `uri`, `uriTemplate`) → digest.
     /// Only `tools` is always written, so a lock of a tools-only registry reads as
     /// it always did.
@@ -116,6 +120,7 @@ impl Lock {
                         .and_then(Value::as_str)
                         .map(str::to_owned),
                     client_capabilities: Value::Object(serde_json::Map::new()),
+                    header_pins_capabilities: registry.config.registry.pins_capabilities(),
                     tools: BTreeMap::new(),
                     prompts: BTreeMap::new(),
                     resources: BTreeMap::new(),
@@ -214,7 +219,8 @@ pub struct Mismatch {
 /// (added), locked but not served (removed), or served with another digest (changed).
 pub fn verify(locked: &LockedServer, catalog: &Catalog) -> Result<Vec<Mismatch>, canon::CanonError> {
     let mut out = Vec::new();
-    let header = canon::digest(&canon::header_value(&catalog.header))?.to_string();
+    let scoped = catalog.header.scoped(locked.header_pins_capabilities);
+    let header = canon::digest(&canon::header_value(&scoped))?.to_string();
     if locked.header.as_deref() != Some(header.as_str()) {
         out.push(Mismatch {
             kind: Kind::Server,

@@ -152,7 +152,7 @@ fn check_server(registry: &Registry, server: &Server, args: &CheckArgs) -> Resul
     };
     let catalog = super::fetch::server_catalog(&source, server)?;
     let drift = Drift::between(server, &catalog)?;
-    let served = served_digests(&catalog)?;
+    let served = served_digests(server, &catalog)?;
     let mut gate = drift.findings();
     gate.extend(served_findings(registry, server, &served));
     Ok(ServerCheck {
@@ -168,8 +168,8 @@ fn check_server(registry: &Registry, server: &Server, args: &CheckArgs) -> Resul
 /// The digest of every item a catalog serves: its header (`None`), then each item.
 type Served = Vec<(Option<ItemRef>, String)>;
 
-fn served_digests(catalog: &Catalog) -> Result<Served, Error> {
-    let mut served = vec![(None, canon::digest(&canon::header_value(&catalog.header))?.to_string())];
+fn served_digests(server: &Server, catalog: &Catalog) -> Result<Served, Error> {
+    let mut served = vec![(None, canon::digest(&server.header_value(&catalog.header))?.to_string())];
     for item in &catalog.items {
         served.push((Some(item.key()), canon::digest(&item.value)?.to_string()));
     }

@@ -337,10 +337,13 @@ impl Judge {
             // Not text: nothing a reviewer approved, so it cannot match.
             Some(other) => Some(other.to_string()),
         };
+        let capabilities =
+            result.get("capabilities").filter(|_| self.locked.header_pins_capabilities).cloned();
         let header = Header {
             server_info,
             protocol_version: self.locked.protocol_version.clone().map(Value::String),
             instructions,
+            capabilities,
         };
         let digest = crate::canon::digest(&crate::canon::header_value(&header))
             .map(|d| d.to_string())

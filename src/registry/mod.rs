@@ -159,9 +159,17 @@ pub struct Server {
     /// Pinned tools, prompts, resources and templates by key (the key inside the pin is
     /// the truth, not the file name).
     pub items: BTreeMap<ItemRef, Pin>,
+    /// Whether the header pin covers the declared capabilities (registry format 2).
+    pub pins_capabilities: bool,
 }
 
 impl Server {
+    /// The header value this server's pin is compared with: `header` as the registry's
+    /// format pins it.
+    pub fn header_value(&self, header: &crate::catalog::Header) -> Value {
+        canon::header_value(&header.scoped(self.pins_capabilities))
+    }
+
     /// Every pinned item but the header, kind by kind, each by key.
     pub fn items(&self) -> impl Iterator<Item = (&ItemRef, &Pin)> {
         self.items.iter()
@@ -429,7 +437,8 @@ fn load_server(
     for kind in Kind::LISTED {
         load_pins(dir, kind, &mut items, problems)?;
     }
-    Ok(Server { id: id.to_owned(), dir: dir.to_path_buf(), inventory, header, items })
+    let pins_capabilities = config.registry.pins_capabilities();
+    Ok(Server { id: id.to_owned(), dir: dir.to_path_buf(), inventory, header, items, pins_capabilities })
 }
 
 /// The pins of one kind under `dir` (`tools/`, `prompts/`, …) into `items`.
