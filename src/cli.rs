@@ -200,10 +200,11 @@ pub struct LimitArgs {
     /// Largest message accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
-    /// Most tools/list pages followed.
+    /// Most pages followed in one listing (tools/list, prompts/list, resources/list,
+    /// resources/templates/list).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub max_pages: usize,
-    /// Most tools accepted.
+    /// Most tools accepted (and most prompts, resources, resource templates, each).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_tools: usize,
 }

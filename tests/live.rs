@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{shared, toolreg_in, Run};
 use serde_json::Value;
+use toolreg::item::Kind;
 
 fn fake_server() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers/fake_server.py").display().to_string()
@@ -54,7 +55,90 @@ fn fetch_fake(mode: &str) -> (Run, Duration, Option<Value>, bool) {
 }
 
 fn names(catalog: &Value) -> Vec<&str> {
-    catalog["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect()
+    keys(catalog, Kind::Tool)
+}
+
+/// The keys (`name`, `uri`, `uriTemplate`) of the items of `kind`, in catalog order.
+fn keys(catalog: &Value, kind: Kind) -> Vec<&str> {
+    let list = catalog[kind.list_key()].as_array().unwrap_or_else(|| panic!("no {kind} list: {catalog}"));
+    list.iter().map(|t| t[kind.name_key()].as_str().unwrap()).collect()
+}
+
+/// Prompts, resources and templates in both eras: the prompts over two pages, their
+/// list changed after the first page (a client that read on without listing again
+/// would see prompt_2 twice), each request of the modern era with its `_meta` (the
+/// fake refuses any without), every unknown field kept.
+#[test]
+fn every_kind_in_both_eras_with_pages_and_list_changed() {
+    for mode in ["good", "modern"] {
+        let (run, _, catalog, gone) = fetch_fake(mode);
+        let run = run.expect_code(0);
+        let catalog = catalog.unwrap();
+        assert_eq!(keys(&catalog, Kind::Prompt), ["prompt_0", "prompt_1", "prompt_2", "prompt_3"], "{mode}");
+        assert_eq!(
+            keys(&catalog, Kind::Resource),
+            ["fake://resource/1", "fake://resource/2", "fake://resource/3"],
+            "{mode}"
+        );
+        assert_eq!(
+            keys(&catalog, Kind::ResourceTemplate),
+            ["fake://template/1/{id}", "fake://template/2/{id}"],
+            "{mode}"
+        );
+        for kind in Kind::LISTED {
+            let items = catalog[kind.list_key()].as_array().unwrap();
+            assert!(items.iter().all(|i| i["x-vendor"]["kept"] == true), "{mode} {kind}: {catalog}");
+        }
+        assert_eq!(catalog["prompts"][1]["arguments"][0]["name"], "topic");
+        assert_eq!(catalog["resources"][0]["annotations"]["priority"], 0.5);
+        let tools = if mode == "good" { 6 } else { 2 };
+        assert_eq!(names(&catalog).len(), tools, "{mode}");
+        assert!(
+            run.stderr.contains(&format!(
+                "fetched {tools} tool(s), 4 prompt(s), 3 resource(s), 2 resource-template(s)"
+            )),
+            "{mode}: {}",
+            run.stderr
+        );
+        assert!(gone, "{mode}");
+    }
+}
+
+/// A server that advertises tools only is asked for nothing else (this one answers
+/// any other listing with an error), and its catalog has the members it always had.
+#[test]
+fn a_tools_only_server_is_asked_for_tools_only() {
+    let (run, _, catalog, gone) = fetch_fake("tools-only");
+    run.expect_code(0);
+    let catalog = catalog.unwrap();
+    let members: Vec<&String> = catalog.as_object().unwrap().keys().collect();
+    assert_eq!(
+        members,
+        ["capabilities", "fetchedWith", "instructions", "protocolVersion", "server", "tools"]
+    );
+    assert_eq!(names(&catalog).len(), 6);
+    assert!(gone);
+}
+
+/// The other kinds are read as warily as tools: exit 2, a clear reason, no catalog.
+#[test]
+fn hostile_listings_of_other_kinds_end_in_a_clear_error() {
+    for (mode, needle) in [
+        ("dup-prompts", "prompts/list names the prompt prompt_1 twice"),
+        ("endless-resources", "more than 50 pages of resources/list"),
+        (
+            "prompts-not-found",
+            "advertises the \"prompts\" capability but answers prompts/list with \"method not found\"",
+        ),
+    ] {
+        let (run, took, catalog, gone) = fetch_fake(mode);
+        let run = run.expect_code(2);
+        assert!(run.stderr.contains(needle), "{mode}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{mode}: {}", run.stdout);
+        assert!(catalog.is_none(), "{mode}: a failed fetch wrote a catalog");
+        assert!(took < Duration::from_secs(15), "{mode} took {took:?}");
+        assert!(gone, "{mode}: the server process was left running");
+    }
 }
 
 #[test]
@@ -374,14 +458,67 @@ fn the_seven_reference_servers() {
             assert!(catalog["tools"].as_array().unwrap().iter().all(|t| t.get("execution").is_some()));
             assert!(catalog["tools"][0]["inputSchema"].get("$schema").is_some());
         }
-        // Fidelity: every tool's digest equals the independent raw capture's.
+        // Fidelity: every tool's digest equals the independent raw capture's; and
+        // every prompt, resource and template the capture lists (it asked for them when
+        // advertised, as toolreg does), with the same items.
         if let Some(capture) = shared(&format!("corpus/live/{name}.json")) {
             assert_eq!(
                 digests(&out),
                 digests_of_capture(&capture, "/tools"),
                 "{name}: digests differ from the capture"
             );
+            let captured: Value = serde_json::from_slice(&std::fs::read(&capture).unwrap()).unwrap();
+            for kind in [Kind::Prompt, Kind::Resource, Kind::ResourceTemplate] {
+                assert_eq!(
+                    item_digests(&catalog, kind),
+                    item_digests(&captured, kind),
+                    "{name}: the {kind}s differ from the capture"
+                );
+            }
         }
+    }
+}
+
+/// `(key, digest)` of every item of `kind` in `doc`, sorted; `None` when `doc` has no
+/// such list (the server does not advertise the kind).
+fn item_digests(doc: &Value, kind: Kind) -> Option<Vec<(String, String)>> {
+    let list = doc.get(kind.list_key())?.as_array().unwrap();
+    let mut out: Vec<(String, String)> = list
+        .iter()
+        .map(|item| {
+            let key = item[kind.name_key()].as_str().unwrap().to_owned();
+            (key, toolreg::canon::digest(item).unwrap().as_str().to_owned())
+        })
+        .collect();
+    out.sort();
+    Some(out)
+}
+
+/// server-everything (at the version `.ci/install-servers` pins) serves 4 prompts, 7
+/// resources and 2 resource templates; each fetched item digests as the same item of
+/// the independent capture.
+#[test]
+fn server_everything_serves_every_kind() {
+    let Some(dir) = servers() else { return };
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("everything.json").display().to_string();
+    let bin = dir.join("node_modules/.bin/mcp-server-everything").display().to_string();
+    let run = toolreg_in(scratch.path(), &["fetch", "-o", &out, "--", &bin, "stdio"], &[]).expect_code(0);
+    assert!(
+        run.stderr.contains("fetched 13 tool(s), 4 prompt(s), 7 resource(s), 2 resource-template(s)"),
+        "{}",
+        run.stderr
+    );
+    let catalog: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    for (kind, count) in [(Kind::Prompt, 4), (Kind::Resource, 7), (Kind::ResourceTemplate, 2)] {
+        assert_eq!(item_digests(&catalog, kind).unwrap().len(), count, "{kind}");
+    }
+    let Some(capture) = shared("corpus/live/server-everything.json") else { return };
+    let captured: Value = serde_json::from_slice(&std::fs::read(capture).unwrap()).unwrap();
+    for kind in [Kind::Prompt, Kind::Resource, Kind::ResourceTemplate] {
+        let fetched = item_digests(&catalog, kind).unwrap();
+        let expected = item_digests(&captured, kind).unwrap();
+        assert_eq!(fetched, expected, "{kind}s differ from the capture");
     }
 }
 
@@ -445,6 +582,9 @@ fn server_everything_over_http_on_loopback_only() {
         toolreg_in(scratch.path(), &["fetch", "--url", &url, "-o", &out], &[]).expect_code(0);
         let catalog: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
         assert_eq!(catalog["tools"].as_array().unwrap().len(), 13, "{mode}");
+        for (kind, count) in [(Kind::Prompt, 4), (Kind::Resource, 7), (Kind::ResourceTemplate, 2)] {
+            assert_eq!(keys(&catalog, kind).len(), count, "{mode}: {kind}s");
+        }
         assert_eq!(catalog["fetchedWith"]["transport"], transport, "{mode}");
         assert_eq!(catalog["fetchedWith"]["era"], "legacy", "{mode}");
         // Fidelity: over either transport, the digests of the independent Streamable

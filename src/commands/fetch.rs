@@ -46,9 +46,11 @@ pub fn run(args: &FetchArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
             } else {
                 String::new()
             };
+            let counts: Vec<String> =
+                fetched.lists.iter().map(|l| format!("{} {}(s)", l.items.len(), l.kind)).collect();
             eprintln!(
-                "fetched {} tool(s) ({} era, protocol {}){noise} → {}",
-                fetched.tools.len(),
+                "fetched {} ({} era, protocol {}){noise} → {}",
+                counts.join(", "),
                 fetched.era,
                 visible::escape(&fetched.protocol_version),
                 visible::escape(&path.display().to_string())
@@ -69,7 +71,7 @@ pub fn limits(args: &LimitArgs) -> Result<Limits, Error> {
     Ok(Limits {
         message_bytes: args.max_message_bytes,
         pages: args.max_pages,
-        tools: args.max_tools,
+        items: args.max_tools,
         start_timeout: timeout,
         request_timeout: timeout,
         probe_timeout: defaults.probe_timeout.min(timeout),

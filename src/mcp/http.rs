@@ -10,7 +10,7 @@ use serde_json::Value;
 use ureq::http::{Response, Uri};
 use ureq::{Agent, Body};
 
-use super::session::{self, Channel, Incoming, Outlet, Transport, Unsolicited};
+use super::session::{self, Changed, Channel, Incoming, Outlet, Transport, Unsolicited};
 use super::sse::Events;
 use super::{FetchError, Fetched, Limits};
 
@@ -41,7 +41,7 @@ pub fn fetch(endpoint: &Endpoint<'_>, limits: &Limits) -> Result<Fetched, FetchE
         session_id: None,
         version: None,
         next_id: 1,
-        list_changed: false,
+        list_changed: Changed::new(),
         noise: 0,
     };
     let result = match session::discover(&mut streamable, limits) {
@@ -146,7 +146,7 @@ struct Streamable<'a> {
     /// The version the legacy handshake settled on, repeated on every later request.
     version: Option<String>,
     next_id: i64,
-    list_changed: bool,
+    list_changed: Changed,
     noise: usize,
 }
 
@@ -240,8 +240,8 @@ impl Streamable<'_> {
                 let timeout = self.limits.request_timeout;
                 self.post(&reply, "a reply to the server's request", timeout).map(drop)
             }
-            Unsolicited::ListChanged => {
-                self.list_changed = true;
+            Unsolicited::ListChanged(kinds) => {
+                self.list_changed.extend(kinds);
                 Ok(())
             }
             Unsolicited::Ignored => Ok(()),
@@ -286,7 +286,7 @@ impl Transport for Streamable<'_> {
     }
 
     /// Notifications only arrive inside answers here (toolreg opens no GET stream).
-    fn take_list_changed(&mut self, _settle: Duration) -> Result<bool, FetchError> {
+    fn take_list_changed(&mut self, _settle: Duration) -> Result<Changed, FetchError> {
         Ok(std::mem::take(&mut self.list_changed))
     }
 

@@ -1,6 +1,8 @@
 //! A small MCP client on `serde_json::Value` (design §7): no typed SDK, so unknown
 //! fields (`execution`, `$schema`, vendor keys) survive untouched from the wire to the
 //! pin. Both protocol eras: `server/discover` (2026-07-28) first, `initialize` after.
+//! Every kind a server lists is fetched: tools always, prompts, resources and resource
+//! templates when it advertises them.
 
 pub mod http;
 pub mod session;
@@ -10,6 +12,8 @@ pub mod stdio;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+
+use crate::item::Kind;
 
 /// The modern protocol revision toolreg speaks.
 pub const MODERN_VERSION: &str = "2026-07-28";
@@ -21,10 +25,10 @@ pub const LEGACY_VERSION: &str = "2025-11-25";
 pub struct Limits {
     /// Largest single message (one line on stdio).
     pub message_bytes: usize,
-    /// Most `tools/list` pages followed.
+    /// Most pages followed in one listing (`tools/list`, `prompts/list`, …).
     pub pages: usize,
-    /// Most tools accepted in one catalog.
-    pub tools: usize,
+    /// Most items of one kind accepted in one catalog (tools, prompts, …).
+    pub items: usize,
     /// From spawn to the handshake's answer.
     pub start_timeout: Duration,
     /// For every later request.
@@ -40,7 +44,7 @@ impl Default for Limits {
         Limits {
             message_bytes: 16 * 1024 * 1024,
             pages: 1000,
-            tools: 10_000,
+            items: 10_000,
             start_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
             probe_timeout: Duration::from_secs(5),
@@ -58,10 +62,16 @@ pub enum FetchError {
     Timeout { what: String, seconds: f64, stderr: String },
     #[error("a message from the server is larger than the limit of {limit} bytes")]
     TooLarge { limit: usize },
-    #[error("the server sent more than {limit} pages of tools/list (endless pagination?)")]
-    TooManyPages { limit: usize },
-    #[error("the server listed more than {limit} tools")]
-    TooManyTools { limit: usize },
+    #[error("the server sent more than {limit} pages of {method} (endless pagination?)")]
+    TooManyPages { method: &'static str, limit: usize },
+    /// `what` is the list: `tools`, `prompts`, `resources`, `resourceTemplates`.
+    #[error("the server listed more than {limit} {what}")]
+    TooManyItems { what: &'static str, limit: usize },
+    #[error(
+        "the server advertises the {capability:?} capability but answers {method} with \"method not \
+         found\" ({code} {message}): its catalog cannot be read whole, so it is refused"
+    )]
+    NotServed { method: &'static str, capability: &'static str, code: i64, message: String },
     #[error("the server closed its output before answering {what}{stderr}")]
     Closed { what: String, stderr: String },
     #[error("the server sent invalid UTF-8 (byte {offset} of a message)")]
@@ -98,12 +108,26 @@ pub struct Fetched {
     pub era: &'static str,
     /// `stdio`, `streamable-http` or `http+sse`.
     pub transport: &'static str,
-    pub tools: Vec<Value>,
+    /// What each listed kind served, in [`Kind::LISTED`] order: tools always, the
+    /// others only when the server advertises their capability.
+    pub lists: Vec<Listing>,
     /// Non-JSON lines the server wrote on stdout (skipped, reported).
     pub noise: usize,
 }
 
+/// Every item of one kind a server listed, raw, in served order.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub kind: Kind,
+    pub items: Vec<Value>,
+}
+
 impl Fetched {
+    /// The items of `kind`; empty when that kind was not listed.
+    pub fn items(&self, kind: Kind) -> &[Value] {
+        self.lists.iter().find(|l| l.kind == kind).map_or(&[], |l| l.items.as_slice())
+    }
+
     /// The catalog file (design §2) this fetch produced.
     pub fn to_catalog(&self) -> Value {
         let mut map = serde_json::Map::new();
@@ -118,9 +142,20 @@ impl Fetched {
             json!({"tool": "toolreg", "version": env!("CARGO_PKG_VERSION"), "era": self.era, "transport": self.transport,
                    "clientCapabilities": self.client_capabilities}),
         );
-        map.insert("tools".into(), Value::Array(self.tools.clone()));
+        // A kind the server does not advertise gets no array: a tools-only server's
+        // catalog is what it always was.
+        for listing in &self.lists {
+            map.insert(listing.kind.list_key().into(), Value::Array(listing.items.clone()));
+        }
         Value::Object(map)
     }
+}
+
+/// Whether `capabilities` (a server's) advertises `name` (`prompts`, `resources`): the
+/// member is there and is not `null` or `false`. Clients test it for truth, so any
+/// other value counts: toolreg asks whenever a client would.
+pub fn advertises(capabilities: &Value, name: &str) -> bool {
+    !matches!(capabilities.get(name), None | Some(Value::Null | Value::Bool(false)))
 }
 
 /// `params._meta` of a modern request.
