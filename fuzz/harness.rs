@@ -63,19 +63,24 @@ pub fn json(data: &[u8]) {
 }
 
 /// Guard's judge, fed any sequence of client and server lines (the first byte of each
-/// line picks the side). The property: nothing that reads an item reaches the server
-/// unless it is a `tools/call` of the one approved tool; no listing reaches the client
-/// with any other tool; everything passed on is one line of strict JSON.
+/// line picks the side), with a lock that approves one item of each listed kind. The
+/// property: nothing that reads an item reaches the server unless it reads an approved
+/// one (`tools/call` of `echo`, `prompts/get` of `greet`, `resources/read` or
+/// `resources/subscribe` of `file:///ok.txt`); no listing of any kind reaches the
+/// client with anything but the approved item of that kind; everything passed on is
+/// one line of strict JSON.
 pub fn jsonrpc_guard(data: &[u8]) {
-    let approved = serde_json::json!({"name": "echo", "inputSchema": {"type": "object"}});
-    let digest = toolreg::canon::digest(&approved).map(|d| d.to_string()).unwrap_or_default();
-    let locked = serde_json::from_value(serde_json::json!({
+    let approved = guard_approved();
+    let digest = |v: &Value| toolreg::canon::digest(v).map(|d| d.to_string()).unwrap_or_default();
+    let mut lock = serde_json::json!({
         "launch": {"command": "server"},
         "header": null,
         "clientCapabilities": {},
-        "tools": {"echo": digest}
-    }));
-    let Ok(locked) = locked else { return };
+    });
+    for (list_key, key, item) in &approved {
+        lock[*list_key] = serde_json::json!({ *key: digest(item) });
+    }
+    let Ok(locked) = serde_json::from_value(lock) else { return };
     let mut judge = Judge::new(locked, Mode::Enforce);
     for chunk in data.split(|&b| b == b'\n') {
         let Some((&side, line)) = chunk.split_first() else { continue };
@@ -93,15 +98,36 @@ pub fn jsonrpc_guard(data: &[u8]) {
         for message in &messages {
             if to_server {
                 let method = message.get("method").and_then(Value::as_str).unwrap_or_default();
-                let name = message.pointer("/params/name").and_then(Value::as_str);
-                if ["tools/call", "prompts/get", "resources/read"].contains(&method) {
-                    assert!(method == "tools/call" && name == Some("echo"), "forwarded: {message}");
+                let reads = [
+                    ("tools/call", "name", "echo"),
+                    ("prompts/get", "name", "greet"),
+                    ("resources/read", "uri", "file:///ok.txt"),
+                    ("resources/subscribe", "uri", "file:///ok.txt"),
+                ];
+                if let Some((_, name_key, allowed)) = reads.iter().find(|(m, _, _)| *m == method) {
+                    let name = message.get("params").and_then(|p| p.get(*name_key)).and_then(Value::as_str);
+                    assert!(name == Some(*allowed), "forwarded: {message}");
                 }
-            } else if let Some(Value::Array(tools)) = message.pointer("/result/tools") {
-                assert!(tools.iter().all(|t| *t == approved), "listed: {message}");
+            } else {
+                for (list_key, _, item) in &approved {
+                    if let Some(Value::Array(items)) = message.get("result").and_then(|r| r.get(*list_key)) {
+                        assert!(items.iter().all(|i| i == item), "listed: {message}");
+                    }
+                }
             }
         }
     }
+}
+
+/// The items the guard harness's lock approves: (list key, key, item).
+pub fn guard_approved() -> [(&'static str, &'static str, Value); 4] {
+    use serde_json::json;
+    [
+        ("tools", "echo", json!({"name": "echo", "inputSchema": {"type": "object"}})),
+        ("prompts", "greet", json!({"name": "greet", "description": "Say hello."})),
+        ("resources", "file:///ok.txt", json!({"uri": "file:///ok.txt", "name": "ok"})),
+        ("resourceTemplates", "file:///{name}", json!({"uriTemplate": "file:///{name}", "name": "files"})),
+    ]
 }
 
 fn one_strict_line(bytes: &[u8]) {

@@ -49,7 +49,7 @@ fn every_harness_function_is_a_fuzz_target() {
 /// byte, then the message).
 #[test]
 fn the_guard_property_holds_on_hostile_sessions() {
-    let lines: [&[u8]; 8] = [
+    let lines: [&[u8]; 11] = [
         b"\x00{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"extra\",\"arguments\":{\"x\":\"\\ud800\"}}}",
         b"\x00{\"jsonrpc\":\"2.0\",\"method\":\"tools/call\",\"params\":{\"name\":\"extra\"}}",
         b"\x00\xef\xbb\xbf{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"extra\"}}",
@@ -58,6 +58,9 @@ fn the_guard_property_holds_on_hostile_sessions() {
         b"\x01{\"jsonrpc\":\"2.0\",\"id\":2.0,\"result\":{\"tools\":[{\"name\":\"extra\"}]}}",
         b"\x01{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":{\"tools\":[{\"name\":\"extra\"}],\"tools\":[]}}",
         b"\x00{\"id\":9,\"method\":\"resources/read\",\"params\":{\"uri\":\"file:///etc/shadow\"}}",
+        b"\x00{\"id\":10,\"method\":\"resources/subscribe\",\"params\":{\"uri\":\"file:///etc/shadow\"}}",
+        b"\x00{\"id\":11,\"method\":\"prompts/get\",\"params\":{\"name\":\"greet\",\"name\":\"sneaky\"}}",
+        b"\x01{\"id\":\"2\",\"result\":{\"prompts\":[{\"name\":\"sneaky\"}],\"resources\":[{\"uri\":\"file:///x\"}]}}",
     ];
     harness::jsonrpc_guard(&lines.join(&b'\n'));
 }

@@ -562,3 +562,164 @@ fn a_denial_inside_a_batch_is_a_batch_response() {
     client.finish();
     assert_eq!(calls(&calls_file), ["echo"]);
 }
+
+/// The prompts, resources and resource template the fixture serves, exactly, that the
+/// test lock approves: `greet`, `file:///ok.txt`, `file:///{name}` (not `sneaky` nor
+/// `file:///secret.txt`).
+fn approved_kinds() -> [(&'static str, &'static str, Value); 3] {
+    [
+        (
+            "prompts",
+            "greet",
+            json!({"name": "greet", "description": "Say hello to someone.",
+                "arguments": [{"name": "who", "description": "Whom to greet.", "required": true}]}),
+        ),
+        (
+            "resources",
+            "file:///ok.txt",
+            json!({"uri": "file:///ok.txt", "name": "ok", "description": "A harmless file.",
+                "mimeType": "text/plain"}),
+        ),
+        (
+            "resourceTemplates",
+            "file:///{name}",
+            json!({"uriTemplate": "file:///{name}", "name": "files", "mimeType": "text/plain"}),
+        ),
+    ]
+}
+
+/// The registry's lock (launch, header and tools as `toolreg lock` wrote them) with the
+/// fixture's approved prompt, resource and template added by hand: the registry does
+/// not pin prompts or resources yet.
+fn lock_with_kinds(p: &Project, lock: &Path) -> PathBuf {
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(lock).unwrap()).unwrap();
+    let server = &mut doc["servers"]["fixture"];
+    for (list_key, key, item) in approved_kinds() {
+        let digest = toolreg::canon::digest(&item).unwrap().to_string();
+        server[list_key] = json!({ key: digest });
+    }
+    let path = p.root.join("kinds.lock");
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    path
+}
+
+impl Client {
+    /// The keys (`name_key`) of the items a listing returns.
+    fn listed(&mut self, method: &str, list_key: &str, name_key: &str) -> Vec<String> {
+        let (list, _) = self.request(method, json!({}));
+        let items = list["result"][list_key].as_array().unwrap_or_else(|| panic!("{list}"));
+        items.iter().map(|t| t[name_key].as_str().unwrap().to_owned()).collect()
+    }
+
+    /// Sends a request whose answer comes after a notification: waits for both.
+    fn request_then(&mut self, method: &str, params: Value, notification: &str) -> Value {
+        let (answer, mut notes) = self.request(method, params);
+        while !notes.iter().any(|n| n["method"] == notification) {
+            notes.push(self.lines.recv_timeout(Duration::from_secs(10)).expect(notification));
+        }
+        answer
+    }
+}
+
+/// Issue 14: guard enforces prompts and resources as it does tools. What the lock
+/// does not approve is hidden from every listing and its reads are refused with the
+/// method's own error, never reaching the server; what it approves works; an approved
+/// prompt or resource that changes after list_changed is hidden and refused.
+#[test]
+fn guard_enforces_prompts_and_resources() {
+    let (p, lock) = locked_project();
+    let lock = lock_with_kinds(&p, &lock);
+    let (mut client, calls_file, audit_file) = guarded(&p, &lock, &[]);
+    let init = client.handshake();
+    assert_eq!(init["result"]["instructions"], "Fixture server.", "the approved header passes: {init}");
+    assert_eq!(client.listed("prompts/list", "prompts", "name"), ["greet"]);
+    assert_eq!(client.listed("resources/list", "resources", "uri"), ["file:///ok.txt"]);
+    assert_eq!(
+        client.listed("resources/templates/list", "resourceTemplates", "uriTemplate"),
+        ["file:///{name}"]
+    );
+    assert_eq!(client.tool_names(), ["echo", "notes", "mutate"], "tools as before");
+
+    // What the lock approves works.
+    let (got, _) = client.request("prompts/get", json!({"name": "greet", "arguments": {"who": "Ada"}}));
+    assert_eq!(got["result"]["messages"][0]["content"]["text"], "Hello, Ada (greet).", "{got}");
+    let (read, _) = client.request("resources/read", json!({"uri": "file:///ok.txt"}));
+    assert_eq!(read["result"]["contents"][0]["text"], "contents of file:///ok.txt", "{read}");
+    let (subscribed, _) = client.request("resources/subscribe", json!({"uri": "file:///ok.txt"}));
+    assert!(subscribed["result"].is_object(), "{subscribed}");
+
+    // What it does not approve is refused with the method's error, by guard itself.
+    let refused = |client: &mut Client, method: &str, params: Value, code: i64| {
+        let (answer, _) = client.request(method, params);
+        assert_eq!(answer["error"]["code"], code, "{method}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.starts_with("toolreg guard blocked this request: "), "{message}");
+        message
+    };
+    let message = refused(&mut client, "prompts/get", json!({"name": "sneaky"}), -32602);
+    assert!(message.contains("prompt:sneaky is not approved"), "{message}");
+    refused(&mut client, "resources/read", json!({"uri": "file:///secret.txt"}), -32002);
+    refused(&mut client, "resources/subscribe", json!({"uri": "file:///secret.txt"}), -32002);
+    // A URI that fits the approved template is no approved resource.
+    refused(&mut client, "resources/read", json!({"uri": "file:///sneaky.txt"}), -32002);
+    // Without an id: dropped.
+    client.send(&json!({"jsonrpc": "2.0", "method": "prompts/get", "params": {"name": "sneaky"}}));
+    client.send(&json!({"jsonrpc": "2.0", "method": "resources/subscribe",
+        "params": {"uri": "file:///secret.txt"}}));
+
+    // The server changes the approved prompt and says so: the next listing hides it,
+    // and it is refused; likewise the resource. The tools are untouched.
+    client.request_then(
+        "tools/call",
+        json!({"name": "mutate", "arguments": {"kind": "prompt"}}),
+        "notifications/prompts/list_changed",
+    );
+    assert!(client.listed("prompts/list", "prompts", "name").is_empty());
+    let message = refused(&mut client, "prompts/get", json!({"name": "greet"}), -32602);
+    assert!(
+        message.contains("not served at its approved digest in this session's prompts/list"),
+        "{message}"
+    );
+    client.request_then(
+        "tools/call",
+        json!({"name": "mutate", "arguments": {"kind": "resource"}}),
+        "notifications/resources/list_changed",
+    );
+    assert!(client.listed("resources/list", "resources", "uri").is_empty());
+    refused(&mut client, "resources/read", json!({"uri": "file:///ok.txt"}), -32002);
+    assert_eq!(client.call("echo")["result"]["content"][0]["text"], "hi echo");
+    assert_eq!(client.finish(), 3);
+
+    assert_eq!(
+        calls(&calls_file),
+        [
+            "prompts/get greet",
+            "resources/read file:///ok.txt",
+            "resources/subscribe file:///ok.txt",
+            "mutate",
+            "mutate",
+            "echo"
+        ],
+        "refused requests never reached the server"
+    );
+    let raw = raw_lines(&calls_file);
+    for never in ["sneaky", "secret.txt"] {
+        assert!(!raw.contains(never), "{never} reached the server: {raw}");
+    }
+    let lines = audit(&audit_file);
+    let decision =
+        |item: &str, decision: &str| lines.iter().any(|l| l["tool"] == item && l["decision"] == decision);
+    for (item, expected) in [
+        ("prompt:greet", "allow"),
+        ("prompt:greet", "deny"),
+        ("prompt:sneaky", "deny"),
+        ("resource:file:///ok.txt", "allow"),
+        ("resource:file:///ok.txt", "deny"),
+        ("resource:file:///secret.txt", "deny"),
+        ("resource-template:file:///{name}", "allow"),
+    ] {
+        assert!(decision(item, expected), "{item} {expected}: {lines:#?}");
+    }
+    let audit_arg = audit_file.display().to_string();
+    toolreg_in(&p.root, &["log", "--verify-audit", &audit_arg], &[]).expect_code(0);
+}

@@ -1,11 +1,12 @@
 //! `toolreg guard`: an enforcing stdio proxy between an MCP client (guard's own stdin
 //! and stdout) and the server it spawns. This module owns the processes and the pipes;
-//! [`judge`] decides about every message: tools the lock does not approve, at their
-//! digest, are removed from every listing, whatever its id; a `tools/call` to any tool
-//! not verified in this session (and every `prompts/get` and `resources/read`, which
-//! the lock does not pin yet) is answered by guard and never reaches the server; a
-//! server header that differs from the lock loses its `instructions`; a message guard
-//! cannot parse strictly is never passed on. Every decision goes to the audit log.
+//! [`judge`] decides about every message: tools, prompts, resources and resource
+//! templates the lock does not approve, at their digest, are removed from every
+//! listing, whatever its id; a `tools/call`, `prompts/get`, `resources/read` or
+//! `resources/subscribe` of any item not verified in this session's listing is
+//! answered by guard and never reaches the server; a server header that differs from
+//! the lock loses its `instructions`; a message guard cannot parse strictly is never
+//! passed on. Every decision goes to the audit log.
 
 pub mod judge;
 
