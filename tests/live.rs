@@ -394,7 +394,8 @@ fn registered_server_live_diff_and_review() {
     toolreg_in(root, &["add", "fake", "--owner", "QA", "--", "python3", &fake, "modern", &pidfile], &[])
         .expect_code(0);
     let diff = toolreg_in(root, &["diff", "fake", "--live", "--format", "json"], &[]).expect_code(1).json();
-    assert_eq!(diff["drift"].as_array().unwrap().len(), 3, "{diff}"); // header + 2 tools
+    // The header, 2 tools, 4 prompts, 3 resources and 2 templates: every kind is drift.
+    assert_eq!(diff["drift"].as_array().unwrap().len(), 12, "{diff}");
     toolreg_in(root, &["review", "fake", "--live", "--approve", "--note", "live"], &[]).expect_code(0);
     toolreg_in(root, &["diff", "fake", "--live"], &[]).expect_code(0);
     toolreg_in(root, &["fetch", "fake", "-o", "fake.json"], &[]).expect_code(0);
@@ -410,6 +411,10 @@ fn registered_server_live_diff_and_review() {
     toolreg_in(root, &["add", "gone", "--owner", "QA", "--", "/nonexistent/server"], &[]).expect_code(0);
     let run = toolreg_in(root, &["check", "--live"], &[]).expect_code(2);
     assert!(run.stderr.contains("cannot start /nonexistent/server"), "{}", run.stderr);
+    // Locked, every kind matches at runtime too.
+    toolreg_in(root, &["lock"], &[]).expect_code(0);
+    let lock = root.join("registry/toolreg.lock").display().to_string();
+    toolreg_in(root, &["verify", "--lock", &lock, "fake", "--live"], &[]).expect_code(0);
 }
 
 /// Where `.ci/install-servers` put the reference servers, if it ran.
