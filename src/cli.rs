@@ -428,6 +428,13 @@ pub struct FmtArgs {
     /// Report non-canonical files with a diff and exit 1; write nothing.
     #[arg(long)]
     pub check: bool,
+
+    /// Move the registry to the newest format (toolreg.toml's `[registry] format`).
+    /// Nothing is re-pinned: a pin whose meaning the new format widens (the header
+    /// pin of format 2 covers the server's capabilities) shows as drift, and needs a
+    /// review like any other change. Commit the result.
+    #[arg(long, conflicts_with = "check")]
+    pub migrate: bool,
 }
 
 #[derive(Debug, Args)]

@@ -115,3 +115,51 @@ fn every_kind_is_pinned_reviewed_and_gated() {
     p.run(&["revoke", "demo/prompt:summarize", "--reason", "too chatty"]).expect_code(0);
     p.run(&["check", "--catalogs", "catalogs"]).expect_code(1);
 }
+
+/// A registry written by the previous release (format 1: no `format` key) keeps
+/// checking as before with catalogs that declare capabilities; `fmt --migrate` moves
+/// it to format 2, which re-pins nothing: the header's capabilities show as drift
+/// until reviewed.
+#[test]
+fn a_format_1_registry_checks_as_before_and_migrates_by_review() {
+    let p = Project::new();
+    let config = p.registry().join("toolreg.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let previous: String =
+        text.lines().filter(|l| !l.starts_with("format =")).map(|l| format!("{l}\n")).collect();
+    assert_ne!(previous, text, "the template writes the format");
+    std::fs::write(&config, previous).unwrap();
+    p.commit_all("a registry of the previous release");
+    std::fs::create_dir(p.root.join("catalogs")).unwrap();
+    let mut catalog = catalog();
+    catalog["capabilities"] = json!({"tools": {"listChanged": true}, "prompts": {}, "resources": {}});
+    p.catalog("catalogs/demo.json", &catalog);
+    p.run(&["review", "demo", "--catalog", "catalogs/demo.json", "--approve"]).expect_code(0);
+    p.commit_all("catalog");
+    let pin: Value =
+        serde_json::from_slice(&std::fs::read(p.registry().join("servers/demo/server.json")).unwrap())
+            .unwrap();
+    assert!(pin["header"].get("capabilities").is_none(), "format 1 pins no capabilities: {pin:#}");
+    p.run(&["check", "--catalogs", "catalogs"]).expect_code(0);
+
+    let run = p.run(&["fmt", "--migrate"]).expect_code(0);
+    assert!(run.stdout.contains("from format 1 to 2"), "{}", run.stdout);
+    assert!(std::fs::read_to_string(&config).unwrap().contains("format = 2"));
+    p.commit_all("migrate");
+    let check = p.run(&["check", "--catalogs", "catalogs", "--format", "json"]).expect_code(1).json();
+    let drift: Vec<&Value> =
+        check["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "PIN002").collect();
+    assert!(drift.iter().any(|f| f["kind"] == "server" && f["pointer"] == "/capabilities"), "{check:#}");
+    p.run(&["review", "demo", "--catalog", "catalogs/demo.json", "--approve", "--note", "capabilities"])
+        .expect_code(0);
+    p.commit_all("reviewed");
+    p.run(&["check", "--catalogs", "catalogs"]).expect_code(0);
+    let run = p.run(&["fmt", "--migrate"]).expect_code(0);
+    assert!(run.stdout.contains("already format 2"), "{}", run.stdout);
+
+    // A server that stops declaring listChanged is drift now.
+    catalog["capabilities"]["tools"] = json!({});
+    p.catalog("catalogs/demo.json", &catalog);
+    p.commit_all("the server dropped listChanged");
+    p.run(&["check", "--catalogs", "catalogs"]).expect_code(1);
+}
