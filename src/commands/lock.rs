@@ -1,6 +1,7 @@
 //! The runtime commands: `lock` writes toolreg.lock from the registry, `verify` checks a
 //! catalog against it (digests only), `guard` enforces it in front of a server.
 
+use crate::item::Kind;
 use std::io::Write;
 use std::path::Path;
 
@@ -44,8 +45,16 @@ pub fn lock(args: &LockArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
     }
     store::atomic_write(&path, current.to_text()?.as_bytes())
         .map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
-    let tools: usize = current.servers.values().map(|s| s.tools.len()).sum();
-    emit(out, &format!("Wrote {shown}: {} server(s), {tools} approved tool(s).\n", current.servers.len()))?;
+    let count = |kind| current.servers.values().map(|s| s.approved(kind).len()).sum::<usize>();
+    let others: usize = [Kind::Prompt, Kind::Resource, Kind::ResourceTemplate].into_iter().map(count).sum();
+    emit(
+        out,
+        &format!(
+            "Wrote {shown}: {} server(s), {} approved tool(s), {others} approved prompt(s), resource(s) and template(s).\n",
+            current.servers.len(),
+            count(Kind::Tool)
+        ),
+    )?;
     Ok(Outcome::Pass)
 }
 
