@@ -117,43 +117,15 @@ pub struct Field<'a> {
 /// Every string and key of one tool. Keys that are plain identifiers (`type`,
 /// `description`, `x-order`) are left out: no detector can flag one.
 pub fn tool_fields(tool: &Value) -> Vec<Field<'_>> {
-    let mut w = Walker::default();
-    let Value::Object(map) = tool else { return w.out };
-    for (key, value) in map {
-        let mark = w.enter_key(key);
-        w.key(key);
-        match (key.as_str(), value) {
-            ("name", Value::String(s)) => w.emit(FieldKind::ToolName, s),
-            ("title", Value::String(s)) => w.emit(FieldKind::Title, s),
-            ("description", Value::String(s)) => w.emit(FieldKind::Description, s),
-            ("inputSchema" | "outputSchema", schema) => w.schema(schema),
-            ("annotations", Value::Object(annotations)) => {
-                for (akey, avalue) in annotations {
-                    let inner = w.enter_key(akey);
-                    w.key(akey);
-                    let kind = if akey == "title" { FieldKind::Title } else { FieldKind::Annotation };
-                    w.value(avalue, kind);
-                    w.leave(inner);
-                }
-            }
-            ("_meta" | "icons", value) => w.value(value, FieldKind::Meta),
-            (_, value) => w.value(value, FieldKind::Other),
-        }
-        w.leave(mark);
-    }
-    w.out
+    item_fields(Kind::Tool, tool)
 }
 
-/// The server-level strings: `instructions` and every string of `serverInfo`.
 /// The fields of an item of any kind. Prompts, resources and templates get the kinds
 /// tools do: names are names, `title` and `description` what they are for tools, a
 /// prompt argument's `name` a property name and its `description` schema text, and
 /// the rest (`uri`, `mimeType`, unknown keys) `other`; `annotations`, `_meta` and
-/// `icons` as for tools.
+/// `icons` as for tools. Only a tool has schemas, only a prompt arguments.
 pub fn item_fields(kind: Kind, item: &Value) -> Vec<Field<'_>> {
-    if kind == Kind::Tool {
-        return tool_fields(item);
-    }
     let mut w = Walker::default();
     let Value::Object(map) = item else { return w.out };
     for (key, value) in map {
@@ -163,27 +135,8 @@ pub fn item_fields(kind: Kind, item: &Value) -> Vec<Field<'_>> {
             ("name", Value::String(s)) => w.emit(FieldKind::ToolName, s),
             ("title", Value::String(s)) => w.emit(FieldKind::Title, s),
             ("description", Value::String(s)) => w.emit(FieldKind::Description, s),
-            ("arguments", Value::Array(arguments)) if kind == Kind::Prompt => {
-                for (i, argument) in arguments.iter().enumerate() {
-                    let inner = w.enter_index(i);
-                    match argument {
-                        Value::Object(fields) => {
-                            for (akey, avalue) in fields {
-                                let at = w.enter_key(akey);
-                                w.key(akey);
-                                match (akey.as_str(), avalue) {
-                                    ("name", Value::String(s)) => w.emit(FieldKind::PropertyName, s),
-                                    ("title", Value::String(s)) => w.emit(FieldKind::Title, s),
-                                    (_, value) => w.value(value, FieldKind::SchemaText),
-                                }
-                                w.leave(at);
-                            }
-                        }
-                        other => w.value(other, FieldKind::SchemaText),
-                    }
-                    w.leave(inner);
-                }
-            }
+            ("inputSchema" | "outputSchema", schema) if kind == Kind::Tool => w.schema(schema),
+            ("arguments", Value::Array(arguments)) if kind == Kind::Prompt => w.prompt_arguments(arguments),
             ("annotations", Value::Object(annotations)) => {
                 for (akey, avalue) in annotations {
                     let inner = w.enter_key(akey);
@@ -225,6 +178,7 @@ fn relocate<'a>(shadowed: &Shadowed, fields: Vec<Field<'a>>) -> Vec<Field<'a>> {
         .collect()
 }
 
+/// The server-level strings: `instructions` and every string of `serverInfo`.
 pub fn header_fields(header: &Header) -> Vec<Field<'_>> {
     let mut w = Walker::default();
     if let Some(text) = &header.instructions {
@@ -370,6 +324,30 @@ impl<'a> Walker<'a> {
             // description, title, $comment, markdownDescription, x-*, and unknown keys:
             // all prose a model may read.
             _ => self.value(value, FieldKind::SchemaText),
+        }
+    }
+
+    /// A prompt's `arguments`: each argument's `name` a property name, its `title` a
+    /// title, the rest (its `description`) schema text.
+    fn prompt_arguments(&mut self, arguments: &'a [Value]) {
+        for (i, argument) in arguments.iter().enumerate() {
+            let inner = self.enter_index(i);
+            match argument {
+                Value::Object(fields) => {
+                    for (key, value) in fields {
+                        let at = self.enter_key(key);
+                        self.key(key);
+                        match (key.as_str(), value) {
+                            ("name", Value::String(s)) => self.emit(FieldKind::PropertyName, s),
+                            ("title", Value::String(s)) => self.emit(FieldKind::Title, s),
+                            (_, value) => self.value(value, FieldKind::SchemaText),
+                        }
+                        self.leave(at);
+                    }
+                }
+                other => self.value(other, FieldKind::SchemaText),
+            }
+            self.leave(inner);
         }
     }
 

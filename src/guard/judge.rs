@@ -163,6 +163,11 @@ impl Judge {
     /// A client message: requests are noted; reads of an item are judged.
     fn judge_request(&mut self, message: &Value, records: &mut Vec<Record>) -> Verdict {
         let id = message.get("id").cloned();
+        if is_request_and_answer(message) {
+            let reason = "the client sent a message that is both a request and an answer".to_owned();
+            records.push(self.record(id.clone().unwrap_or(Value::Null), None, None, false, reason));
+            return self.refuse(id, || error_reply(-32600, "toolreg guard: invalid request"));
+        }
         let Some(method) = message.get("method") else {
             // An answer to a server → client request, or a bare result/error.
             return Verdict::Pass;
@@ -244,6 +249,13 @@ impl Judge {
 
     /// A server message; false when it must not reach the client.
     fn judge_answer(&mut self, message: &mut Value, records: &mut Vec<Record>) -> bool {
+        if is_request_and_answer(message) {
+            // A reader that routes by `result` would take its lists unfiltered.
+            let id = message.get("id").cloned().unwrap_or(Value::Null);
+            let reason = "the server sent a message that is both a request and an answer".to_owned();
+            records.push(self.record(id, None, None, false, reason));
+            return self.mode == Mode::Monitor;
+        }
         if message.get("method").is_some() {
             return true; // a server → client request or notification
         }
@@ -437,6 +449,12 @@ enum Verdict {
     Pass,
     /// Not forwarded; guard's answer, if the request had an id.
     Refuse(Option<Value>),
+}
+
+/// JSON-RPC 2.0 §4–5: a request has `method`, an answer `result` or `error`; one
+/// message with both is neither, and readers disagree on what it is.
+fn is_request_and_answer(message: &Value) -> bool {
+    message.get("method").is_some() && (message.get("result").is_some() || message.get("error").is_some())
 }
 
 /// A line as strict JSON-RPC: one message object or a non-empty batch of them (true).
@@ -797,5 +815,19 @@ mod tests {
             assert_eq!(outcome.records[0].decision, "warn");
             assert_eq!(outcome.records[0].item.as_deref(), Some(item));
         }
+    }
+
+    #[test]
+    fn a_message_that_is_both_request_and_answer_is_never_passed() {
+        // Found by the jsonrpc_guard fuzz target: an answer's lists were not filtered
+        // when the message also carried a `method`.
+        let mut judge = judge();
+        let line =
+            br#"{"jsonrpc":"2.0","id":2,"method":"notifications/x","result":{"tools":[{"name":"x"}]}}"#;
+        assert_eq!(judge.on_server(line).forward, None);
+        let line = br#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo"},"result":{}}"#;
+        let outcome = judge.on_client(line);
+        assert_eq!(outcome.forward, None);
+        assert!(outcome.reply.is_some());
     }
 }
