@@ -123,9 +123,10 @@ pub struct VerifyArgs {
     #[arg(last = true, value_name = "CMD ARGS")]
     pub command: Vec<String>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = SimpleFormat::Human)]
-    pub format: SimpleFormat,
+    /// Output format. `json` is the JSON report v1 (a LOCK002 finding per difference)
+    /// with `server`, `ok` and `mismatches` beside it.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
 
     #[command(flatten)]
     pub limits: LimitArgs,

@@ -30,7 +30,17 @@ pub const STALE_LOCK: Rule = Rule {
            and commit the result.",
 };
 
-pub static RULES: [&Rule; 1] = [&STALE_LOCK];
+pub const LOCK_MISMATCH: Rule = Rule {
+    id: "LOCK002",
+    name: "lock-mismatch",
+    title: "A served item differs from toolreg.lock",
+    severity: Severity::High,
+    help: "`toolreg verify` found an item served but not locked, locked but not served, or served \
+           with another digest than the lock approves. Guard hides and refuses what is not locked; \
+           review the change in the registry, then `toolreg lock`.",
+};
+
+pub static RULES: [&Rule; 2] = [&STALE_LOCK, &LOCK_MISMATCH];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -213,6 +223,33 @@ pub struct Mismatch {
     pub change: &'static str,
     pub locked: Option<String>,
     pub served: Option<String>,
+}
+
+impl Mismatch {
+    /// The difference as a finding (LOCK002), for every report format.
+    pub fn finding(&self, server: &str) -> crate::finding::Finding {
+        let item = self.item.as_ref().map(|name| ItemRef::new(self.kind, name.clone()));
+        let what = item.as_ref().map_or_else(
+            || "the server header".to_owned(),
+            |i| format!("{} {}", i.kind, crate::visible::escape(&i.name)),
+        );
+        let message = match self.change {
+            "added" => format!("{what} is served but not in the lock"),
+            "removed" => format!("{what} is in the lock but not served"),
+            _ => format!("{what} is served with another digest than the lock approves"),
+        };
+        let digest = self.served.as_deref().or(self.locked.as_deref()).unwrap_or_default();
+        crate::finding::Finding::about(
+            &LOCK_MISMATCH,
+            LOCK_MISMATCH.severity,
+            server,
+            item.as_ref(),
+            "",
+            message,
+            digest,
+            digest,
+        )
+    }
 }
 
 /// Compares the digests of `catalog` with `locked`: what is served but not locked

@@ -6,14 +6,16 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{emit, Context};
-use crate::cli::{GuardArgs, GuardMode, LockArgs, SimpleFormat, VerifyArgs};
+use crate::cli::{GuardArgs, GuardMode, LockArgs, ReportFormat, VerifyArgs};
 use crate::error::Error;
+use crate::finding::Finding;
 use crate::git::Repo;
 use crate::guard::{self, Mode};
 use crate::lock::{Lock, LockedServer, Mismatch, FILE_NAME};
 use crate::mcp::stdio::{self, Launch};
 use crate::policy::Outcome;
 use crate::registry::{store, Registry};
+use crate::report::{Report, Shown};
 use crate::visible;
 
 pub fn lock(args: &LockArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -85,20 +87,40 @@ pub fn verify(args: &VerifyArgs, _ctx: &Context, out: &mut dyn Write) -> Result<
         }
     };
     let mismatches = crate::lock::verify(locked, &catalog)?;
+    let tools = catalog.tools().count();
+    let findings: Vec<Finding> = mismatches.iter().map(|m| m.finding(&args.server)).collect();
+    let shown: Vec<&Finding> = findings.iter().collect();
+    let passed = mismatches.is_empty();
     let text = match args.format {
-        SimpleFormat::Json => {
+        ReportFormat::Human => human(&args.server, tools, &mismatches),
+        ReportFormat::Json => {
             // Names are served text: escaped, as in every JSON report (`jq -r` prints
             // nothing raw).
-            let mut text = serde_json::to_string_pretty(&visible::value(&serde_json::json!({
-                "server": args.server, "ok": mismatches.is_empty(), "mismatches": mismatches,
-            })))?;
-            text.push('\n');
-            text
+            let own = visible::value(&serde_json::json!({
+                "server": args.server, "ok": passed, "mismatches": mismatches,
+            }));
+            let extra = match own {
+                serde_json::Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            };
+            crate::report::json::document_with(&shown, &[], 1, tools, extra)?
         }
-        SimpleFormat::Human => human(&args.server, catalog.tools().count(), &mismatches),
+        format => {
+            // Every difference fails verify: the lock is what the host enforces.
+            let report = Report {
+                command: "verify",
+                findings: shown.iter().map(|finding| Shown { finding, fails: true }).collect(),
+                drift: &[],
+                servers: 1,
+                tools,
+                rules: crate::lock::RULES.to_vec(),
+                passed,
+            };
+            super::render_report(format, &report, None)?
+        }
     };
     emit(out, &text)?;
-    Ok(if mismatches.is_empty() { Outcome::Pass } else { Outcome::Fail })
+    Ok(if passed { Outcome::Pass } else { Outcome::Fail })
 }
 
 fn limits(args: &VerifyArgs) -> Result<crate::mcp::Limits, Error> {

@@ -18,6 +18,8 @@ struct ReportV1<'a> {
     /// Drifted items (filled by `diff` and `check`; empty for `scan`).
     drift: &'a [DriftEntry],
     summary: SummaryV1,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -81,7 +83,20 @@ pub fn document(
     servers: usize,
     tools: usize,
 ) -> Result<String, serde_json::Error> {
+    document_with(findings, drift, servers, tools, serde_json::Map::new())
+}
+
+/// The v1 document with a command's own members added beside the v1 ones (`verify`
+/// adds `server`, `ok`, `mismatches`): v1 changes only by adding.
+pub fn document_with(
+    findings: &[&Finding],
+    drift: &[DriftEntry],
+    servers: usize,
+    tools: usize,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> Result<String, serde_json::Error> {
     let doc = ReportV1 {
+        extra,
         version: 1,
         tool: "toolreg",
         tool_version: env!("CARGO_PKG_VERSION"),
