@@ -62,11 +62,6 @@ impl Catalog {
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Item> {
         self.items.iter().filter(move |item| item.kind == kind)
     }
-
-    /// The item `key` names, if served.
-    pub fn item(&self, key: &ItemRef) -> Option<&Item> {
-        self.items.iter().find(|item| item.kind == key.kind && item.name == key.name)
-    }
 }
 
 /// One MCP tool, prompt, resource or resource template, exactly as served.

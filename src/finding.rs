@@ -207,11 +207,7 @@ pub fn fingerprint(
     pointer: &str,
     evidence: &str,
 ) -> String {
-    let bound = match item {
-        None => String::new(),
-        Some(item) if item.kind == Kind::Tool => item.name.clone(),
-        Some(item) => format!("{}:{}", item.kind, item.name),
-    };
+    let bound = item.map(ItemRef::spec).unwrap_or_default();
     let mut material = Vec::with_capacity(64 + evidence.len());
     for part in [rule, server, bound.as_str(), pointer, evidence] {
         material.extend_from_slice(part.as_bytes());

@@ -145,11 +145,6 @@ impl ItemRef {
         ItemRef::new(Kind::Tool, name)
     }
 
-    /// The server header.
-    pub fn server() -> ItemRef {
-        ItemRef::new(Kind::Server, "")
-    }
-
     /// `KIND:NAME` (`prompt:greet`, `resource:file:///a`): how a command line names an
     /// item. A bare name is a tool.
     pub fn parse(text: &str) -> ItemRef {

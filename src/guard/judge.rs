@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use crate::catalog::Header;
-use crate::item::Kind;
+use crate::item::{ItemRef, Kind};
 use crate::lock::LockedServer;
 
 /// How guard treats what the lock does not approve.
@@ -53,10 +53,7 @@ fn read_kind(method: &str) -> Option<Kind> {
 /// How the audit log names an item: a tool by its bare name (as it always did),
 /// any other kind as `KIND:KEY` (`prompt:greet`, `resource:file:///a`).
 fn item_label(kind: Kind, key: &str) -> String {
-    match kind {
-        Kind::Tool => key.to_owned(),
-        kind => format!("{kind}:{key}"),
-    }
+    ItemRef::new(kind, key).spec()
 }
 
 /// What to do with one line.

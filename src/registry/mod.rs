@@ -370,11 +370,6 @@ impl Registry {
         Err(RegistryError::new(&self.root, format!("the registry is broken:\n{}", lines.join("\n"))))
     }
 
-    /// Where the tool `name` of `server` is pinned.
-    pub fn tool_path(&self, server: &str, name: &str) -> PathBuf {
-        self.item_path(server, Some(&ItemRef::tool(name)))
-    }
-
     /// Where `item` of `server` is pinned (the header for `None`): `tools/`, `prompts/`,
     /// `resources/` or `templates/`, under the file name [`tool_file_name`] gives its key.
     pub fn item_path(&self, server: &str, item: Option<&ItemRef>) -> PathBuf {
