@@ -106,7 +106,7 @@ fn main() -> ExitCode {
         // (server, tool) → worst severity and the rules at that severity
         let mut worst: HashMap<(String, String), (Severity, Vec<&'static str>)> = HashMap::new();
         for one in catalogs.chunks(1) {
-            for f in detectors.scan(one) {
+            for f in detectors.scan(one, &toolreg::finding::Nowhere) {
                 let Some(tool) = f.tool().map(str::to_owned) else { continue };
                 let entry =
                     worst.entry((one[0].server.clone(), tool)).or_insert((Severity::Info, Vec::new()));

@@ -43,7 +43,7 @@ pub fn scan(data: &[u8]) {
     static DETECTORS: OnceLock<Option<toolreg::detect::Detectors>> = OnceLock::new();
     let Ok(catalogs) = toolreg::catalog::parse("fuzz.json", data, "fuzz") else { return };
     if let Some(detectors) = DETECTORS.get_or_init(|| toolreg::detect::Detectors::builtin().ok()) {
-        let _ = detectors.scan(&catalogs);
+        let _ = detectors.scan(&catalogs, &toolreg::finding::Nowhere);
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::canon::{self, CanonError};
 use crate::catalog::Catalog;
-use crate::finding::{Finding, Rule, Severity};
+use crate::finding::{Finding, Locate, Rule, RuleClass, Severity};
 use crate::registry::Server;
 
 pub static TEXT_CHANGED: Rule = Rule {
@@ -18,6 +18,7 @@ pub static TEXT_CHANGED: Rule = Rule {
     name: "text-changed",
     title: "A description, title or the server instructions changed",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "Text the model reads changed after review: the classic rug pull. Read the word diff \
            (hidden characters are shown as ⟨U+…⟩) and the findings on the new text, then review it.",
 };
@@ -26,6 +27,7 @@ pub static SCHEMA_CHANGED: Rule = Rule {
     name: "schema-changed",
     title: "A schema or another pinned field changed",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "A property, a required list, a type, an enum or a default changed (or another field \
            such as _meta, icons or execution). A new optional property is a classic side channel.",
 };
@@ -34,6 +36,7 @@ pub static ANNOTATIONS_CHANGED: Rule = Rule {
     name: "annotations-changed",
     title: "Tool annotations changed",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "Clients ask for confirmation based on annotations: readOnlyHint false→true or \
            destructiveHint true→false silently lowers the guard.",
 };
@@ -42,6 +45,7 @@ pub static TOOL_ADDED: Rule = Rule {
     name: "tool-added",
     title: "A tool, prompt, resource or template was added (or a server header is not pinned yet)",
     severity: Severity::Medium,
+    class: RuleClass::Control,
     help: "New items on a pinned server are never approved automatically: review it.",
 };
 pub static TOOL_REMOVED: Rule = Rule {
@@ -49,6 +53,7 @@ pub static TOOL_REMOVED: Rule = Rule {
     name: "tool-removed",
     title: "A pinned tool, prompt, resource or template is no longer served",
     severity: Severity::Info,
+    class: RuleClass::Control,
     help: "Approve the removal with `toolreg review` to drop the pin (or find out why it went).",
 };
 pub static LAUNCH_CHANGED: Rule = Rule {
@@ -56,6 +61,7 @@ pub static LAUNCH_CHANGED: Rule = Rule {
     name: "launch-changed",
     title: "A server's launch identity changed",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "The command, its arguments, the environment names or the URL changed: it may be a \
            different server. Checked against toolreg.lock.",
 };
@@ -64,6 +70,7 @@ pub static NO_VERSION_BUMP: Rule = Rule {
     name: "changed-without-version-bump",
     title: "Content changed but serverInfo.version did not",
     severity: Severity::Medium,
+    class: RuleClass::Control,
     help: "An honest release bumps its version; the same version with new tool text is a sign \
            of a server that changes what it serves on the fly.",
 };
@@ -72,6 +79,7 @@ pub static DUPLICATE_NAME: Rule = Rule {
     name: "duplicate-tool-name",
     title: "Two tools share one name in one server",
     severity: Severity::Medium,
+    class: RuleClass::Control,
     help: "A pin is keyed by name; two tools with one name cannot be pinned apart. toolreg \
            refuses such a catalog when it loads it.",
 };
@@ -246,25 +254,25 @@ impl Drift {
     }
 
     /// The drift as findings: one per change class per item, for gates and reports.
-    pub fn findings(&self) -> Vec<Finding> {
+    pub fn findings(&self, places: &dyn Locate) -> Vec<Finding> {
         let mut out = Vec::new();
         for item in self.header.iter().chain(&self.items) {
-            out.extend(item.findings(&self.server));
+            out.extend(item.findings(&self.server, places));
         }
         if let Some(version) = &self.same_version {
-            out.push(Finding::about(
-                &NO_VERSION_BUMP,
-                NO_VERSION_BUMP.severity,
-                &self.server,
-                None,
-                "/serverInfo/version",
-                format!(
-                    "content changed but serverInfo.version is still {}",
-                    crate::visible::escape(version)
-                ),
-                version,
-                version,
-            ));
+            let message = format!(
+                "content changed but serverInfo.version is still {}",
+                crate::visible::escape(version)
+            );
+            out.push(
+                Finding::of(&NO_VERSION_BUMP)
+                    .about(&self.server, None)
+                    .pointer("/serverInfo/version")
+                    .message(message)
+                    .evidence(version)
+                    .field_in(places)
+                    .build(),
+            );
         }
         out
     }
@@ -272,7 +280,7 @@ impl Drift {
 
 impl Item {
     /// The change classes of this item, as findings.
-    pub fn findings(&self, server: &str) -> Vec<Finding> {
+    pub fn findings(&self, server: &str, places: &dyn Locate) -> Vec<Finding> {
         let item = self.item.as_ref();
         let what = item.map_or_else(
             || "the server header".to_owned(),
@@ -280,7 +288,14 @@ impl Item {
         );
         let digest = self.new_digest.as_deref().or(self.old_digest.as_deref()).unwrap_or_default();
         let finding = |rule: &'static Rule, severity: Severity, pointer: &str, message: String| {
-            Finding::about(rule, severity, server, item, pointer, message, digest, digest)
+            Finding::of(rule)
+                .severity(severity)
+                .about(server, item)
+                .pointer(pointer)
+                .message(message)
+                .evidence(digest)
+                .field_in(places)
+                .build()
         };
         match self.change {
             Change::Added if item.is_none() => {

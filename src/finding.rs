@@ -91,6 +91,18 @@ impl Signal {
     }
 }
 
+/// What a rule's findings are, which decides how the policy weighs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleClass {
+    /// A detector's judgement on text: shown from `min-severity`, failing from `fail-on`.
+    Detection,
+    /// A change-control fact (drift, an unapproved or blocked pin, a broken registry
+    /// file, a stale lock or suppression, an unapproved change in a pull request):
+    /// always shown and always failing, whatever its severity.
+    Control,
+}
+
 /// A rule's identity, declared once beside its detector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rule {
@@ -102,6 +114,8 @@ pub struct Rule {
     pub title: &'static str,
     /// The severity of its most common finding (a detector may raise or lower it per hit).
     pub severity: Severity,
+    /// What its findings mean for a run: see [`RuleClass`].
+    pub class: RuleClass,
     /// Why it matters and what to do: shown by `toolreg rules explain`.
     pub help: &'static str,
 }
@@ -114,6 +128,8 @@ pub struct Rule {
 pub struct Finding {
     pub rule: &'static str,
     pub name: &'static str,
+    /// Its rule's class: what the policy makes of it.
+    pub class: RuleClass,
     pub severity: Severity,
     pub server: String,
     /// What kind of item it is about (`server` for the header).
@@ -131,8 +147,8 @@ pub struct Finding {
     pub fingerprint: String,
     /// What this finding adds to the composite score; not part of the report.
     pub signal: Option<Signal>,
-    /// Where it is in the repository (a registry file and line), filled in by the
-    /// command that knows the files; `None` for a catalog with no file behind it.
+    /// Where it is in the repository (a registry file and line), settled when it is
+    /// made ([`Locate`]); `None` for a catalog with no file behind it.
     pub location: Option<Location>,
 }
 
@@ -144,35 +160,146 @@ pub struct Location {
     pub line: Option<usize>,
 }
 
-impl Finding {
-    /// A finding a code detector makes about an item (or, with `item` = `None`, a server
-    /// header) at `pointer`. Untrusted strings are made visible here; `key` is the raw
-    /// text the fingerprint binds (usually the evidence itself).
-    #[allow(clippy::too_many_arguments)]
-    pub fn about(
-        rule: &'static Rule,
-        severity: Severity,
-        server: &str,
-        item: Option<&ItemRef>,
-        pointer: &str,
-        message: String,
-        evidence: &str,
-        key: &str,
-    ) -> Finding {
+/// Where findings are in the repository, asked once, when a finding is made: by
+/// whoever knows the files (the registry's pins, the captured catalogs, toolreg.toml).
+/// Names and pointers are raw, as served.
+pub trait Locate: Sync {
+    /// Where the field at `pointer` of `item` (`None`: the server header) is.
+    fn field(&self, server: &str, item: Option<&ItemRef>, pointer: &str) -> Option<Location>;
+    /// Where the pin of `item` records its digest (approval and blocking findings).
+    fn pin(&self, server: &str, item: Option<&ItemRef>) -> Option<Location>;
+    /// The line of toolreg.toml that mentions `text` (suppressions).
+    fn config(&self, text: &str) -> Option<Location>;
+}
+
+/// For findings with no file behind them (stdin, a live server, a unit test).
+pub struct Nowhere;
+
+impl Locate for Nowhere {
+    fn field(&self, _: &str, _: Option<&ItemRef>, _: &str) -> Option<Location> {
+        None
+    }
+    fn pin(&self, _: &str, _: Option<&ItemRef>) -> Option<Location> {
+        None
+    }
+    fn config(&self, _: &str) -> Option<Location> {
+        None
+    }
+}
+
+/// A finding being made: its rule, its subject (raw names, made visible when built),
+/// what it says, and where it is. `Finding::of(&RULE).about(server, item)…build()`.
+#[must_use]
+pub struct Builder<'a> {
+    rule: &'static Rule,
+    severity: Severity,
+    server: &'a str,
+    item: Option<&'a ItemRef>,
+    pointer: &'a str,
+    message: String,
+    evidence: &'a str,
+    key: Option<&'a str>,
+    span: Option<[usize; 2]>,
+    location: Option<Location>,
+}
+
+impl<'a> Builder<'a> {
+    /// A severity other than the rule's default.
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// What it is about: `item` of `server`, or its header when `item` is `None`.
+    pub fn about(mut self, server: &'a str, item: Option<&'a ItemRef>) -> Self {
+        self.server = server;
+        self.item = item;
+        self
+    }
+
+    /// The field (a JSON pointer into the item, raw).
+    pub fn pointer(mut self, pointer: &'a str) -> Self {
+        self.pointer = pointer;
+        self
+    }
+
+    /// What it says (already made visible by the caller).
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// The offending text, raw; the fingerprint binds it unless [`Builder::key`] says otherwise.
+    pub fn evidence(mut self, evidence: &'a str) -> Self {
+        self.evidence = evidence;
+        self
+    }
+
+    /// What the fingerprint binds besides the place, when it is not the evidence.
+    pub fn key(mut self, key: &'a str) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Code-point offsets in the field's raw text.
+    pub fn span(mut self, span: Option<[usize; 2]>) -> Self {
+        self.span = span;
+        self
+    }
+
+    /// A place already known (a registry file, toolreg.lock).
+    pub fn at(mut self, location: Option<Location>) -> Self {
+        self.location = location;
+        self
+    }
+
+    /// Placed at its field (call after [`Builder::about`] and [`Builder::pointer`]).
+    pub fn field_in(mut self, places: &dyn Locate) -> Self {
+        self.location = places.field(self.server, self.item, self.pointer);
+        self
+    }
+
+    /// Placed at the digest of its item's pin (call after [`Builder::about`]).
+    pub fn pin_in(mut self, places: &dyn Locate) -> Self {
+        self.location = places.pin(self.server, self.item);
+        self
+    }
+
+    pub fn build(self) -> Finding {
+        let key = self.key.unwrap_or(self.evidence);
         Finding {
-            rule: rule.id,
-            name: rule.name,
-            severity,
-            server: crate::visible::label(server),
-            kind: item.map_or(Kind::Server, |i| i.kind),
-            item: item.map(|i| crate::visible::label(&i.name)),
-            pointer: crate::visible::escape(pointer),
-            span: None,
-            message,
-            evidence: crate::visible::escape(evidence),
+            rule: self.rule.id,
+            name: self.rule.name,
+            class: self.rule.class,
+            severity: self.severity,
+            server: crate::visible::label(self.server),
+            kind: self.item.map_or(Kind::Server, |i| i.kind),
+            item: self.item.map(|i| crate::visible::label(&i.name)),
+            pointer: crate::visible::escape(self.pointer),
+            span: self.span,
+            message: self.message,
+            evidence: crate::visible::escape(self.evidence),
             decoded: None,
-            fingerprint: fingerprint(rule.id, server, item, pointer, key),
+            fingerprint: fingerprint(self.rule.id, self.server, self.item, self.pointer, key),
             signal: None,
+            location: self.location,
+        }
+    }
+}
+
+impl Finding {
+    /// Starts a finding of `rule`, at the rule's severity.
+    pub fn of<'a>(rule: &'static Rule) -> Builder<'a> {
+        Builder {
+            rule,
+            severity: rule.severity,
+            server: "",
+            item: None,
+            pointer: "",
+            message: String::new(),
+            evidence: "",
+            key: None,
+            span: None,
             location: None,
         }
     }
@@ -235,6 +362,10 @@ impl Counts {
             *counts.slot(f.severity) += 1;
         }
         counts
+    }
+
+    pub fn add(&mut self, severity: Severity) {
+        *self.slot(severity) += 1;
     }
 
     fn slot(&mut self, severity: Severity) -> &mut usize {

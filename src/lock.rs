@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::canon;
 use crate::catalog::Catalog;
-use crate::finding::{Rule, Severity};
+use crate::finding::{Rule, RuleClass, Severity};
 use crate::item::{ItemRef, Kind};
 use crate::registry::inventory::Launch;
 use crate::registry::{canonical_text, PinState, Registry};
@@ -25,6 +25,7 @@ pub const STALE_LOCK: Rule = Rule {
     name: "stale-lock",
     title: "toolreg.lock does not match the registry's approved pins",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "Agent hosts enforce toolreg.lock, so a lock that lags behind the registry enforces \
            old decisions (a revoked tool still allowed, an approved one refused). Run `toolreg lock` \
            and commit the result.",
@@ -35,6 +36,7 @@ pub const LOCK_MISMATCH: Rule = Rule {
     name: "lock-mismatch",
     title: "A served item differs from toolreg.lock",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "`toolreg verify` found an item served but not locked, locked but not served, or served \
            with another digest than the lock approves. Guard hides and refuses what is not locked; \
            review the change in the registry, then `toolreg lock`.",
@@ -227,7 +229,7 @@ pub struct Mismatch {
 
 impl Mismatch {
     /// The difference as a finding (LOCK002), for every report format.
-    pub fn finding(&self, server: &str) -> crate::finding::Finding {
+    pub fn finding(&self, server: &str, at: Option<crate::finding::Location>) -> crate::finding::Finding {
         let item = self.item.as_ref().map(|name| ItemRef::new(self.kind, name.clone()));
         let what = item.as_ref().map_or_else(
             || "the server header".to_owned(),
@@ -239,16 +241,12 @@ impl Mismatch {
             _ => format!("{what} is served with another digest than the lock approves"),
         };
         let digest = self.served.as_deref().or(self.locked.as_deref()).unwrap_or_default();
-        crate::finding::Finding::about(
-            &LOCK_MISMATCH,
-            LOCK_MISMATCH.severity,
-            server,
-            item.as_ref(),
-            "",
-            message,
-            digest,
-            digest,
-        )
+        crate::finding::Finding::of(&LOCK_MISMATCH)
+            .about(server, item.as_ref())
+            .message(message)
+            .evidence(digest)
+            .at(at)
+            .build()
     }
 }
 

@@ -2,7 +2,7 @@
 //! finding is; only this module decides what it means for the exit code.
 
 use crate::config::Suppression;
-use crate::finding::{Finding, Rule, Severity};
+use crate::finding::{Counts, Finding, Locate, Rule, RuleClass, Severity};
 use crate::item::ItemRef;
 use crate::visible;
 
@@ -32,21 +32,51 @@ pub enum Outcome {
     Exit(u8),
 }
 
-impl Policy {
-    /// The findings a report shows. Whatever fails the run is always shown, so a
-    /// failing exit code never comes with an empty report.
-    pub fn shown<'a>(&self, findings: &'a [Finding]) -> Vec<&'a Finding> {
-        let floor = self.min_severity.min(self.fail_on);
-        findings.iter().filter(|f| f.severity >= floor).collect()
-    }
+/// A finding as the policy judged it.
+#[derive(Debug)]
+pub struct Judged {
+    pub finding: Finding,
+    /// Whether it fails the run.
+    pub fails: bool,
+}
 
-    /// Fail when any finding is at or above `fail_on`.
-    pub fn outcome(&self, findings: &[Finding]) -> Outcome {
-        if findings.iter().any(|f| f.severity >= self.fail_on) {
-            Outcome::Fail
-        } else {
-            Outcome::Pass
+/// What the policy made of a run's findings: those shown, each judged; what
+/// was not shown; and whether the run passes.
+#[derive(Debug)]
+pub struct Verdict {
+    pub findings: Vec<Judged>,
+    /// Detections below the display threshold, per severity.
+    pub hidden: Counts,
+    /// Findings a suppression in toolreg.toml accepted.
+    pub suppressed: usize,
+    pub fail_on: Severity,
+    pub passed: bool,
+}
+
+impl Policy {
+    /// The one decision every reporting command defers to. A change-control finding
+    /// (drift, an unapproved or blocked pin, a broken registry file, a stale lock or
+    /// suppression, an unapproved change in a pull request) is always shown and always
+    /// fails; a detection is shown from `min-severity` and fails from `fail-on`.
+    /// Whatever fails is shown, so a failing run never comes with an empty report.
+    /// Findings keep the order they came in: the command's.
+    pub fn judge(&self, findings: Vec<Finding>, suppressed: usize) -> Verdict {
+        let floor = self.min_severity.min(self.fail_on);
+        let mut hidden = Counts::default();
+        let mut judged = Vec::with_capacity(findings.len());
+        for finding in findings {
+            let fails = match finding.class {
+                RuleClass::Control => true,
+                RuleClass::Detection if finding.severity < floor => {
+                    hidden.add(finding.severity);
+                    continue;
+                }
+                RuleClass::Detection => finding.severity >= self.fail_on,
+            };
+            judged.push(Judged { finding, fails });
         }
+        let passed = !judged.iter().any(|j| j.fails);
+        Verdict { findings: judged, hidden, suppressed, fail_on: self.fail_on, passed }
     }
 }
 
@@ -56,6 +86,7 @@ pub const UNUSED_SUPPRESSION: Rule = Rule {
     name: "unused-suppression",
     title: "A suppression that matched no finding",
     severity: Severity::Medium,
+    class: RuleClass::Control,
     help: "A suppression in toolreg.toml that matched no finding: the content changed, or the finding is gone. Remove it or re-review.",
 };
 
@@ -65,6 +96,7 @@ pub const EXPIRED_SUPPRESSION: Rule = Rule {
     name: "expired-suppression",
     title: "A suppression past its expiry date",
     severity: Severity::Medium,
+    class: RuleClass::Control,
     help: "A suppression past its expiry date no longer applies: re-review the finding and renew or remove the suppression.",
 };
 
@@ -77,14 +109,16 @@ pub struct Suppressed {
     pub suppressed: usize,
 }
 
-/// Removes the findings `suppressions` accept. A suppression that matches nothing in
-/// a scanned server, or that has expired, becomes a finding itself: policy that no
-/// longer applies is reported, not silently kept.
+/// Removes the findings `suppressions` accept. When `audited` names the servers the
+/// run scanned whole, a suppression that matches nothing in one of them, or that has
+/// expired, becomes a finding itself: policy that no longer applies is reported, not
+/// silently kept. `None` (`diff`, `review`: one catalog's drift) applies without auditing.
 pub fn apply_suppressions(
     findings: Vec<Finding>,
     suppressions: &[Suppression],
-    scanned_servers: &[String],
+    audited: Option<&[String]>,
     today: i64,
+    places: &dyn Locate,
 ) -> Suppressed {
     let mut used = vec![false; suppressions.len()];
     let mut kept = Vec::with_capacity(findings.len());
@@ -99,6 +133,9 @@ pub fn apply_suppressions(
             None => kept.push(finding),
         }
     }
+    let Some(scanned_servers) = audited else {
+        return Suppressed { findings: kept, suppressed };
+    };
     for (s, used) in suppressions.iter().zip(used) {
         let (rule, message) = if s.expired(today) {
             let date = s.expires.as_deref().unwrap_or_default();
@@ -114,17 +151,16 @@ pub fn apply_suppressions(
         } else {
             continue;
         };
-        let pointer = s.pointer.clone().unwrap_or_default();
-        kept.push(Finding::about(
-            rule,
-            rule.severity,
-            &s.server,
-            s.tool.as_deref().map(ItemRef::tool).as_ref(),
-            &pointer,
-            message,
-            &s.fingerprint,
-            &s.fingerprint,
-        ));
+        let item = s.tool.as_deref().map(ItemRef::tool);
+        kept.push(
+            Finding::of(rule)
+                .about(&s.server, item.as_ref())
+                .pointer(s.pointer.as_deref().unwrap_or_default())
+                .message(message)
+                .evidence(&s.fingerprint)
+                .at(places.config(&s.fingerprint))
+                .build(),
+        );
     }
     kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     Suppressed { findings: kept, suppressed }

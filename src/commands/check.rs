@@ -8,25 +8,23 @@
 use crate::item::ItemRef;
 use std::collections::HashSet;
 use std::io::Write;
-use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
 use super::places::Places;
-use super::{emit, render_report, Context};
+use super::{emit, Context};
 use crate::canon;
 use crate::catalog::{self, Catalog};
-use crate::cli::{CheckArgs, ReportFormat, SourceArgs};
+use crate::cli::{CheckArgs, SourceArgs};
 use crate::drift::Drift;
 use crate::error::Error;
-use crate::finding::{Finding, Location, Severity};
-use crate::policy::{self, Outcome};
+use crate::finding::{Finding, Locate, Location, Severity};
+use crate::policy::{self, Outcome, Policy};
 use crate::registry::{
     since, PinState, Problem, Registry, Server, Verdict, BLOCKED_SERVED, UNAPPROVED_SERVED,
 };
-use crate::report::diff::{json_entries, short_digest, DriftEntry};
-use crate::report::human::Style;
-use crate::report::{self, Report, Shown};
+use crate::report::diff::short_digest;
+use crate::report::{Command, Report};
 use crate::visible;
 
 pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -41,23 +39,26 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
     }
     let detectors = ctx.registry_detectors(&registry)?;
     let template = super::read_template(&args.output)?;
+    let catalog_files = args.catalogs.as_deref().map_or_else(Vec::new, |dir| {
+        registry.servers.keys().map(|id| (id.clone(), dir.join(format!("{id}.json")))).collect()
+    });
+    let places = Places::new(&registry, catalog_files);
 
     // Every server on its own, in parallel: its catalog, drift, and what it serves.
     let servers: Vec<&Server> = registry.servers.values().collect();
-    let checked = crate::parallel::map(&servers, || (), |(), server| check_server(&registry, server, args));
-    // Gate findings fail the run whatever their severity.
-    let mut gate: Vec<Finding> = registry.problems.iter().map(|p| problem_finding(&registry, p)).collect();
-    let mut drift_entries = Vec::new();
+    let checked =
+        crate::parallel::map(&servers, || (), |(), server| check_server(&registry, server, args, &places));
+    let mut findings: Vec<Finding> =
+        registry.problems.iter().map(|p| problem_finding(&registry, p)).collect();
+    let mut drift = Vec::new();
     let mut catalogs = Vec::new();
-    let mut catalog_paths = Vec::new();
     let mut accepted = HashSet::new();
     let mut pinned = Vec::new();
     for result in checked {
         let one = result?;
-        gate.extend(one.gate);
-        drift_entries.extend(one.drift);
+        findings.extend(one.findings);
+        drift.push(one.drift);
         catalogs.push(one.catalog);
-        catalog_paths.push(one.path);
         accepted.extend(one.accepted);
         pinned.extend(one.pinned);
     }
@@ -66,60 +67,41 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
     catalogs.extend(pinned);
     let mut seen = HashSet::new();
     let found: Vec<Finding> = detectors
-        .scan(&catalogs)
+        .scan(&catalogs, &places)
         .into_iter()
         .filter(|f| !accepted.contains(&(f.server.clone(), f.item_label(), f.fingerprint.clone())))
         .filter(|f| seen.insert((f.rule, f.server.clone(), f.item_label(), f.fingerprint.clone())))
         .collect();
     let ids: Vec<String> = registry.servers.keys().cloned().collect();
-    let kept = policy::apply_suppressions(found, &registry.config.suppressions, &ids, crate::config::today());
-    let (unused, detected): (Vec<Finding>, Vec<Finding>) =
-        kept.findings.into_iter().partition(|f| f.rule.starts_with("SUP"));
-    gate.extend(unused);
-    gate.extend(stale_lock(&registry)?);
+    let today = crate::config::today();
+    let kept = policy::apply_suppressions(found, &registry.config.suppressions, Some(&ids), today, &places);
+    findings.extend(kept.findings);
+    findings.extend(stale_lock(&registry)?);
     if let Some(base) = &args.base {
-        gate.extend(since::check(&registry, base, args.catalogs.as_deref())?);
+        findings.extend(since::check(&registry, base, args.catalogs.as_deref(), &places)?);
     }
+    drop(places);
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
 
-    let fail_on = args.fail_on.or(registry.config.fail_on).unwrap_or(Severity::High);
-    let floor = registry.config.min_severity.unwrap_or(Severity::Low).min(fail_on);
-    let mut findings: Vec<(Finding, bool)> = gate.into_iter().map(|f| (f, true)).collect();
-    findings.extend(detected.into_iter().filter(|f| f.severity >= floor).map(|f| {
-        let fails = f.severity >= fail_on;
-        (f, fails)
-    }));
-    let catalog_files: Vec<(String, Option<PathBuf>)> =
-        registry.servers.keys().cloned().zip(catalog_paths).collect();
-    let places = Places::new(&registry, &catalog_files);
-    for (finding, _) in &mut findings {
-        finding.location = places.locate(finding);
-    }
-    findings.sort_by(|a, b| a.0.sort_key().cmp(&b.0.sort_key()));
-
-    let passed = !findings.iter().any(|(_, fails)| *fails);
+    let policy = Policy {
+        min_severity: registry.config.min_severity.unwrap_or(Severity::Low),
+        fail_on: args.fail_on.or(registry.config.fail_on).unwrap_or(Severity::High),
+    };
     let report = Report {
-        command: "check",
-        findings: findings.iter().map(|(finding, fails)| Shown { finding, fails: *fails }).collect(),
-        drift: &drift_entries,
+        command: Command::Check,
+        verdict: policy.judge(findings, kept.suppressed),
+        drift: &drift,
         servers: registry.servers.len(),
         tools,
         rules: detectors.all_rules(),
-        passed,
+        extra: serde_json::Map::new(),
     };
-    let text = match args.output.format {
-        ReportFormat::Human => report::check::human(&report, Style { color: ctx.color }),
-        ReportFormat::Json => {
-            let shown: Vec<&Finding> = findings.iter().map(|(f, _)| f).collect();
-            report::json::document(&shown, &drift_entries, registry.servers.len(), tools)?
-        }
-        format => render_report(format, &report, template.as_deref())?,
-    };
-    emit(out, &text)?;
-    let outcome = super::outcome(passed, &args.output);
+    emit(out, &super::render(args.output.format, &report, ctx.color, template.as_deref())?)?;
+    let outcome = super::outcome(report.passed(), &args.output);
     // The process ends next: freeing every parsed catalog and pin one by one is
     // wasted work (a tenth of the run on a 25,000-tool registry).
-    drop(report);
-    std::mem::forget(findings);
+    std::mem::forget(report);
+    std::mem::forget(drift);
     std::mem::forget(catalogs);
     std::mem::forget(registry);
     Ok(outcome)
@@ -128,15 +110,20 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
 /// What checking one server found.
 struct ServerCheck {
     catalog: Catalog,
-    path: Option<PathBuf>,
-    gate: Vec<Finding>,
-    drift: Vec<DriftEntry>,
+    /// Drift and what is served without approval (or blocked), each placed.
+    findings: Vec<Finding>,
+    drift: Drift,
     accepted: Vec<(String, Option<String>, String)>,
     pinned: Option<Catalog>,
 }
 
-fn check_server(registry: &Registry, server: &Server, args: &CheckArgs) -> Result<ServerCheck, Error> {
-    let (source, path) = match &args.catalogs {
+fn check_server(
+    registry: &Registry,
+    server: &Server,
+    args: &CheckArgs,
+    places: &dyn Locate,
+) -> Result<ServerCheck, Error> {
+    let source = match &args.catalogs {
         Some(dir) => {
             let path = dir.join(format!("{}.json", server.id));
             if !path.is_file() {
@@ -146,22 +133,21 @@ fn check_server(registry: &Registry, server: &Server, args: &CheckArgs) -> Resul
                     visible::escape(&path.display().to_string())
                 )));
             }
-            (SourceArgs { catalog: Some(path.display().to_string()), live: false }, Some(path))
+            SourceArgs { catalog: Some(path.display().to_string()), live: false }
         }
-        None => (SourceArgs { catalog: None, live: true }, None),
+        None => SourceArgs { catalog: None, live: true },
     };
     let catalog = super::fetch::server_catalog(&source, server)?;
     let drift = Drift::between(server, &catalog)?;
     let served = served_digests(server, &catalog)?;
-    let mut gate = drift.findings();
-    gate.extend(served_findings(registry, server, &served));
+    let mut findings = drift.findings(places);
+    findings.extend(served_findings(registry, server, &served, places));
     Ok(ServerCheck {
         accepted: accepted_findings(server, &served),
         pinned: pinned_not_served(server, &served)?,
-        drift: json_entries(&drift),
-        gate,
+        drift,
+        findings,
         catalog,
-        path,
     })
 }
 
@@ -177,27 +163,31 @@ fn served_digests(server: &Server, catalog: &Catalog) -> Result<Served, Error> {
 }
 
 /// Served content whose digest is blocked, or whose pin is not (or no longer) approved.
-fn served_findings(registry: &Registry, server: &Server, served: &Served) -> Vec<Finding> {
+fn served_findings(
+    registry: &Registry,
+    server: &Server,
+    served: &Served,
+    places: &dyn Locate,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for (item, digest) in served {
         let item = item.as_ref();
         if let Some(entry) = registry.blocked.find(digest) {
-            out.push(Finding::about(
-                &BLOCKED_SERVED,
-                BLOCKED_SERVED.severity,
-                &server.id,
-                item,
-                "",
-                format!(
-                    "serves {} — blocked by {} on {}: {}",
-                    short_digest(digest),
-                    visible::escape(&entry.by),
-                    visible::escape(&entry.at),
-                    visible::escape(&entry.reason)
-                ),
-                digest,
-                digest,
-            ));
+            let message = format!(
+                "serves {} — blocked by {} on {}: {}",
+                short_digest(digest),
+                visible::escape(&entry.by),
+                visible::escape(&entry.at),
+                visible::escape(&entry.reason)
+            );
+            out.push(
+                Finding::of(&BLOCKED_SERVED)
+                    .about(&server.id, item)
+                    .message(message)
+                    .evidence(digest)
+                    .pin_in(places)
+                    .build(),
+            );
         }
         if let Some(pin) = server.pin(item).filter(|p| p.digest == *digest) {
             let state = pin.state();
@@ -207,16 +197,14 @@ fn served_findings(registry: &Registry, server: &Server, served: &Served) -> Vec
                 } else {
                     "no review approves it"
                 };
-                out.push(Finding::about(
-                    &UNAPPROVED_SERVED,
-                    UNAPPROVED_SERVED.severity,
-                    &server.id,
-                    item,
-                    "",
-                    format!("serves the pinned {}, but {why}", short_digest(digest)),
-                    digest,
-                    digest,
-                ));
+                out.push(
+                    Finding::of(&UNAPPROVED_SERVED)
+                        .about(&server.id, item)
+                        .message(format!("serves the pinned {}, but {why}", short_digest(digest)))
+                        .evidence(digest)
+                        .pin_in(places)
+                        .build(),
+                );
             }
         }
     }
@@ -282,19 +270,12 @@ fn stale_lock(registry: &Registry) -> Result<Vec<Finding>, Error> {
         .stale_against(&current)
         .into_iter()
         .map(|why| {
-            let rule = &crate::lock::STALE_LOCK;
-            let mut finding = Finding::about(
-                rule,
-                rule.severity,
-                "(registry)",
-                None,
-                "",
-                format!("{shown}: {why}"),
-                &why,
-                &why,
-            );
-            finding.location = Some(Location { path: shown.clone(), line: None });
-            finding
+            Finding::of(&crate::lock::STALE_LOCK)
+                .about("(registry)", None)
+                .message(format!("{shown}: {why}"))
+                .evidence(&why)
+                .at(Some(Location { path: shown.clone(), line: None }))
+                .build()
         })
         .collect())
 }
@@ -307,16 +288,10 @@ fn problem_finding(registry: &Registry, problem: &Problem) -> Finding {
         None => "(registry)".to_owned(),
     };
     let shown = relative.display().to_string();
-    let mut finding = Finding::about(
-        problem.rule,
-        problem.rule.severity,
-        &server,
-        None,
-        "",
-        format!("{}: {}", visible::escape(&shown), problem.message),
-        &shown,
-        &shown,
-    );
-    finding.location = Some(Location { path: super::display_path(&problem.path), line: None });
-    finding
+    Finding::of(problem.rule)
+        .about(&server, None)
+        .message(format!("{}: {}", visible::escape(&shown), problem.message))
+        .evidence(&shown)
+        .at(Some(Location { path: super::display_path(&problem.path), line: None }))
+        .build()
 }

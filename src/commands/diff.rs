@@ -7,56 +7,35 @@ use std::path::PathBuf;
 use super::places::Places;
 use super::{catalog_findings, emit, Context};
 use crate::catalog::Catalog;
-use crate::cli::{DiffArgs, ReportFormat, SourceArgs};
+use crate::cli::{DiffArgs, SourceArgs};
 use crate::drift::Drift;
 use crate::error::Error;
-use crate::finding::{Finding, Severity};
-use crate::policy::Outcome;
+use crate::finding::{Finding, Locate, Rule, Severity};
+use crate::policy::{Outcome, Policy};
 use crate::registry::Registry;
-use crate::report::diff::{self, DiffReport};
-use crate::report::human::Style;
-use crate::report::{Report, Shown};
+use crate::report::{Command, Report};
 
 pub fn run(args: &DiffArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
     let template = super::read_template(&args.output)?;
     let compared = Compared::load(ctx, &args.server, &args.source)?;
-    let report = DiffReport {
-        drift: &compared.drift,
+    let config = &compared.registry.config;
+    let policy = Policy {
+        min_severity: config.min_severity.unwrap_or(Severity::Low),
+        fail_on: config.fail_on.unwrap_or(Severity::High),
+    };
+    // The drift fails the run; detector findings on it are there to read (and fail
+    // too from fail-on: they come only with drift).
+    let report = Report {
+        command: Command::Diff,
+        verdict: policy.judge(compared.findings, 0),
+        drift: std::slice::from_ref(&compared.drift),
+        servers: 1,
         tools: compared.catalog.tools().count(),
-        findings: compared.findings.iter().collect(),
+        rules: compared.rules,
+        extra: serde_json::Map::new(),
     };
-    let passed = compared.drift.is_empty();
-    let text = match args.output.format {
-        ReportFormat::Human => diff::human(&report, Style { color: ctx.color }),
-        ReportFormat::Json => diff::json(&[report])?,
-        format => {
-            // The drift fails the run; detector findings on it are there to read.
-            let mut findings = compared.findings.clone();
-            let server = compared.registry.server(&compared.server)?;
-            let catalog_file = args.source.catalog.as_ref().filter(|c| *c != "-").map(PathBuf::from);
-            let catalogs = [(server.id.clone(), catalog_file)];
-            let places = Places::new(&compared.registry, &catalogs);
-            for finding in &mut findings {
-                finding.location = places.locate(finding);
-            }
-            let entries = diff::json_entries(&compared.drift);
-            let machine = Report {
-                command: "diff",
-                findings: findings
-                    .iter()
-                    .map(|f| Shown { finding: f, fails: f.rule.starts_with("PIN") })
-                    .collect(),
-                drift: &entries,
-                servers: 1,
-                tools: compared.catalog.tools().count(),
-                rules: ctx.registry_detectors(&compared.registry)?.all_rules(),
-                passed,
-            };
-            super::render_report(format, &machine, template.as_deref())?
-        }
-    };
-    emit(out, &text)?;
-    Ok(super::outcome(passed, &args.output))
+    emit(out, &super::render(args.output.format, &report, ctx.color, template.as_deref())?)?;
+    Ok(super::outcome(report.passed(), &args.output))
 }
 
 /// A catalog compared with one server's pins: what `diff` shows and `review` decides on.
@@ -65,8 +44,10 @@ pub struct Compared {
     pub server: String,
     pub catalog: Catalog,
     pub drift: Drift,
-    /// Change classes, then detector findings on what drifted.
+    /// Change classes, then detector findings on what drifted, each placed.
     pub findings: Vec<Finding>,
+    /// Every rule a finding may name.
+    pub rules: Vec<&'static Rule>,
 }
 
 impl Compared {
@@ -79,15 +60,25 @@ impl Compared {
         let drift = Drift::between(pinned, &catalog)?;
         let detectors = ctx.registry_detectors(&registry)?;
         let min = registry.config.min_severity.unwrap_or(Severity::Low);
-        let findings = drift_findings(&drift, catalog_findings(&detectors, &registry.config, &catalog), min);
-        Ok(Compared { server: pinned.id.clone(), registry, catalog, drift, findings })
+        let file = source.catalog.as_ref().filter(|c| *c != "-").map(PathBuf::from);
+        let places = Places::new(&registry, file.map(|f| (pinned.id.clone(), f)));
+        let detected = catalog_findings(&detectors, &registry.config, &catalog, &places);
+        let findings = drift_findings(&drift, detected, min, &places);
+        let server = pinned.id.clone();
+        drop(places);
+        Ok(Compared { server, registry, catalog, drift, findings, rules: detectors.all_rules() })
     }
 }
 
 /// The change classes of `drift`, then the detector findings (at or above `min`) on
 /// the items that drifted: what is new is what needs reading.
-pub fn drift_findings(drift: &Drift, detected: Vec<Finding>, min: Severity) -> Vec<Finding> {
-    let mut findings = drift.findings();
+pub fn drift_findings(
+    drift: &Drift,
+    detected: Vec<Finding>,
+    min: Severity,
+    places: &dyn Locate,
+) -> Vec<Finding> {
+    let mut findings = drift.findings(places);
     let drifted: Vec<Option<String>> = drift
         .header
         .iter()

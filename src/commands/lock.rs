@@ -6,16 +6,16 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{emit, Context};
-use crate::cli::{GuardArgs, GuardMode, LockArgs, ReportFormat, VerifyArgs};
+use crate::cli::{GuardArgs, GuardMode, LockArgs, VerifyArgs};
 use crate::error::Error;
-use crate::finding::Finding;
+use crate::finding::{Finding, Location};
 use crate::git::Repo;
 use crate::guard::{self, Mode};
-use crate::lock::{Lock, LockedServer, Mismatch, FILE_NAME};
+use crate::lock::{Lock, LockedServer, FILE_NAME};
 use crate::mcp::stdio::{self, Launch};
-use crate::policy::Outcome;
+use crate::policy::{Outcome, Policy};
 use crate::registry::{store, Registry};
-use crate::report::{Report, Shown};
+use crate::report::{Command, Report};
 use crate::visible;
 
 pub fn lock(args: &LockArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
@@ -66,7 +66,7 @@ pub fn current_lock(registry: &Registry) -> Lock {
     Lock::of(registry, commit)
 }
 
-pub fn verify(args: &VerifyArgs, _ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn verify(args: &VerifyArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
     let lock = Lock::load(&args.lock).map_err(Error::Usage)?;
     let locked = locked_server(&lock, &args.server, &args.lock)?;
     let catalog = match (&args.catalog, args.live, args.command.as_slice()) {
@@ -87,66 +87,33 @@ pub fn verify(args: &VerifyArgs, _ctx: &Context, out: &mut dyn Write) -> Result<
         }
     };
     let mismatches = crate::lock::verify(locked, &catalog)?;
-    let tools = catalog.tools().count();
-    let findings: Vec<Finding> = mismatches.iter().map(|m| m.finding(&args.server)).collect();
-    let shown: Vec<&Finding> = findings.iter().collect();
-    let passed = mismatches.is_empty();
-    let text = match args.format {
-        ReportFormat::Human => human(&args.server, tools, &mismatches),
-        ReportFormat::Json => {
-            // Names are served text: escaped, as in every JSON report (`jq -r` prints
-            // nothing raw).
-            let own = visible::value(&serde_json::json!({
-                "server": args.server, "ok": passed, "mismatches": mismatches,
-            }));
-            let extra = match own {
-                serde_json::Value::Object(map) => map,
-                _ => serde_json::Map::new(),
-            };
-            crate::report::json::document_with(&shown, &[], 1, tools, extra)?
-        }
-        format => {
-            // Every difference fails verify: the lock is what the host enforces.
-            let report = Report {
-                command: "verify",
-                findings: shown.iter().map(|finding| Shown { finding, fails: true }).collect(),
-                drift: &[],
-                servers: 1,
-                tools,
-                rules: crate::lock::RULES.to_vec(),
-                passed,
-            };
-            super::render_report(format, &report, None)?
-        }
+    // Every difference is a LOCK002 finding placed at the lock: the lock is what the
+    // host enforces, so each fails verify.
+    let at = Location { path: super::display_path(&args.lock), line: None };
+    let findings: Vec<Finding> =
+        mismatches.iter().map(|m| m.finding(&args.server, Some(at.clone()))).collect();
+    // Names are served text: escaped, as in every JSON report (`jq -r` prints nothing raw).
+    let own = visible::value(&serde_json::json!({
+        "server": args.server, "ok": mismatches.is_empty(), "mismatches": mismatches,
+    }));
+    let report = Report {
+        command: Command::Verify,
+        verdict: Policy::default().judge(findings, 0),
+        drift: &[],
+        servers: 1,
+        tools: catalog.tools().count(),
+        rules: crate::lock::RULES.to_vec(),
+        extra: match own {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        },
     };
-    emit(out, &text)?;
-    Ok(if passed { Outcome::Pass } else { Outcome::Fail })
+    emit(out, &super::render(args.format, &report, ctx.color, None)?)?;
+    Ok(if report.passed() { Outcome::Pass } else { Outcome::Fail })
 }
 
 fn limits(args: &VerifyArgs) -> Result<crate::mcp::Limits, Error> {
     super::fetch::limits(&args.limits)
-}
-
-fn human(server: &str, tools: usize, mismatches: &[Mismatch]) -> String {
-    let server = visible::escape(server);
-    if mismatches.is_empty() {
-        return format!("{server}: {tools} tool(s) match toolreg.lock.\n");
-    }
-    let mut out = format!("{server}: {} difference(s) from toolreg.lock\n", mismatches.len());
-    for m in mismatches {
-        let what = match &m.item {
-            Some(name) => crate::item::ItemRef::new(m.kind, name.clone()).label(),
-            None => "(server header)".to_owned(),
-        };
-        let digests = match (&m.locked, &m.served) {
-            (Some(locked), Some(served)) => format!("locked {locked}, served {served}"),
-            (None, Some(served)) => format!("served {served}, not in the lock"),
-            (Some(locked), None) => format!("locked {locked}, not served"),
-            (None, None) => String::new(),
-        };
-        out.push_str(&format!("  {:<8} {what}  {digests}\n", m.change));
-    }
-    out
 }
 
 pub fn guard(args: &GuardArgs, _ctx: &Context, _out: &mut dyn Write) -> Result<Outcome, Error> {

@@ -217,15 +217,11 @@ pub fn catalog_findings(
     detectors: &Detectors,
     config: &Config,
     catalog: &Catalog,
+    places: &dyn crate::finding::Locate,
 ) -> Vec<crate::finding::Finding> {
-    let found = detectors.scan(std::slice::from_ref(catalog));
-    let kept = crate::policy::apply_suppressions(
-        found,
-        &config.suppressions,
-        std::slice::from_ref(&catalog.server),
-        crate::config::today(),
-    );
-    kept.findings.into_iter().filter(|f| !f.rule.starts_with("SUP")).collect()
+    let found = detectors.scan(std::slice::from_ref(catalog), places);
+    crate::policy::apply_suppressions(found, &config.suppressions, None, crate::config::today(), places)
+        .findings
 }
 
 /// The `--template` file for `--format markdown`, read before anything is checked (a
@@ -240,20 +236,28 @@ pub fn read_template(output: &OutputArgs) -> Result<Option<String>, Error> {
     })
 }
 
-/// `report` in one of the machine formats (SARIF, GitHub, markdown, JUnit).
-pub fn render_report(
+/// `report` in `format`: each command's own human layout, or one of the shared
+/// formats (JSON v1, SARIF, GitHub, markdown, JUnit).
+pub fn render(
     format: ReportFormat,
     report: &Report<'_>,
+    color: bool,
     template: Option<&str>,
 ) -> Result<String, Error> {
+    use crate::report::{check, diff, github, human, json, junit, markdown, sarif, verify, Command};
+    let style = human::Style { color };
     Ok(match format {
-        ReportFormat::Sarif => crate::report::sarif::render(report)?,
-        ReportFormat::Github => crate::report::github::render(report),
-        ReportFormat::Markdown => crate::report::markdown::render(report, template).map_err(Error::Usage)?,
-        ReportFormat::Junit => crate::report::junit::render(report),
-        ReportFormat::Human | ReportFormat::Json => {
-            return Err(Error::Usage("human and json reports are the command's own".into()))
-        }
+        ReportFormat::Human => match report.command {
+            Command::Scan => human::render(report, style),
+            Command::Diff => diff::human(report, style),
+            Command::Check => check::human(report, style),
+            Command::Verify => verify::human(report, style),
+        },
+        ReportFormat::Json => json::render(report)?,
+        ReportFormat::Sarif => sarif::render(report)?,
+        ReportFormat::Github => github::render(report),
+        ReportFormat::Markdown => markdown::render(report, template).map_err(Error::Usage)?,
+        ReportFormat::Junit => junit::render(report),
     })
 }
 

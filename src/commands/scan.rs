@@ -2,17 +2,15 @@
 
 use std::io::Write;
 
+use super::places::CatalogFiles;
 use super::{emit, load_inputs, Context};
 use crate::catalog::Catalog;
-use crate::cli::{ReportFormat, ScanArgs};
+use crate::cli::ScanArgs;
 use crate::error::Error;
-use crate::finding::{Counts, Location, Severity};
+use crate::finding::Severity;
 use crate::policy::{self, Outcome, Policy};
 use crate::registry::Server;
-use crate::report::{self, Report, ScanReport, Shown};
-use crate::visible;
-use std::collections::HashMap;
-use std::path::Path;
+use crate::report::{Command, Report};
 
 /// The live catalogs of the registered servers `ids` (all of them when empty).
 fn live_catalogs(ids: &[String], ctx: &Context) -> Result<Vec<Catalog>, Error> {
@@ -36,58 +34,34 @@ pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcom
     });
     let (detectors, catalogs) = (detectors?, catalogs?);
     let servers: Vec<String> = catalogs.iter().map(|c| c.server.clone()).collect();
-    let found = detectors.scan(&catalogs);
-    let policy::Suppressed { findings: mut all, suppressed } =
-        policy::apply_suppressions(found, &ctx.config.suppressions, &servers, crate::config::today());
+    let places = CatalogFiles::new(&catalogs, ctx.config.path.as_deref());
+    let found = detectors.scan(&catalogs, &places);
+    let kept = policy::apply_suppressions(
+        found,
+        &ctx.config.suppressions,
+        Some(&servers),
+        crate::config::today(),
+        &places,
+    );
     let policy = Policy {
         min_severity: args.min_severity.or(ctx.config.min_severity).unwrap_or(Severity::Low),
         fail_on: args.fail_on.or(ctx.config.fail_on).unwrap_or(Severity::High),
     };
-    // A finding points at the file its catalog came from (resolved once per catalog:
-    // a corpus scan has thousands of findings).
-    let mut files: HashMap<String, Option<Location>> = HashMap::new();
-    for catalog in &catalogs {
-        let file = catalog.origin.split("#/").next().filter(|o| !o.starts_with('<'));
-        let location = file.map(|f| Location { path: super::display_path(Path::new(f)), line: None });
-        files.entry(visible::label(&catalog.server)).or_insert(location);
-    }
-    for finding in &mut all {
-        finding.location = files.get(&finding.server).cloned().flatten();
-    }
-    let findings = all;
-    let outcome = policy.outcome(&findings);
-    let shown = policy.shown(&findings);
-    let hidden = Counts::of(findings.iter().filter(|f| f.severity < policy.min_severity.min(policy.fail_on)));
-    let tools = catalogs.iter().map(|c| c.tools().count()).sum();
-    let text = match args.output.format {
-        ReportFormat::Json => {
-            report::json::render(&ScanReport { findings: shown, servers: catalogs.len(), tools })?
-        }
-        ReportFormat::Human => {
-            let verdict = report::human::Verdict { outcome, fail_on: policy.fail_on, hidden, suppressed };
-            let report = ScanReport { findings: shown, servers: catalogs.len(), tools };
-            report::human::render(&report, &verdict, report::human::Style { color: ctx.color })
-        }
-        format => {
-            let report = Report {
-                command: "scan",
-                findings: shown
-                    .iter()
-                    .map(|f| Shown { finding: f, fails: f.severity >= policy.fail_on })
-                    .collect(),
-                drift: &[],
-                servers: catalogs.len(),
-                tools,
-                rules: detectors.all_rules(),
-                passed: outcome == Outcome::Pass,
-            };
-            super::render_report(format, &report, template.as_deref())?
-        }
+    let report = Report {
+        command: Command::Scan,
+        verdict: policy.judge(kept.findings, kept.suppressed),
+        drift: &[],
+        servers: catalogs.len(),
+        tools: catalogs.iter().map(|c| c.tools().count()).sum(),
+        rules: detectors.all_rules(),
+        extra: serde_json::Map::new(),
     };
-    emit(out, &text)?;
+    emit(out, &super::render(args.output.format, &report, ctx.color, template.as_deref())?)?;
+    let passed = report.passed();
     // The process ends next: freeing every parsed value and compiled rule one by one
     // is wasted work.
     std::mem::forget(catalogs);
     std::mem::forget(detectors);
-    Ok(super::outcome(outcome == Outcome::Pass, &args.output))
+    std::mem::forget(report);
+    Ok(super::outcome(passed, &args.output))
 }

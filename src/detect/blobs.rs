@@ -10,13 +10,14 @@ use regex::Regex;
 use super::{Fold, Hit};
 use crate::decode::printable_ratio;
 use crate::fields::FieldKind;
-use crate::finding::{Rule, Severity};
+use crate::finding::{Rule, RuleClass, Severity};
 
 pub const ENCODED_BLOB: Rule = Rule {
     id: "EXF005",
     name: "encoded-blob",
     title: "An encoded blob that decodes to text",
     severity: Severity::Low,
+    class: RuleClass::Detection,
     help: "Encoded blobs (base64, hex) that decode to text hide that text from review; the decoded text is scanned too.",
 };
 

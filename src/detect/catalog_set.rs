@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::catalog::Catalog;
 use crate::fields::{Field, FieldKind};
-use crate::finding::{fingerprint, Finding, Rule, Severity};
-use crate::item::{ItemRef, Kind};
+use crate::finding::{Finding, Locate, Rule, RuleClass, Severity};
+use crate::item::ItemRef;
 use crate::visible;
 
 pub const CONFUSABLE_NAMES: Rule = Rule {
@@ -15,6 +15,7 @@ pub const CONFUSABLE_NAMES: Rule = Rule {
     name: "confusable-name-collision",
     title: "Two different tool names look the same (UTS #39 skeletons match)",
     severity: Severity::High,
+    class: RuleClass::Detection,
     help: "Two different tool names that look the same (UTS #39 skeletons match): the model or user may call the impostor.",
 };
 
@@ -23,6 +24,7 @@ pub const CROSS_SERVER_REFERENCE: Rule = Rule {
     name: "cross-server-tool-reference",
     title: "Text refers to a tool of another server",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help: "Text that names a tool of another server is how a poisoned tool steers a trusted one (shadowing).",
 };
 
@@ -31,6 +33,7 @@ pub const NAME_COLLISION: Rule = Rule {
     name: "tool-name-collision",
     title: "Tools of different servers share a name (ignoring case and separators)",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help: "Tools of different servers with the same name (ignoring case and separators) let a client call the wrong one; within one server it is squatting.",
 };
 
@@ -39,6 +42,7 @@ pub const DUPLICATE_TOOL: Rule = Rule {
     name: "duplicate-tool",
     title: "Two tools of one server that describe themselves the same way",
     severity: Severity::High,
+    class: RuleClass::Detection,
     help: "Two tools of one server that present themselves the same way: the model cannot tell the original from the copy (function overlapping).",
 };
 
@@ -81,9 +85,19 @@ fn tool_finding(
     span: Option<[usize; 2]>,
     message: String,
     key: &str,
+    places: &dyn Locate,
 ) -> Finding {
     let item = ItemRef::tool(tool);
-    Finding { span, ..Finding::about(rule, severity, server, Some(&item), pointer, message, tool, key) }
+    Finding::of(rule)
+        .severity(severity)
+        .about(server, Some(&item))
+        .pointer(pointer)
+        .message(message)
+        .evidence(tool)
+        .key(key)
+        .span(span)
+        .field_in(places)
+        .build()
 }
 
 /// A finding about a tool's whole name (`/name`, spanning all of it).
@@ -94,17 +108,18 @@ fn name_finding(
     name: &str,
     message: String,
     key: &str,
+    places: &dyn Locate,
 ) -> Finding {
     let span = Some([0, name.chars().count()]);
-    tool_finding(rule, severity, server, name, "/name", span, message, key)
+    tool_finding(rule, severity, server, name, "/name", span, message, key, places)
 }
 
 /// The set-wide detectors (UNI009, SH003, SH005); SH001 runs field by field
 /// ([`References`]).
-pub fn check(catalogs: &[Catalog]) -> Vec<Finding> {
-    let mut out = confusable_names(catalogs);
-    out.extend(name_collisions(catalogs));
-    out.extend(catalogs.iter().flat_map(duplicate_tools));
+pub fn check(catalogs: &[Catalog], places: &dyn Locate) -> Vec<Finding> {
+    let mut out = confusable_names(catalogs, places);
+    out.extend(name_collisions(catalogs, places));
+    out.extend(catalogs.iter().flat_map(|c| duplicate_tools(c, places)));
     out
 }
 
@@ -112,7 +127,7 @@ pub fn check(catalogs: &[Catalog]) -> Vec<Finding> {
 /// first sentence of the description): function overlapping, where the model cannot
 /// tell the impostor from the original. Which one is the copy cannot be known, so
 /// every member of the group is reported.
-fn duplicate_tools(catalog: &Catalog) -> Vec<Finding> {
+fn duplicate_tools(catalog: &Catalog, places: &dyn Locate) -> Vec<Finding> {
     let mut by_summary: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for tool in catalog.tools() {
         let description = tool.value.get("description").and_then(|d| d.as_str()).unwrap_or("");
@@ -141,6 +156,7 @@ fn duplicate_tools(catalog: &Catalog) -> Vec<Finding> {
                 None,
                 message,
                 &key,
+                places,
             ));
         }
     }
@@ -164,7 +180,7 @@ const NAMED_LOOKALIKES: usize = 3;
 /// UNI009: every tool whose name has the same skeleton as a different name elsewhere
 /// in the set. When one side is ASCII, only the non-ASCII impostor is reported (high);
 /// when both are ASCII (`send_emaiI` vs `send_email`) both are, at medium.
-fn confusable_names(catalogs: &[Catalog]) -> Vec<Finding> {
+fn confusable_names(catalogs: &[Catalog], places: &dyn Locate) -> Vec<Finding> {
     // skeleton → name → servers having a tool of that name
     let mut by_skeleton: BTreeMap<String, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
     let mut skeletons: HashMap<&str, String> = HashMap::new();
@@ -206,7 +222,7 @@ fn confusable_names(catalogs: &[Catalog]) -> Vec<Finding> {
             }
             for &server in servers {
                 let message = format!("tool name looks the same as {}", described.join(", "));
-                findings.push(name_finding(&CONFUSABLE_NAMES, severity, server, name, message, name));
+                findings.push(name_finding(&CONFUSABLE_NAMES, severity, server, name, message, name, places));
             }
         }
     }
@@ -220,7 +236,7 @@ fn folded(name: &str) -> String {
 
 /// SH003: tools of different servers whose names fold to the same string. A client
 /// that namespaces poorly may call the wrong one.
-fn name_collisions(catalogs: &[Catalog]) -> Vec<Finding> {
+fn name_collisions(catalogs: &[Catalog], places: &dyn Locate) -> Vec<Finding> {
     let mut by_key: BTreeMap<String, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
     for catalog in catalogs {
         for tool in catalog.tools() {
@@ -244,7 +260,7 @@ fn name_collisions(catalogs: &[Catalog]) -> Vec<Finding> {
                     "the same server has a tool whose name differs only in case or separators: {}",
                     visible::escape(other)
                 );
-                out.push(name_finding(&NAME_COLLISION, Severity::High, server, name, message, other));
+                out.push(name_finding(&NAME_COLLISION, Severity::High, server, name, message, other, places));
             }
         }
     }
@@ -261,7 +277,15 @@ fn name_collisions(catalogs: &[Catalog]) -> Vec<Finding> {
                 .collect();
             for &name in names {
                 let message = format!("another server has a tool of the same name: {}", others.join(", "));
-                out.push(name_finding(&NAME_COLLISION, Severity::Medium, server, name, message, name));
+                out.push(name_finding(
+                    &NAME_COLLISION,
+                    Severity::Medium,
+                    server,
+                    name,
+                    message,
+                    name,
+                    places,
+                ));
             }
         }
     }
@@ -307,6 +331,7 @@ impl<'a> References<'a> {
         own: &HashSet<&str>,
         item: Option<&ItemRef>,
         field: &Field<'_>,
+        places: &dyn Locate,
     ) -> Option<Finding> {
         if !matches!(
             field.kind,
@@ -331,23 +356,18 @@ impl<'a> References<'a> {
             let names: Vec<String> = servers.iter().take(2).map(|s| visible::escape(s)).collect();
             format!("a tool of {}", names.join(", "))
         };
-        Some(Finding {
-            rule: CROSS_SERVER_REFERENCE.id,
-            name: CROSS_SERVER_REFERENCE.name,
-            severity: Severity::Medium,
-            server: visible::label(&catalog.server),
-            kind: item.map_or(Kind::Server, |i| i.kind),
-            item: item.map(|i| visible::label(&i.name)),
-            pointer: visible::escape(&field.pointer),
-            span: None,
-            message: format!("the text names {} ({whose})", visible::escape(token)),
-            evidence: visible::escape(token),
-            decoded: None,
-            fingerprint: fingerprint(CROSS_SERVER_REFERENCE.id, &catalog.server, item, &field.pointer, token),
-            // A mention is a reason to review, not a sink: the composite needs more.
-            signal: None,
-            location: None,
-        })
+        let message = format!("the text names {} ({whose})", visible::escape(token));
+        // A mention is a reason to review, not a sink: no signal, the composite needs more.
+        Some(
+            Finding::of(&CROSS_SERVER_REFERENCE)
+                .severity(Severity::Medium)
+                .about(&catalog.server, item)
+                .pointer(&field.pointer)
+                .message(message)
+                .evidence(token)
+                .field_in(places)
+                .build(),
+        )
     }
 }
 
@@ -355,6 +375,8 @@ impl<'a> References<'a> {
 mod tests {
     use super::*;
     use crate::catalog::{Header, Item};
+    use crate::finding::Nowhere;
+    use crate::item::Kind;
 
     fn catalog(server: &str, names: &[&str]) -> Catalog {
         Catalog {
@@ -379,12 +401,12 @@ mod tests {
     fn impostor_names_are_reported() {
         let set =
             [catalog("mail", &["send_email"]), catalog("evil", &["send_emai\u{0406}", "s\u{0435}nd_email"])];
-        let findings = confusable_names(&set);
+        let findings = confusable_names(&set, &Nowhere);
         assert_eq!(findings.len(), 2, "{findings:#?}");
         assert!(findings.iter().all(|f| f.severity == Severity::High && f.server == "evil"));
 
         let ascii = [catalog("a", &["send_email"]), catalog("b", &["send_emaiI"])];
-        let findings = confusable_names(&ascii);
+        let findings = confusable_names(&ascii, &Nowhere);
         assert_eq!(findings.len(), 2);
         assert!(findings.iter().all(|f| f.severity == Severity::Medium));
     }
@@ -392,8 +414,8 @@ mod tests {
     #[test]
     fn same_name_in_many_servers_is_not_a_collision() {
         let set = [catalog("a", &["read_file"]), catalog("b", &["read_file"])];
-        assert!(confusable_names(&set).is_empty());
-        let collisions = name_collisions(&set);
+        assert!(confusable_names(&set, &Nowhere).is_empty());
+        let collisions = name_collisions(&set, &Nowhere);
         assert_eq!(collisions.len(), 2, "the same name in two servers is a collision (SH003)");
         assert!(collisions.iter().all(|f| f.rule == "SH003" && f.severity == Severity::Medium));
     }

@@ -4,15 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use crate::finding::{fingerprint, Finding, Rule, Severity, Signal};
-use crate::item::{ItemRef, Kind};
-use crate::visible;
+use crate::finding::{Finding, Locate, Rule, RuleClass, Severity, Signal};
+use crate::item::ItemRef;
 
 pub const COMPOSITE: Rule = Rule {
     id: "TR000",
     name: "poisoning-composite",
     title: "An instruction to the model, a sensitive target, and a sink or concealment in one tool",
     severity: Severity::Critical,
+    class: RuleClass::Detection,
     help: "Poisoning is a conjunction: an instruction to the model, a sensitive target, and a sink or concealment in one tool. Single weak cues never fail a gate by themselves.",
 };
 
@@ -23,7 +23,12 @@ pub const RULES: [&Rule; 1] = [&COMPOSITE];
 /// - high: an instruction of medium severity or more + any other signal, or two
 ///   independent instructions of medium severity or more (different rules matching
 ///   different text: one phrase caught by two rules counts once).
-pub fn check(server: &str, item: Option<&ItemRef>, findings: &[Finding]) -> Option<Finding> {
+pub fn check(
+    server: &str,
+    item: Option<&ItemRef>,
+    findings: &[Finding],
+    places: &dyn Locate,
+) -> Option<Finding> {
     // signal → the rules that gave it, and the strongest instruction seen
     let mut by_signal: BTreeMap<Signal, Vec<&'static str>> = BTreeMap::new();
     let mut strong_instruction = false;
@@ -47,25 +52,19 @@ pub fn check(server: &str, item: Option<&ItemRef>, findings: &[Finding]) -> Opti
     let parts: Vec<String> =
         by_signal.iter().map(|(signal, rules)| format!("{} ({})", signal.name(), rules.join(", "))).collect();
     let evidence = parts.join("; ");
-    Some(Finding {
-        rule: COMPOSITE.id,
-        name: COMPOSITE.name,
-        severity,
-        server: visible::label(server),
-        kind: item.map_or(Kind::Server, |i| i.kind),
-        item: item.map(|i| visible::label(&i.name)),
-        pointer: String::new(),
-        span: None,
-        message: format!(
-            "poisoning pattern across the {}'s fields: {evidence}",
-            item.map_or("server header".to_owned(), |i| i.kind.to_string())
-        ),
-        evidence: evidence.clone(),
-        decoded: None,
-        fingerprint: fingerprint(COMPOSITE.id, server, item, "", &evidence),
-        signal: None,
-        location: None,
-    })
+    let message = format!(
+        "poisoning pattern across the {}'s fields: {evidence}",
+        item.map_or("server header".to_owned(), |i| i.kind.to_string())
+    );
+    Some(
+        Finding::of(&COMPOSITE)
+            .severity(severity)
+            .about(server, item)
+            .message(message)
+            .evidence(&evidence)
+            .field_in(places)
+            .build(),
+    )
 }
 
 /// How many medium-or-worse instruction findings stand on separate text: different
@@ -95,11 +94,14 @@ fn independent_instructions(findings: &[Finding]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Nowhere;
+    use crate::item::Kind;
 
     fn finding(rule: &'static str, severity: Severity, signal: Signal) -> Finding {
         Finding {
             rule,
             name: "x",
+            class: RuleClass::Detection,
             severity,
             server: "s".into(),
             kind: Kind::Tool,
@@ -122,34 +124,38 @@ mod tests {
         let c = finding("TR004", Severity::Medium, Signal::Sink);
         let d = finding("TR002", Severity::High, Signal::Concealment);
         assert_eq!(
-            check("s", Some(&ItemRef::tool("t")), &[a.clone(), b.clone(), c.clone()]).map(|f| f.severity),
+            check("s", Some(&ItemRef::tool("t")), &[a.clone(), b.clone(), c.clone()], &Nowhere)
+                .map(|f| f.severity),
             Some(Severity::Critical)
         );
         assert_eq!(
-            check("s", Some(&ItemRef::tool("t")), &[a.clone(), b.clone(), d]).map(|f| f.severity),
+            check("s", Some(&ItemRef::tool("t")), &[a.clone(), b.clone(), d], &Nowhere).map(|f| f.severity),
             Some(Severity::Critical)
         );
         assert_eq!(
-            check("s", Some(&ItemRef::tool("t")), &[a.clone(), b.clone()]),
+            check("s", Some(&ItemRef::tool("t")), &[a.clone(), b.clone()], &Nowhere),
             None,
             "weak instruction + target"
         );
         let strong = finding("TR003", Severity::Medium, Signal::Instruction);
         assert_eq!(
-            check("s", Some(&ItemRef::tool("t")), &[strong.clone(), c]).map(|f| f.severity),
+            check("s", Some(&ItemRef::tool("t")), &[strong.clone(), c], &Nowhere).map(|f| f.severity),
             Some(Severity::High)
         );
-        assert_eq!(check("s", Some(&ItemRef::tool("t")), &[b]), None);
+        assert_eq!(check("s", Some(&ItemRef::tool("t")), &[b], &Nowhere), None);
 
         // Two rules on the same phrase count once; on separate phrases, twice.
         let mut one = strong.clone();
         one.span = Some([10, 30]);
         let mut same_phrase = finding("TR020", Severity::Medium, Signal::Instruction);
         same_phrase.span = Some([12, 28]);
-        assert_eq!(check("s", Some(&ItemRef::tool("t")), &[one.clone(), same_phrase.clone()]), None);
+        assert_eq!(
+            check("s", Some(&ItemRef::tool("t")), &[one.clone(), same_phrase.clone()], &Nowhere),
+            None
+        );
         same_phrase.span = Some([40, 60]);
         assert_eq!(
-            check("s", Some(&ItemRef::tool("t")), &[one, same_phrase]).map(|f| f.severity),
+            check("s", Some(&ItemRef::tool("t")), &[one, same_phrase], &Nowhere).map(|f| f.severity),
             Some(Severity::High)
         );
     }

@@ -8,13 +8,14 @@ use std::collections::BTreeMap;
 
 use super::{byte_span, Hit};
 use crate::charclass;
-use crate::finding::{Rule, Severity};
+use crate::finding::{Rule, RuleClass, Severity};
 
 pub const ANSI: Rule = Rule {
     id: "CTL001",
     name: "ansi-escape",
     title: "ANSI escape sequences can hide or rewrite text on a terminal",
     severity: Severity::High,
+    class: RuleClass::Detection,
     help: "ANSI escape sequences make a terminal hide, recolour or rewrite text that the model still reads in full.",
 };
 pub const CONTROL: Rule = Rule {
@@ -22,6 +23,7 @@ pub const CONTROL: Rule = Rule {
     name: "c0-c1-control",
     title: "C0/C1 control characters have no place in tool metadata",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help: "Control characters have no place in tool metadata and can drive terminals.",
 };
 pub const OVERWRITE: Rule = Rule {
@@ -29,6 +31,7 @@ pub const OVERWRITE: Rule = Rule {
     name: "carriage-return-overwrite",
     title: "Carriage returns or backspaces overwrite text on a terminal",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help: "Carriage returns and backspaces let later text overwrite earlier text on a terminal, hiding it from a reviewer.",
 };
 

@@ -4,13 +4,14 @@
 
 use super::Hit;
 use crate::fields::FieldKind;
-use crate::finding::{Rule, Severity};
+use crate::finding::{Rule, RuleClass, Severity};
 
 pub const PADDING: Rule = Rule {
     id: "LEN002",
     name: "whitespace-padding",
     title: "Long whitespace padding pushes text out of a reviewer's view",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help: "Long runs of spaces or blank lines push the rest of the text out of a reviewer's view.",
 };
 
@@ -19,6 +20,7 @@ pub const OVERSIZED: Rule = Rule {
     name: "oversized-text",
     title: "Text far longer than tool metadata needs",
     severity: Severity::Low,
+    class: RuleClass::Detection,
     help: "Very long text leaves room to bury instructions where no reviewer reads.",
 };
 

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::catalog::{Catalog, Item};
 use crate::fields::{self, Field, FieldKind};
-use crate::finding::{fingerprint, Finding, Rule, Severity, Signal};
+use crate::finding::{fingerprint, Finding, Locate, Rule, Severity, Signal};
 use crate::item::{ItemRef, Kind};
 use crate::{parallel, visible};
 
@@ -277,8 +277,8 @@ impl Detectors {
 
     /// Runs every detector over `catalogs`; findings come back sorted. Headers and items
     /// (tools, prompts, resources, templates) are scanned in parallel; the set-wide
-    /// checks run beside them.
-    pub fn scan(&self, catalogs: &[Catalog]) -> Vec<Finding> {
+    /// checks run beside them. Each finding is placed by `places` as it is made.
+    pub fn scan(&self, catalogs: &[Catalog], places: &dyn Locate) -> Vec<Finding> {
         let references = catalog_set::References::new(catalogs);
         let own: Vec<HashSet<&str>> =
             catalogs.iter().map(|c| c.tools().map(|t| t.name.as_str()).collect()).collect();
@@ -291,29 +291,29 @@ impl Detectors {
             })
             .collect();
         let (across, mut per_unit) = std::thread::scope(|scope| {
-            let across = scope.spawn(|| catalog_set::check(catalogs));
+            let across = scope.spawn(|| catalog_set::check(catalogs, places));
             let fields = parallel::map(&units, Memo::default, |memo, &(c, t)| {
                 let catalog = &catalogs[c];
                 let item = t.and_then(|t| catalog.items.get(t));
-                self.scan_unit(memo, &references, catalog, &own[c], item)
+                self.scan_unit(memo, &references, catalog, &own[c], item, places)
             });
             (across.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), fields)
         });
         // Cross-catalog findings join their tool's before the composite is judged; they
         // name server and tool escaped, as every finding does. The first input wins when
         // a server and tool name is given twice.
-        let mut places: HashMap<(String, Kind, Option<String>), usize> = HashMap::new();
+        let mut unit_of: HashMap<(String, Kind, Option<String>), usize> = HashMap::new();
         for (unit, &(c, t)) in units.iter().enumerate() {
             let catalog = &catalogs[c];
             let item = t.and_then(|t| catalog.items.get(t));
             let kind = item.map_or(Kind::Server, |i| i.kind);
-            places
+            unit_of
                 .entry((visible::label(&catalog.server), kind, item.map(|i| visible::label(&i.name))))
                 .or_insert(unit);
         }
         let mut findings = Vec::new();
         for finding in across {
-            match places.get(&(finding.server.clone(), finding.kind, finding.item.clone())) {
+            match unit_of.get(&(finding.server.clone(), finding.kind, finding.item.clone())) {
                 Some(&unit) => per_unit[unit].push(finding),
                 None => findings.push(finding),
             }
@@ -321,7 +321,7 @@ impl Detectors {
         for (&(c, t), found) in units.iter().zip(per_unit) {
             let catalog = &catalogs[c];
             let item = t.and_then(|t| catalog.items.get(t)).map(Item::key);
-            findings.extend(composite::check(&catalog.server, item.as_ref(), &found));
+            findings.extend(composite::check(&catalog.server, item.as_ref(), &found, places));
             findings.extend(found);
         }
         if !self.disabled.is_empty() {
@@ -340,20 +340,22 @@ impl Detectors {
         catalog: &'a Catalog,
         own: &HashSet<&str>,
         item: Option<&'a Item>,
+        places: &dyn Locate,
     ) -> Vec<Finding> {
         let mut found = Vec::new();
         // Labels once per unit: each finding carries them.
         let server = Named::new(&catalog.server);
         let Some(item) = item else {
+            let unit = Unit { server: &server, item: None, places };
             for field in fields::header_fields(&catalog.header) {
-                self.scan_field(memo, &server, None, None, &field, &mut found);
-                found.extend(references.check(catalog, own, None, &field));
+                self.scan_field(memo, &unit, None, &field, &mut found);
+                found.extend(references.check(catalog, own, None, &field, places));
             }
             // What duplicated keys hid is scanned too: some reader sees it.
             for duplicate in &catalog.duplicates {
-                found.push(schema::duplicate_key(&catalog.server, None, &duplicate.pointer));
+                found.push(schema::duplicate_key(&catalog.server, None, &duplicate.pointer, places));
                 for field in fields::shadowed_header_fields(duplicate) {
-                    self.scan_field(memo, &server, None, None, &field, &mut found);
+                    self.scan_field(memo, &unit, None, &field, &mut found);
                 }
             }
             return found;
@@ -361,15 +363,16 @@ impl Detectors {
         let annotations = item.value.get("annotations");
         let name = Named::new(&item.name);
         let key = item.key();
+        let unit = Unit { server: &server, item: Some((&name, &key)), places };
         let hidden = item.duplicate_keys.iter().flat_map(|d| fields::shadowed_item_fields(item.kind, d));
         for field in fields::item_fields(item.kind, &item.value).into_iter().chain(hidden) {
-            self.scan_field(memo, &server, Some((&name, item.kind)), annotations, &field, &mut found);
-            found.extend(references.check(catalog, own, Some(&key), &field));
+            self.scan_field(memo, &unit, annotations, &field, &mut found);
+            found.extend(references.check(catalog, own, Some(&key), &field, places));
         }
         if item.kind == Kind::Tool {
-            found.extend(schema::check_tool(&catalog.server, item));
+            found.extend(schema::check_tool(&catalog.server, item, places));
         } else {
-            found.extend(schema::duplicate_keys(&catalog.server, item));
+            found.extend(schema::duplicate_keys(&catalog.server, item, places));
         }
         found
     }
@@ -391,13 +394,12 @@ impl Detectors {
     fn scan_field<'a>(
         &self,
         memo: &mut Memo<'a>,
-        server: &Named<'_>,
-        item: Option<(&Named<'_>, Kind)>,
+        unit: &Unit<'_>,
         annotations: Option<&Value>,
         field: &Field<'a>,
         out: &mut Vec<Finding>,
     ) {
-        let place = Place { server, item, pointer: &field.pointer, kind: field.kind, annotations };
+        let place = Place { unit, pointer: &field.pointer, kind: field.kind, annotations };
         // Field checks are pure in (kind, text) — except tool names, whose annotation
         // rules also read the tool's annotations — so repeated strings are checked once.
         let hits = if field.kind == FieldKind::ToolName {
@@ -463,6 +465,7 @@ type Memo<'a> = HashMap<(FieldKind, &'a str), Vec<Hit>>;
 /// A server or tool name, with its label ([`visible::label`]) and the form
 /// fingerprints bind (the raw name, or the label of an over-long one), made once.
 struct Named<'a> {
+    raw: &'a str,
     label: String,
     bound: std::borrow::Cow<'a, str>,
 }
@@ -472,15 +475,21 @@ impl<'a> Named<'a> {
         let label = visible::label(raw);
         let long = raw.chars().nth(visible::MAX_LABEL_CHARS).is_some();
         let bound = if long { label.clone().into() } else { raw.into() };
-        Named { label, bound }
+        Named { raw, label, bound }
     }
 }
 
-/// Where a field is: server, item (and its kind), pointer and field kind, and the
-/// item's annotations.
-struct Place<'a> {
+/// What one scan unit is about: a server's header (`item` is `None`) or one of its
+/// items (its name's label and its raw key), and who places findings on it.
+struct Unit<'a> {
     server: &'a Named<'a>,
-    item: Option<(&'a Named<'a>, Kind)>,
+    item: Option<(&'a Named<'a>, &'a ItemRef)>,
+    places: &'a dyn Locate,
+}
+
+/// Where a field is: its unit, pointer and field kind, and the item's annotations.
+struct Place<'a> {
+    unit: &'a Unit<'a>,
     pointer: &'a str,
     kind: FieldKind,
     annotations: Option<&'a Value>,
@@ -515,13 +524,16 @@ fn to_finding(
     let raw = text.get(hit.span.0..hit.span.1).unwrap_or_default();
     let evidence_key = format!("{via}{raw}");
     let message = if via.is_empty() { hit.message.clone() } else { format!("{via}{}", hit.message) };
+    let unit = place.unit;
+    let item = unit.item.map(|(_, key)| key);
     Finding {
         rule: hit.rule.id,
         name: hit.rule.name,
+        class: hit.rule.class,
         severity: hit.severity,
-        server: place.server.label.clone(),
-        kind: place.item.map_or(Kind::Server, |(_, kind)| kind),
-        item: place.item.map(|(named, _)| named.label.clone()),
+        server: unit.server.label.clone(),
+        kind: item.map_or(Kind::Server, |i| i.kind),
+        item: unit.item.map(|(named, _)| named.label.clone()),
         pointer: visible::escape(place.pointer),
         span,
         message,
@@ -533,13 +545,13 @@ fn to_finding(
         decoded: hit.decoded.as_deref().map(visible::escape),
         fingerprint: fingerprint(
             hit.rule.id,
-            &place.server.bound,
-            place.item.map(|(named, kind)| ItemRef::new(kind, named.bound.to_string())).as_ref(),
+            &unit.server.bound,
+            unit.item.map(|(named, key)| ItemRef::new(key.kind, named.bound.to_string())).as_ref(),
             place.pointer,
             &evidence_key,
         ),
         signal: hit.signal,
-        location: None,
+        location: unit.places.field(unit.server.raw, item, place.pointer),
     }
 }
 

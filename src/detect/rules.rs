@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::Hit;
 use crate::fields::{self, FieldKind};
-use crate::finding::{Rule, Severity, Signal};
+use crate::finding::{Rule, RuleClass, Severity, Signal};
 
 /// The built-in rule files, one per family.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -451,6 +451,7 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
     // Rules live for the whole run and findings refer to their ids as `&'static str`;
     // leaking one small `Rule` per loaded rule is the simple way to get that.
     let rule: &'static Rule = Box::leak(Box::new(Rule {
+        class: RuleClass::Detection,
         id: leak(raw.id),
         name: leak(raw.name),
         title: leak(raw.title),

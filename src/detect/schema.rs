@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::Hit;
 use crate::catalog::Item;
 use crate::fields::{escape_token, subschemas, FieldKind, Subschemas};
-use crate::finding::{Finding, Rule, Severity};
+use crate::finding::{Finding, Locate, Rule, RuleClass, Severity};
 use crate::item::ItemRef;
 use crate::visible;
 
@@ -16,6 +16,7 @@ pub const UNKNOWN_KEYWORD: Rule = Rule {
     name: "non-standard-schema-keyword",
     title: "A schema key that is not a JSON Schema keyword",
     severity: Severity::Low,
+    class: RuleClass::Detection,
     help: "Keys in a schema that are not JSON Schema keywords are still shown to the model by many clients: a place for instructions.",
 };
 pub const INVALID_STRUCTURE: Rule = Rule {
@@ -23,6 +24,7 @@ pub const INVALID_STRUCTURE: Rule = Rule {
     name: "invalid-type-or-required",
     title: "Prose or unknown names in `type` or `required`",
     severity: Severity::High,
+    class: RuleClass::Detection,
     help:
         "Prose in `type` or `required`, or names no property has, is instruction text in a structural field.",
 };
@@ -31,6 +33,7 @@ pub const INSTRUCTION_IN_VALUES: Rule = Rule {
     name: "instruction-in-values",
     title: "Instructions inside enum, const, default or examples values",
     severity: Severity::High,
+    class: RuleClass::Detection,
     help: "Enum, const, default and examples values are data; sentences addressed to the model there are poisoning.",
 };
 pub const REMOTE_REF: Rule = Rule {
@@ -38,6 +41,7 @@ pub const REMOTE_REF: Rule = Rule {
     name: "remote-ref",
     title: "A `$ref` to a document outside the schema",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help:
         "A `$ref` to another document brings in a schema the reviewer never saw, and the client may fetch it.",
 };
@@ -46,6 +50,7 @@ pub const DUPLICATE_KEYS: Rule = Rule {
     name: "duplicate-json-keys",
     title: "A key appears twice in one JSON object",
     severity: Severity::High,
+    class: RuleClass::Detection,
     help: "A key given twice in one object means different parsers see different values: the reviewer may not see what the client uses. Every value is scanned; guard refuses such messages.",
 };
 
@@ -54,6 +59,7 @@ pub const COVERT_CHANNEL: Rule = Rule {
     name: "covert-channel-parameter",
     title: "Free-text parameters named like side channels that the tool never explains",
     severity: Severity::Low,
+    class: RuleClass::Detection,
     help: "Free-text parameters named like side channels (notes, context, debug) that the tool never explains are exfiltration channels.",
 };
 pub const CREDENTIAL_COLLECTION: Rule = Rule {
@@ -61,6 +67,7 @@ pub const CREDENTIAL_COLLECTION: Rule = Rule {
     name: "credential-collecting-schema",
     title: "A tool that asks for two or more kinds of credentials at once",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help: "A tool that asks for several kinds of credentials, or for the user's own secrets, is harvesting them.",
 };
 
@@ -216,27 +223,36 @@ pub fn check_value_hits(kind: FieldKind, hits: &mut Vec<Hit>) {
 }
 
 /// JSON001 for every key given twice inside an item of any kind.
-pub fn duplicate_keys(server: &str, item: &Item) -> Vec<Finding> {
+pub fn duplicate_keys(server: &str, item: &Item, places: &dyn Locate) -> Vec<Finding> {
     let key = item.key();
-    item.duplicate_keys.iter().map(|d| duplicate_key(server, Some(&key), &d.pointer)).collect()
+    item.duplicate_keys.iter().map(|d| duplicate_key(server, Some(&key), &d.pointer, places)).collect()
+}
+
+/// The tool a schema check is about, and who places its findings.
+struct Subject<'a> {
+    server: &'a str,
+    tool: &'a Item,
+    places: &'a dyn Locate,
 }
 
 /// Tool-level schema checks: SCH002, SCH003, SCH005, SCH006, SCH008, JSON001.
-pub fn check_tool(server: &str, tool: &Item) -> Vec<Finding> {
+pub fn check_tool(server: &str, tool: &Item, places: &dyn Locate) -> Vec<Finding> {
     let mut out = Vec::new();
-    parameters(server, tool, &mut out);
-    out.extend(duplicate_keys(server, tool));
+    let subject = Subject { server, tool, places };
+    parameters(&subject, &mut out);
+    out.extend(duplicate_keys(server, tool, places));
     for key in ["inputSchema", "outputSchema"] {
         if let Some(schema) = tool.value.get(key) {
             let mut path = format!("/{key}");
-            walk(server, tool, schema, &mut path, &mut out);
+            walk(&subject, schema, &mut path, &mut out);
         }
     }
     out
 }
 
 /// SCH006 and SCH008 over the top-level parameters.
-fn parameters(server: &str, tool: &Item, out: &mut Vec<Finding>) {
+fn parameters(subject: &Subject<'_>, out: &mut Vec<Finding>) {
+    let tool = subject.tool;
     let Some(props) = tool.value.pointer("/inputSchema/properties").and_then(Value::as_object) else {
         return;
     };
@@ -255,8 +271,7 @@ fn parameters(server: &str, tool: &Item, out: &mut Vec<Finding>) {
         let severity = if covert.len() >= 2 { Severity::High } else { Severity::Low };
         let listed = covert.iter().map(|n| visible::escape(n)).collect::<Vec<_>>().join(", ");
         out.push(finding(
-            server,
-            tool,
+            subject,
             &COVERT_CHANNEL,
             severity,
             "/inputSchema/properties",
@@ -295,8 +310,7 @@ fn parameters(server: &str, tool: &Item, out: &mut Vec<Finding>) {
     };
     let listed = kinds.join(", ");
     out.push(finding(
-        server,
-        tool,
+        subject,
         &CREDENTIAL_COLLECTION,
         severity,
         "/inputSchema/properties",
@@ -313,9 +327,9 @@ fn enter(path: &mut String, token: &str) -> usize {
     mark
 }
 
-fn walk(server: &str, tool: &Item, schema: &Value, path: &mut String, out: &mut Vec<Finding>) {
+fn walk(subject: &Subject<'_>, schema: &Value, path: &mut String, out: &mut Vec<Finding>) {
     let Value::Object(map) = schema else { return };
-    check_object(server, tool, map, path, out);
+    check_object(subject, map, path, out);
     for (key, value) in map {
         let mark = enter(path, key);
         match subschemas(key) {
@@ -323,7 +337,7 @@ fn walk(server: &str, tool: &Item, schema: &Value, path: &mut String, out: &mut 
                 if let Value::Object(children) = value {
                     for (name, child) in children {
                         let inner = enter(path, name);
-                        walk(server, tool, child, path, out);
+                        walk(subject, child, path, out);
                         path.truncate(inner);
                     }
                 }
@@ -332,11 +346,11 @@ fn walk(server: &str, tool: &Item, schema: &Value, path: &mut String, out: &mut 
                 Value::Array(list) => {
                     for (i, item) in list.iter().enumerate() {
                         let inner = enter(path, &i.to_string());
-                        walk(server, tool, item, path, out);
+                        walk(subject, item, path, out);
                         path.truncate(inner);
                     }
                 }
-                other => walk(server, tool, other, path, out),
+                other => walk(subject, other, path, out),
             },
             None => {}
         }
@@ -344,7 +358,7 @@ fn walk(server: &str, tool: &Item, schema: &Value, path: &mut String, out: &mut 
     }
 }
 
-fn check_object(server: &str, tool: &Item, map: &Map<String, Value>, pointer: &str, out: &mut Vec<Finding>) {
+fn check_object(subject: &Subject<'_>, map: &Map<String, Value>, pointer: &str, out: &mut Vec<Finding>) {
     for (key, value) in map {
         let known = is_keyword(key) || key.starts_with("x-") || key.starts_with("x_");
         let structural = matches!(key.as_str(), "type" | "required" | "$ref");
@@ -355,8 +369,7 @@ fn check_object(server: &str, tool: &Item, map: &Map<String, Value>, pointer: &s
         if !known {
             let shown = visible::escape(key);
             out.push(finding(
-                server,
-                tool,
+                subject,
                 &UNKNOWN_KEYWORD,
                 Severity::Low,
                 &here,
@@ -369,8 +382,7 @@ fn check_object(server: &str, tool: &Item, map: &Map<String, Value>, pointer: &s
                 let severity =
                     if t.contains(char::is_whitespace) { Severity::High } else { Severity::Medium };
                 out.push(finding(
-                    server,
-                    tool,
+                    subject,
                     &INVALID_STRUCTURE,
                     severity,
                     &here,
@@ -383,8 +395,7 @@ fn check_object(server: &str, tool: &Item, map: &Map<String, Value>, pointer: &s
                     if !item.as_str().is_some_and(|t| TYPES.contains(&t)) {
                         let text = item.as_str().unwrap_or_default();
                         out.push(finding(
-                            server,
-                            tool,
+                            subject,
                             &INVALID_STRUCTURE,
                             Severity::Medium,
                             &format!("{here}/{i}"),
@@ -401,8 +412,7 @@ fn check_object(server: &str, tool: &Item, map: &Map<String, Value>, pointer: &s
                     match item.as_str() {
                         Some(name) if name.trim().contains(char::is_whitespace) => {
                             out.push(finding(
-                                server,
-                                tool,
+                                subject,
                                 &INVALID_STRUCTURE,
                                 Severity::High,
                                 &at,
@@ -412,8 +422,7 @@ fn check_object(server: &str, tool: &Item, map: &Map<String, Value>, pointer: &s
                         }
                         Some(name) if declared.is_some_and(|d| !d.contains_key(name)) => {
                             out.push(finding(
-                                server,
-                                tool,
+                                subject,
                                 &INVALID_STRUCTURE,
                                 Severity::Low,
                                 &at,
@@ -423,8 +432,7 @@ fn check_object(server: &str, tool: &Item, map: &Map<String, Value>, pointer: &s
                         }
                         Some(_) => {}
                         None => out.push(finding(
-                            server,
-                            tool,
+                            subject,
                             &INVALID_STRUCTURE,
                             Severity::Medium,
                             &at,
@@ -436,8 +444,7 @@ fn check_object(server: &str, tool: &Item, map: &Map<String, Value>, pointer: &s
             }
             ("$ref", Value::String(target)) if !target.starts_with('#') => {
                 out.push(finding(
-                    server,
-                    tool,
+                    subject,
                     &REMOTE_REF,
                     Severity::Medium,
                     &here,
@@ -451,30 +458,33 @@ fn check_object(server: &str, tool: &Item, map: &Map<String, Value>, pointer: &s
 }
 
 /// JSON001 for the key at `pointer` (of an item, or of the catalog when `item` is `None`).
-pub fn duplicate_key(server: &str, item: Option<&ItemRef>, pointer: &str) -> Finding {
+pub fn duplicate_key(server: &str, item: Option<&ItemRef>, pointer: &str, places: &dyn Locate) -> Finding {
     let message = "the key appears more than once in this object; parsers disagree on which value wins";
-    Finding::about(
-        &DUPLICATE_KEYS,
-        Severity::High,
-        server,
-        item,
-        pointer,
-        message.to_owned(),
-        pointer,
-        pointer,
-    )
+    Finding::of(&DUPLICATE_KEYS)
+        .about(server, item)
+        .pointer(pointer)
+        .message(message)
+        .evidence(pointer)
+        .field_in(places)
+        .build()
 }
 
 fn finding(
-    server: &str,
-    tool: &Item,
+    subject: &Subject<'_>,
     rule: &'static Rule,
     severity: Severity,
     pointer: &str,
     message: &str,
     evidence: &str,
 ) -> Finding {
-    Finding::about(rule, severity, server, Some(&tool.key()), pointer, message.to_owned(), evidence, evidence)
+    Finding::of(rule)
+        .severity(severity)
+        .about(subject.server, Some(&subject.tool.key()))
+        .pointer(pointer)
+        .message(message)
+        .evidence(evidence)
+        .field_in(subject.places)
+        .build()
 }
 
 #[cfg(test)]
@@ -491,7 +501,7 @@ mod tests {
             duplicate_keys: vec![],
             source_pointer: "/0".into(),
         };
-        check_tool("s", &tool).into_iter().map(|f| (f.rule, f.severity)).collect()
+        check_tool("s", &tool, &crate::finding::Nowhere).into_iter().map(|f| (f.rule, f.severity)).collect()
     }
 
     #[test]

@@ -12,13 +12,14 @@ use super::{byte_span, describe, runs, Fold, Hit};
 use crate::charclass;
 use crate::decode;
 use crate::fields::FieldKind;
-use crate::finding::{Rule, Severity};
+use crate::finding::{Rule, RuleClass, Severity};
 
 pub const BIDI: Rule = Rule {
     id: "UNI001",
     name: "bidi-control",
     title: "Bidirectional control characters make the displayed text differ from what the model reads",
     severity: Severity::High,
+    class: RuleClass::Detection,
     help: "Bidi controls (RLO, LRE, isolates) make a terminal or UI show text in a different order than the model reads it (Trojan Source). Remove them; legitimate RTL text needs at most isolates and marks.",
 };
 pub const ZERO_WIDTH: Rule = Rule {
@@ -26,6 +27,7 @@ pub const ZERO_WIDTH: Rule = Rule {
     name: "zero-width-in-word",
     title: "Zero-width characters split words past filters or carry hidden bits",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help: "Zero-width characters split a word so that filters miss it while the model reads it whole, or encode hidden bits. Remove them; emoji sequences and Arabic-script or Indic joiners are allowed.",
 };
 pub const TAGS: Rule = Rule {
@@ -33,6 +35,7 @@ pub const TAGS: Rule = Rule {
     name: "unicode-tags-smuggling",
     title: "Unicode Tags characters carry invisible ASCII text",
     severity: Severity::High,
+    class: RuleClass::Detection,
     help: "Unicode Tags characters (U+E0000-U+E007F) are invisible, yet models read them as ASCII: a classic way to smuggle instructions. Only flag tag sequences are legitimate.",
 };
 pub const VARIATION_SELECTORS: Rule = Rule {
@@ -40,6 +43,7 @@ pub const VARIATION_SELECTORS: Rule = Rule {
     name: "variation-selector-run",
     title: "Variation selectors outside a standard sequence smuggle bytes",
     severity: Severity::High,
+    class: RuleClass::Detection,
     help: "More than one variation selector in a row has no standard meaning and can carry arbitrary bytes. Remove them.",
 };
 pub const INVISIBLE_OPERATORS: Rule = Rule {
@@ -47,6 +51,7 @@ pub const INVISIBLE_OPERATORS: Rule = Rule {
     name: "invisible-math-operator-run",
     title: "Runs of invisible math operators encode hidden text",
     severity: Severity::High,
+    class: RuleClass::Detection,
     help: "Runs of invisible math operators encode bits (Sneaky Bits). Single operators inside formulas are fine.",
 };
 pub const IGNORABLE: Rule = Rule {
@@ -54,6 +59,7 @@ pub const IGNORABLE: Rule = Rule {
     name: "default-ignorable",
     title: "Default-ignorable characters (Hangul fillers, soft hyphens, reserved) render as nothing",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help: "Default-ignorable characters render as nothing: Hangul fillers can form invisible names, reserved code points have no use. Remove them.",
 };
 pub const PRIVATE_USE: Rule = Rule {
@@ -61,6 +67,7 @@ pub const PRIVATE_USE: Rule = Rule {
     name: "private-use-or-noncharacter",
     title: "Private-use, noncharacter or unassigned code points have no standard meaning",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help: "Private-use code points, noncharacters and unassigned code points have no standard meaning and can carry data.",
 };
 pub const NON_ASCII_NAME: Rule = Rule {
@@ -68,6 +75,7 @@ pub const NON_ASCII_NAME: Rule = Rule {
     name: "non-ascii-tool-name",
     title: "Tool name outside the MCP charset [A-Za-z0-9_.-]",
     severity: Severity::High,
+    class: RuleClass::Detection,
     help: "MCP tool names are [A-Za-z0-9_.-]; a name outside that set can impersonate another tool. Rename the tool.",
 };
 pub const MIXED_SCRIPT: Rule = Rule {
@@ -75,6 +83,7 @@ pub const MIXED_SCRIPT: Rule = Rule {
     name: "mixed-script-confusable-word",
     title: "A word mixes scripts so that it looks like an ASCII word",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help: "A word that mixes scripts into a look-alike of an ASCII word evades keyword review.",
 };
 pub const COMPATIBILITY: Rule = Rule {
@@ -82,6 +91,7 @@ pub const COMPATIBILITY: Rule = Rule {
     name: "compatibility-letters",
     title: "Fullwidth or mathematical letters that fold (NFKC) to ASCII words",
     severity: Severity::Medium,
+    class: RuleClass::Detection,
     help: "Fullwidth or mathematical letters look like ASCII words but are different characters.",
 };
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::canon;
 use crate::config::Config;
-use crate::finding::{Rule, Severity};
+use crate::finding::{Rule, RuleClass, Severity};
 use crate::item::{ItemRef, Kind};
 use inventory::Inventory;
 
@@ -229,6 +229,7 @@ pub static NON_CANONICAL: Rule = Rule {
     name: "non-canonical-file",
     title: "A registry file is not in canonical form",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "Registry JSON files are written with sorted keys, two-space indent and every non-ASCII \
            character escaped, so that a hidden character shows in a diff. Run `toolreg fmt`.",
 };
@@ -237,6 +238,7 @@ pub static DIGEST_MISMATCH: Rule = Rule {
     name: "pin-digest-mismatch",
     title: "A pin's digest does not match its content (hand edit)",
     severity: Severity::Critical,
+    class: RuleClass::Control,
     help: "Pins change only through `toolreg review`, which recomputes the digest. A pin whose \
            content no longer hashes to its digest was edited by hand: restore it from git, or \
            review the new content.",
@@ -246,6 +248,7 @@ pub static MISPLACED_PIN: Rule = Rule {
     name: "misplaced-pin",
     title: "A pin file's name does not match the tool inside",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "A tool's pin lives at tools/<name>.json (an encoded name when the name is outside \
            [A-Za-z0-9_.-]). A pin under another name was renamed or copied by hand.",
 };
@@ -254,6 +257,7 @@ pub static MISSING_INVENTORY: Rule = Rule {
     name: "missing-inventory-field",
     title: "A server's inventory lacks a required field",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "toolreg.toml's [registry] required-fields names the inventory every server.toml must \
            fill (owner by default). Fill it in servers/<id>/server.toml.",
 };
@@ -263,6 +267,7 @@ pub static BLOCKED_SERVED: Rule = Rule {
     name: "blocked-digest-served",
     title: "A server serves content whose digest is blocked",
     severity: Severity::Critical,
+    class: RuleClass::Control,
     help: "The digest was rejected in review or blocked with `toolreg block`: this exact content \
            is known to be bad. Stop using the server, or find out why it serves it again.",
 };
@@ -271,6 +276,7 @@ pub static UNAPPROVED_SERVED: Rule = Rule {
     name: "unapproved-pin-served",
     title: "A server serves a pin whose approval was revoked (or never recorded)",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "The pin matches, but its latest review of that digest is a revocation (`toolreg \
            revoke`), or no review approves it. Review it again, or stop using it.",
 };

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::{Pin, Registry, Server, Verdict};
-use crate::finding::{Finding, Rule, Severity};
+use crate::finding::{Finding, Locate, Rule, RuleClass, Severity};
 use crate::git::{GitError, Repo};
 use crate::visible;
 
@@ -18,6 +18,7 @@ pub const UNREVIEWED_CHANGE: Rule = Rule {
     name: "unreviewed-pin-change",
     title: "A pin changed since the base revision without an approving review of its new digest",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "In pull-request mode every pin added or changed since --base must carry a review \
            record approving its new digest, by an approver of the server (servers/<id>/server.toml \
            approvers, else toolreg.toml's [registry] reviewers). A pin edited by hand, even with a \
@@ -29,6 +30,7 @@ pub const SELF_APPROVED: Rule = Rule {
     name: "self-approved-pin-change",
     title: "The only approvals of a changed pin come from the author who proposed the change",
     severity: Severity::High,
+    class: RuleClass::Control,
     help: "With [registry] reviewer-not-author = true, a pin changed since --base needs an \
            approval from someone other than the author of the oldest commit since --base that \
            changed the server's pins or captured catalog (the proposer). Ask another approver \
@@ -40,7 +42,12 @@ pub static RULES: [&Rule; 2] = [&UNREVIEWED_CHANGE, &SELF_APPROVED];
 /// The findings of pull-request mode against `base`. `catalogs` is the directory of
 /// captured catalogs `check` read, if any: a commit changing a server's catalog
 /// proposes a change to that server too.
-pub fn check(registry: &Registry, base: &str, catalogs: Option<&Path>) -> Result<Vec<Finding>, GitError> {
+pub fn check(
+    registry: &Registry,
+    base: &str,
+    catalogs: Option<&Path>,
+    places: &dyn Locate,
+) -> Result<Vec<Finding>, GitError> {
     let repo = Repo::discover(&registry.root)?;
     let proposers = if registry.config.registry.reviewer_not_author {
         let mut all = repo.first_authors_since(base, Path::new(""))?;
@@ -68,18 +75,16 @@ pub fn check(registry: &Registry, base: &str, catalogs: Option<&Path>) -> Result
                 continue;
             }
             let approvals = approvals(registry, server, pin);
+            let shown = relative.display().to_string();
             // A finding about this pin, bound to its file and new digest.
             let about = |rule: &'static Rule, message: String| {
-                Finding::about(
-                    rule,
-                    rule.severity,
-                    &server.id,
-                    item,
-                    "",
-                    message,
-                    &relative.display().to_string(),
-                    &pin.digest,
-                )
+                Finding::of(rule)
+                    .about(&server.id, item)
+                    .message(message)
+                    .evidence(&shown)
+                    .key(&pin.digest)
+                    .pin_in(places)
+                    .build()
             };
             if approvals.is_empty() {
                 let message = format!(

@@ -9,8 +9,8 @@ use super::Report;
 pub fn human(report: &Report<'_>, style: Style) -> String {
     let mut out = String::new();
     let mut place: Option<(&str, Option<String>)> = None;
-    for shown in &report.findings {
-        let finding = shown.finding;
+    for judged in report.findings() {
+        let finding = &judged.finding;
         let here = (finding.server.as_str(), finding.item_label());
         if place.as_ref().map(|p| p.0) != Some(here.0) {
             if place.is_some() {
@@ -30,15 +30,15 @@ pub fn human(report: &Report<'_>, style: Style) -> String {
             let _ = writeln!(out, "      at {}{line}", location.path);
         }
     }
-    if !report.findings.is_empty() {
+    if !report.findings().is_empty() {
         out.push('\n');
     }
-    let failing = report.findings.iter().filter(|s| s.fails).count();
-    let others = report.findings.len() - failing;
+    let failing = report.failing();
+    let others = report.findings().len() - failing;
     let others =
         if others > 0 { format!(" ({others} more finding(s) below fail-on)") } else { String::new() };
     let _ = write!(out, "Checked {} server(s), {} tool(s): ", report.servers, report.tools);
-    if report.passed {
+    if report.passed() {
         let _ = writeln!(
             out,
             "{}: every catalog matches its approved pins{others}.",

@@ -8,24 +8,26 @@ use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
 use super::human::{write_finding, Style};
+use super::Report;
 use crate::drift::{Change, Drift, FieldChange, Item};
 use crate::finding::Finding;
 use crate::item::{ItemRef, Kind};
 use crate::visible;
 
-/// One server's drift and the findings on what changed.
-pub struct DiffReport<'a> {
-    pub drift: &'a Drift,
-    /// Tools in the catalog.
-    pub tools: usize,
-    /// Change classes (PIN…) and detector findings on new and changed content.
-    pub findings: Vec<&'a Finding>,
+/// The human drift report: per server, each drifted item with its findings and its
+/// changes, then the verdict.
+pub fn human(report: &Report<'_>, style: Style) -> String {
+    let findings: Vec<&Finding> = report.findings().iter().map(|j| &j.finding).collect();
+    let mut out = String::new();
+    for drift in report.drift {
+        let ours: Vec<&Finding> =
+            findings.iter().copied().filter(|f| f.server == visible::label(&drift.server)).collect();
+        write_drift(&mut out, drift, &ours, style);
+    }
+    out
 }
 
-/// The human drift report.
-pub fn human(report: &DiffReport<'_>, style: Style) -> String {
-    let drift = report.drift;
-    let mut out = String::new();
+fn write_drift(out: &mut String, drift: &Drift, findings: &[&Finding], style: Style) {
     let count = |c: Change| drift.items.iter().filter(|t| t.change == c).count();
     let _ = writeln!(
         out,
@@ -38,16 +40,16 @@ pub fn human(report: &DiffReport<'_>, style: Style) -> String {
     );
     for item in drift.header.iter().chain(&drift.items) {
         out.push('\n');
-        write_item(&mut out, item, &report.findings, style);
+        write_item(out, item, findings, style);
     }
     // Server-level findings with no header item to sit under (PIN007, say).
     let loose: Vec<&&Finding> =
-        report.findings.iter().filter(|f| f.item.is_none() && drift.header.is_none()).collect();
+        findings.iter().filter(|f| f.item.is_none() && drift.header.is_none()).collect();
     if !loose.is_empty() {
         out.push('\n');
         let _ = writeln!(out, "  {}", style.paint("1", "(server)"));
         for finding in loose {
-            write_finding(&mut out, finding, style);
+            write_finding(out, finding, style);
         }
     }
     out.push('\n');
@@ -62,7 +64,6 @@ pub fn human(report: &DiffReport<'_>, style: Style) -> String {
             visible::escape(&drift.server)
         );
     }
-    out
 }
 
 /// One item: its heading, its findings, then its field changes.
@@ -276,11 +277,4 @@ impl ChangeEntry {
             new: new.as_ref().map(visible::value),
         }
     }
-}
-
-/// The JSON v1 document of one or more diffs.
-pub fn json(reports: &[DiffReport<'_>]) -> Result<String, serde_json::Error> {
-    let findings: Vec<&Finding> = reports.iter().flat_map(|r| r.findings.iter().copied()).collect();
-    let drift: Vec<DriftEntry> = reports.iter().flat_map(|r| json_entries(r.drift)).collect();
-    super::json::document(&findings, &drift, reports.len(), reports.iter().map(|r| r.tools).sum())
 }

@@ -10,8 +10,8 @@ use crate::finding::Severity;
 /// The annotations, then one plain summary line.
 pub fn render(report: &Report<'_>) -> String {
     let mut out = String::new();
-    for shown in &report.findings {
-        let finding = shown.finding;
+    for shown in report.findings() {
+        let finding = &shown.finding;
         let command = match finding.severity {
             _ if shown.fails => "error",
             Severity::Critical | Severity::High | Severity::Medium => "warning",
@@ -38,15 +38,15 @@ pub fn render(report: &Report<'_>) -> String {
         }
         let _ = writeln!(out, "::{command} {}::{}", properties.join(","), data(&message));
     }
-    let failing = report.findings.iter().filter(|s| s.fails).count();
+    let failing = report.failing();
     let _ = writeln!(
         out,
         "toolreg {}: {} — {} server(s), {} tool(s), {} finding(s), {failing} failing",
-        report.command,
-        if report.passed { "PASS" } else { "FAIL" },
+        report.command.as_str(),
+        if report.passed() { "PASS" } else { "FAIL" },
         report.servers,
         report.tools,
-        report.findings.len()
+        report.findings().len()
     );
     out
 }

@@ -3,9 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::ScanReport;
-use crate::finding::{Counts, Finding, Severity};
-use crate::policy::Outcome;
+use super::Report;
+use crate::finding::{Counts, Finding, RuleClass, Severity};
 
 /// Colour or not; decided by the caller (terminal detection, `--color`, `NO_COLOR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,22 +33,13 @@ impl Style {
     }
 }
 
-/// What the summary line needs besides the shown findings.
-pub struct Verdict {
-    pub outcome: Outcome,
-    pub fail_on: Severity,
-    /// Findings not shown because of `--min-severity`.
-    pub hidden: Counts,
-    /// Findings accepted by suppressions in toolreg.toml.
-    pub suppressed: usize,
-}
-
 /// Renders the scan report.
-pub fn render(report: &ScanReport<'_>, verdict: &Verdict, style: Style) -> String {
+pub fn render(report: &Report<'_>, style: Style) -> String {
     let mut out = String::new();
     let mut server: Option<&str> = None;
     let mut tool: Option<Option<String>> = None;
-    for finding in &report.findings {
+    for judged in report.findings() {
+        let finding = &judged.finding;
         if server != Some(finding.server.as_str()) {
             if server.is_some() {
                 out.push('\n');
@@ -66,10 +56,10 @@ pub fn render(report: &ScanReport<'_>, verdict: &Verdict, style: Style) -> Strin
         }
         write_finding(&mut out, finding, style);
     }
-    if !report.findings.is_empty() {
+    if !report.findings().is_empty() {
         out.push('\n');
     }
-    write_summary(&mut out, report, verdict, style);
+    write_summary(&mut out, report, style);
     out
 }
 
@@ -87,8 +77,9 @@ pub(crate) fn write_finding(out: &mut String, f: &Finding, style: Style) {
     }
 }
 
-fn write_summary(out: &mut String, report: &ScanReport<'_>, verdict: &Verdict, style: Style) {
-    let counts = Counts::of(report.findings.iter().copied());
+fn write_summary(out: &mut String, report: &Report<'_>, style: Style) {
+    let verdict = &report.verdict;
+    let counts = Counts::of(report.findings().iter().map(|j| &j.finding));
     let listed: Vec<String> = Severity::DESCENDING
         .iter()
         .filter(|&&s| counts.get(s) > 0)
@@ -106,11 +97,16 @@ fn write_summary(out: &mut String, report: &ScanReport<'_>, verdict: &Verdict, s
         "Scanned {} server(s), {} tool(s): {found}{hidden_note}.",
         report.servers, report.tools
     );
-    let result = match verdict.outcome {
-        Outcome::Pass => style.paint("1;32", "PASS"),
-        Outcome::Fail | Outcome::Exit(_) => style.paint("1;31", "FAIL"),
+    let result = if verdict.passed { style.paint("1;32", "PASS") } else { style.paint("1;31", "FAIL") };
+    let failing = |class| report.findings().iter().filter(|j| j.fails && j.finding.class == class).count();
+    let controls = match failing(RuleClass::Control) {
+        0 => String::new(),
+        n => format!(", and {n} change-control finding(s) (stale suppressions)"),
     };
-    let at_or_above: usize =
-        Severity::DESCENDING.iter().filter(|&&s| s >= verdict.fail_on).map(|&s| counts.get(s)).sum();
-    let _ = writeln!(out, "{result}: {at_or_above} finding(s) at or above --fail-on {}.", verdict.fail_on);
+    let _ = writeln!(
+        out,
+        "{result}: {} finding(s) at or above --fail-on {}{controls}.",
+        failing(RuleClass::Detection),
+        verdict.fail_on
+    );
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::diff::DriftEntry;
-use super::ScanReport;
+use super::Report;
 use crate::finding::{Counts, Finding, Location, Severity};
 use crate::item::Kind;
 
@@ -71,38 +71,24 @@ impl<'a> From<&'a Finding> for FindingV1<'a> {
     }
 }
 
-/// The v1 document for a scan, pretty-printed with a trailing newline.
-pub fn render(report: &ScanReport<'_>) -> Result<String, serde_json::Error> {
-    document(&report.findings, &[], report.servers, report.tools)
-}
-
-/// The v1 document: findings, drift, and the size of what was checked.
-pub fn document(
-    findings: &[&Finding],
-    drift: &[DriftEntry],
-    servers: usize,
-    tools: usize,
-) -> Result<String, serde_json::Error> {
-    document_with(findings, drift, servers, tools, serde_json::Map::new())
-}
-
-/// The v1 document with a command's own members added beside the v1 ones (`verify`
-/// adds `server`, `ok`, `mismatches`): v1 changes only by adding.
-pub fn document_with(
-    findings: &[&Finding],
-    drift: &[DriftEntry],
-    servers: usize,
-    tools: usize,
-    extra: serde_json::Map<String, serde_json::Value>,
-) -> Result<String, serde_json::Error> {
+/// The v1 document of any report, pretty-printed with a trailing newline: the shown
+/// findings, the drift, the size of what was checked, and the command's own members
+/// (`verify` adds `server`, `ok`, `mismatches`). v1 changes only by adding.
+pub fn render(report: &Report<'_>) -> Result<String, serde_json::Error> {
+    let findings: Vec<&Finding> = report.findings().iter().map(|j| &j.finding).collect();
+    let drift: Vec<DriftEntry> = report.drift.iter().flat_map(super::diff::json_entries).collect();
     let doc = ReportV1 {
-        extra,
+        extra: report.extra.clone(),
         version: 1,
         tool: "toolreg",
         tool_version: env!("CARGO_PKG_VERSION"),
         findings: findings.iter().map(|f| FindingV1::from(*f)).collect(),
-        drift,
-        summary: SummaryV1 { servers, tools, findings: Counts::of(findings.iter().copied()) },
+        drift: &drift,
+        summary: SummaryV1 {
+            servers: report.servers,
+            tools: report.tools,
+            findings: Counts::of(findings.iter().copied()),
+        },
     };
     let mut text = serde_json::to_string_pretty(&doc)?;
     text.push('\n');

@@ -5,17 +5,18 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Report, Shown};
+use super::Report;
+use crate::policy::Judged;
 
 pub fn render(report: &Report<'_>) -> String {
-    let mut cases: BTreeMap<(&str, String), Vec<&Shown<'_>>> = BTreeMap::new();
-    for shown in &report.findings {
+    let mut cases: BTreeMap<(&str, String), Vec<&Judged>> = BTreeMap::new();
+    for shown in report.findings() {
         let item = shown.finding.item_label().unwrap_or_else(|| "(server)".to_owned());
         cases.entry((shown.finding.server.as_str(), item)).or_default().push(shown);
     }
     let failures = cases.values().filter(|c| c.iter().any(|s| s.fails)).count();
     let tests = cases.len().max(1);
-    let suite = format!("toolreg {}", report.command);
+    let suite = format!("toolreg {}", report.command.as_str());
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(out, "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\">", xml(&suite));
     let _ = writeln!(
@@ -34,7 +35,7 @@ pub fn render(report: &Report<'_>) -> String {
         let _ = writeln!(out, "    <testcase classname=\"{}\" name=\"{}\">", xml(server), xml(tool));
         let mut notes = String::new();
         for shown in findings {
-            let f = shown.finding;
+            let f = &shown.finding;
             let line = format!("{} {} [{}] {} {}", f.rule, f.name, f.severity, f.pointer, f.message);
             if shown.fails {
                 let _ = writeln!(

@@ -23,7 +23,7 @@ struct Context<'a> {
     failing: usize,
     summary: Summary,
     findings: Vec<ShownFinding<'a>>,
-    drift: &'a [DriftEntry],
+    drift: Vec<DriftEntry>,
 }
 
 #[derive(Serialize)]
@@ -51,20 +51,20 @@ pub fn render(report: &Report<'_>, template: Option<&str>) -> Result<String, Str
     env.set_recursion_limit(64);
     env.add_template("report", template.unwrap_or(DEFAULT_TEMPLATE)).map_err(describe)?;
     let context = Context {
-        command: report.command,
-        passed: report.passed,
-        failing: report.findings.iter().filter(|s| s.fails).count(),
+        command: report.command.as_str(),
+        passed: report.passed(),
+        failing: report.failing(),
         summary: Summary {
             servers: report.servers,
             tools: report.tools,
-            findings: Counts::of(report.findings.iter().map(|s| s.finding)),
+            findings: Counts::of(report.findings().iter().map(|s| &s.finding)),
         },
         findings: report
-            .findings
+            .findings()
             .iter()
-            .map(|s| ShownFinding { finding: FindingV1::from(s.finding), fails: s.fails })
+            .map(|s| ShownFinding { finding: FindingV1::from(&s.finding), fails: s.fails })
             .collect(),
-        drift: report.drift,
+        drift: report.drift.iter().flat_map(super::diff::json_entries).collect(),
     };
     let template = env.get_template("report").map_err(describe)?;
     let mut text = template.render(&context).map_err(describe)?;

@@ -1,4 +1,5 @@
-//! Renderers: each a function of the same findings, none deciding policy.
+//! Reports: one model ([`Report`]) for every command that reports, rendered by each
+//! format's renderer; none of them decides policy.
 
 pub mod check;
 pub mod diff;
@@ -8,41 +9,65 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod sarif;
+pub mod verify;
 
-use crate::finding::{Finding, Rule};
-use diff::DriftEntry;
+use crate::drift::Drift;
+use crate::finding::Rule;
+use crate::policy::{Judged, Verdict};
 
-/// What a scan report covers: findings plus the size of what was scanned.
-#[derive(Debug)]
-pub struct ScanReport<'a> {
-    pub findings: Vec<&'a Finding>,
-    pub servers: usize,
-    pub tools: usize,
+/// The command a report is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Scan,
+    Diff,
+    Check,
+    Verify,
 }
 
-/// What the machine formats (SARIF, GitHub, markdown, JUnit) render: each shown
-/// finding with the policy's verdict on it, the drift, and what was covered. The
-/// command builds it; renderers only render.
+impl Command {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Command::Scan => "scan",
+            Command::Diff => "diff",
+            Command::Check => "check",
+            Command::Verify => "verify",
+        }
+    }
+}
+
+/// What every format of every reporting command renders: the policy's verdict (each
+/// shown finding judged, what was hidden, pass or fail), the drift, and what was
+/// covered. The command builds it; renderers only render it.
 pub struct Report<'a> {
-    /// `scan`, `diff` or `check`.
-    pub command: &'static str,
-    pub findings: Vec<Shown<'a>>,
-    pub drift: &'a [DriftEntry],
+    pub command: Command,
+    pub verdict: Verdict,
+    /// Drift per server (`diff`, `check`; empty for `scan` and `verify`).
+    pub drift: &'a [Drift],
     pub servers: usize,
     pub tools: usize,
     /// Every rule a finding may name, for SARIF's rule table.
     pub rules: Vec<&'static Rule>,
-    pub passed: bool,
-}
-
-/// A finding, and whether it fails the run.
-pub struct Shown<'a> {
-    pub finding: &'a Finding,
-    pub fails: bool,
+    /// A command's own members of the JSON v1 document, beside the shared ones
+    /// (`verify`: `server`, `ok`, `mismatches`); already made visible.
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Report<'_> {
     pub fn rule(&self, id: &str) -> Option<&'static Rule> {
         self.rules.iter().copied().find(|r| r.id == id)
+    }
+
+    /// The shown findings, each judged.
+    pub fn findings(&self) -> &[Judged] {
+        &self.verdict.findings
+    }
+
+    pub fn passed(&self) -> bool {
+        self.verdict.passed
+    }
+
+    /// How many shown findings fail the run.
+    pub fn failing(&self) -> usize {
+        self.findings().iter().filter(|j| j.fails).count()
     }
 }

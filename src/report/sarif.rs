@@ -2,106 +2,251 @@
 //! rules the findings use with their help text, one result per finding located at
 //! its registry file and line when there is one, else at `server/tool`.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
 use super::Report;
 use crate::finding::{Finding, Rule, Severity};
+use crate::item::Kind;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// The SARIF log, pretty-printed with a trailing newline.
 pub fn render(report: &Report<'_>) -> Result<String, serde_json::Error> {
-    let mut used: Vec<&str> = report.findings.iter().map(|s| s.finding.rule).collect();
+    let mut used: Vec<&str> = report.findings().iter().map(|j| j.finding.rule).collect();
     used.sort_unstable();
     used.dedup();
-    let rules: Vec<Value> = used.iter().map(|id| rule(report.rule(id), id)).collect();
-    let results: Vec<Value> = report
-        .findings
+    let rules = used.iter().map(|&id| rule(report.rule(id), id)).collect();
+    let results = report
+        .findings()
         .iter()
-        .map(|shown| {
-            let index = used.binary_search(&shown.finding.rule).unwrap_or_default();
-            result(shown.finding, shown.fails, index)
+        .map(|judged| {
+            let index = used.binary_search(&judged.finding.rule).unwrap_or_default();
+            result(&judged.finding, judged.fails, index)
         })
         .collect();
-    let log = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "toolreg",
-                "version": env!("CARGO_PKG_VERSION"),
-                "semanticVersion": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
-            "automationDetails": {"id": format!("toolreg/{}/", report.command)},
-            "results": results,
+    let log = Log {
+        schema: SCHEMA,
+        version: "2.1.0",
+        runs: [Run {
+            tool: Tool {
+                driver: Driver {
+                    name: "toolreg",
+                    version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    rules,
+                },
+            },
+            automation_details: AutomationDetails { id: format!("toolreg/{}/", report.command.as_str()) },
+            results,
         }],
-    });
-    let mut text = serde_json::to_string_pretty(&log)?;
+    };
+    // Through a `Value`: members come out sorted, so the log's layout does not hang
+    // on the order of struct fields.
+    let mut text = serde_json::to_string_pretty(&serde_json::to_value(&log)?)?;
     text.push('\n');
     Ok(text)
 }
 
-fn rule(rule: Option<&Rule>, id: &str) -> Value {
-    let Some(rule) = rule else {
-        return json!({"id": id});
-    };
-    json!({
-        "id": rule.id,
-        "name": rule.name,
-        "shortDescription": {"text": rule.title},
-        "fullDescription": {"text": rule.title},
-        "help": {"text": rule.help},
-        "defaultConfiguration": {"level": level(rule.severity, false)},
-        "properties": {
-            "tags": ["security", "mcp"],
-            // GitHub ranks alerts by this (0.0–10.0).
-            "security-severity": security_severity(rule.severity),
-        },
-    })
+// The wire types: SARIF 2.1.0 as toolreg writes it, apart from the internal model.
+
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'a>; 1],
 }
 
-fn result(finding: &Finding, fails: bool, rule_index: usize) -> Value {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Tool,
+    automation_details: AutomationDetails,
+    results: Vec<SarifResult<'a>>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    driver: Driver,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver {
+    name: &'static str,
+    version: &'static str,
+    semantic_version: &'static str,
+    rules: Vec<ReportingDescriptor>,
+}
+
+#[derive(Serialize)]
+struct AutomationDetails {
+    id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportingDescriptor {
+    id: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    short_description: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_description: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_configuration: Option<Configuration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<RuleProperties>,
+}
+
+#[derive(Serialize)]
+struct Text {
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+struct RuleProperties {
+    tags: [&'static str; 2],
+    /// GitHub ranks alerts by this (0.0–10.0).
+    #[serde(rename = "security-severity")]
+    security_severity: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'a str,
+    rule_index: usize,
+    level: &'static str,
+    message: Text,
+    locations: [SarifLocation; 1],
+    partial_fingerprints: Fingerprints<'a>,
+    properties: ResultProperties<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifLocation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    physical_location: Option<PhysicalLocation>,
+    logical_locations: [LogicalLocation; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<Region>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation {
+    uri: String,
+    uri_base_id: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation {
+    fully_qualified_name: String,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct Fingerprints<'a> {
+    #[serde(rename = "toolreg/v1")]
+    toolreg_v1: &'a str,
+}
+
+/// toolreg's own result properties (a property bag: SARIF lets tools add members).
+#[derive(Serialize)]
+struct ResultProperties<'a> {
+    severity: &'static str,
+    server: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool: Option<&'a str>,
+    kind: Kind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<&'a str>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pointer: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    evidence: &'a str,
+}
+
+fn rule(rule: Option<&'static Rule>, id: &'static str) -> ReportingDescriptor {
+    let Some(rule) = rule else {
+        return ReportingDescriptor {
+            id,
+            name: None,
+            short_description: None,
+            full_description: None,
+            help: None,
+            default_configuration: None,
+            properties: None,
+        };
+    };
+    ReportingDescriptor {
+        id: rule.id,
+        name: Some(rule.name),
+        short_description: Some(Text { text: rule.title.to_owned() }),
+        full_description: Some(Text { text: rule.title.to_owned() }),
+        help: Some(Text { text: rule.help.to_owned() }),
+        default_configuration: Some(Configuration { level: level(rule.severity, false) }),
+        properties: Some(RuleProperties {
+            tags: ["security", "mcp"],
+            security_severity: security_severity(rule.severity),
+        }),
+    }
+}
+
+fn result(finding: &Finding, fails: bool, rule_index: usize) -> SarifResult<'_> {
     let name = match &finding.item_label() {
-        Some(tool) => format!("{}/{}", finding.server, tool),
+        Some(item) => format!("{}/{}", finding.server, item),
         None => finding.server.clone(),
     };
     let qualified =
         if finding.pointer.is_empty() { name.clone() } else { format!("{name}#{}", finding.pointer) };
-    let logical = json!({"fullyQualifiedName": qualified, "kind": "object"});
-    let mut location = Map::new();
-    if let Some(place) = &finding.location {
-        let uri = artifact_uri(&place.path);
-        let mut physical = json!({"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}});
-        if let Some(line) = place.line {
-            physical["region"] = json!({"startLine": line});
-        }
-        location.insert("physicalLocation".into(), physical);
+    let physical = finding.location.as_ref().map(|place| PhysicalLocation {
+        artifact_location: ArtifactLocation { uri: artifact_uri(&place.path), uri_base_id: "%SRCROOT%" },
+        region: place.line.map(|start_line| Region { start_line }),
+    });
+    SarifResult {
+        rule_id: finding.rule,
+        rule_index,
+        level: level(finding.severity, fails),
+        message: Text { text: format!("{name}: {}", finding.message) },
+        locations: [SarifLocation {
+            physical_location: physical,
+            logical_locations: [LogicalLocation { fully_qualified_name: qualified, kind: "object" }],
+        }],
+        partial_fingerprints: Fingerprints { toolreg_v1: &finding.fingerprint },
+        properties: ResultProperties {
+            severity: finding.severity.as_str(),
+            server: &finding.server,
+            tool: finding.tool(),
+            kind: finding.kind,
+            item: finding.item.as_deref(),
+            pointer: &finding.pointer,
+            evidence: &finding.evidence,
+        },
     }
-    location.insert("logicalLocations".into(), json!([logical]));
-    let mut properties = json!({"severity": finding.severity.as_str(), "server": finding.server});
-    if let Some(tool) = finding.tool() {
-        properties["tool"] = json!(tool);
-    }
-    properties["kind"] = json!(finding.kind);
-    if let Some(item) = &finding.item {
-        properties["item"] = json!(item);
-    }
-    if !finding.pointer.is_empty() {
-        properties["pointer"] = json!(finding.pointer);
-    }
-    if !finding.evidence.is_empty() {
-        properties["evidence"] = json!(finding.evidence);
-    }
-    json!({
-        "ruleId": finding.rule,
-        "ruleIndex": rule_index,
-        "level": level(finding.severity, fails),
-        "message": {"text": format!("{name}: {}", finding.message)},
-        "locations": [Value::Object(location)],
-        "partialFingerprints": {"toolreg/v1": finding.fingerprint},
-        "properties": properties,
-    })
 }
 
 /// A location as SARIF wants it: a relative URI reference, resolved against the
