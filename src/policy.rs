@@ -80,6 +80,13 @@ impl Policy {
     }
 }
 
+/// Whether approving the item `finding` is about takes the reviewer's explicit
+/// acceptance (`--accept RULE --reason …`): a detection at or above `fail_on`. Change
+/// classes are what a review decides on, not a reason to refuse it.
+pub fn needs_acceptance(finding: &Finding, fail_on: Severity) -> bool {
+    finding.class == RuleClass::Detection && finding.severity >= fail_on
+}
+
 /// A suppression in `toolreg.toml` that matched nothing.
 pub const UNUSED_SUPPRESSION: Rule = Rule {
     id: "SUP001",
@@ -174,4 +181,52 @@ fn matches(s: &Suppression, f: &Finding) -> bool {
         && visible::label(&s.server) == f.server
         && s.tool.as_deref().is_none_or(|t| Some(visible::label(t)) == f.tool().map(str::to_owned))
         && s.pointer.as_deref().is_none_or(|p| visible::escape(p) == f.pointer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::TOOL_ADDED;
+    use crate::item::ItemRef;
+
+    fn detection(severity: Severity) -> Finding {
+        Finding::of(&crate::detect::unicode::TAGS).severity(severity).about("s", None).build()
+    }
+
+    #[test]
+    fn change_control_always_fails_and_detections_by_threshold() {
+        let policy = Policy { min_severity: Severity::Medium, fail_on: Severity::High };
+        let item = ItemRef::tool("t");
+        // A change-control finding below every threshold still shows and fails.
+        let added = Finding::of(&TOOL_ADDED).severity(Severity::Info).about("s", Some(&item)).build();
+        let verdict = policy.judge(vec![added], 0);
+        assert_eq!(verdict.findings.len(), 1);
+        assert!(verdict.findings[0].fails && !verdict.passed);
+
+        let verdict = policy
+            .judge(vec![detection(Severity::Low), detection(Severity::Medium), detection(Severity::High)], 2);
+        let fates: Vec<(Severity, bool)> =
+            verdict.findings.iter().map(|j| (j.finding.severity, j.fails)).collect();
+        assert_eq!(fates, [(Severity::Medium, false), (Severity::High, true)]);
+        assert_eq!(verdict.hidden.low, 1);
+        assert_eq!(verdict.suppressed, 2);
+        assert!(!verdict.passed);
+        assert!(policy.judge(vec![detection(Severity::Medium)], 0).passed);
+    }
+
+    #[test]
+    fn a_floor_above_fail_on_still_shows_what_fails() {
+        let policy = Policy { min_severity: Severity::Critical, fail_on: Severity::Medium };
+        let verdict = policy.judge(vec![detection(Severity::Medium)], 0);
+        assert_eq!(verdict.findings.len(), 1);
+        assert!(!verdict.passed);
+    }
+
+    #[test]
+    fn acceptance_is_needed_for_detections_at_fail_on_only() {
+        let added = Finding::of(&TOOL_ADDED).about("s", None).build();
+        assert!(!needs_acceptance(&added, Severity::Info));
+        assert!(needs_acceptance(&detection(Severity::High), Severity::High));
+        assert!(!needs_acceptance(&detection(Severity::Medium), Severity::High));
+    }
 }

@@ -297,7 +297,7 @@ fn blocking_findings<'a>(item: &Item, findings: &'a [Finding], fail_on: Severity
     let label = item.item.as_ref().map(ItemRef::label);
     findings
         .iter()
-        .filter(|f| f.item_label() == label && f.severity >= fail_on && !f.rule.starts_with("PIN"))
+        .filter(|f| f.item_label() == label && crate::policy::needs_acceptance(f, fail_on))
         .collect()
 }
 
