@@ -235,10 +235,12 @@ impl Mismatch {
             || "the server header".to_owned(),
             |i| format!("{} {}", i.kind, crate::visible::escape(&i.name)),
         );
+        let short = |d: &Option<String>| d.as_deref().map_or_else(String::new, crate::report::diff::short_digest);
+        let (locked, served) = (short(&self.locked), short(&self.served));
         let message = match self.change {
-            "added" => format!("{what} is served but not in the lock"),
-            "removed" => format!("{what} is in the lock but not served"),
-            _ => format!("{what} is served with another digest than the lock approves"),
+            "added" => format!("{what} is served ({served}) but not in the lock"),
+            "removed" => format!("{what} is in the lock ({locked}) but not served"),
+            _ => format!("{what} is served as {served}; the lock approves {locked}"),
         };
         let digest = self.served.as_deref().or(self.locked.as_deref()).unwrap_or_default();
         crate::finding::Finding::of(&LOCK_MISMATCH)

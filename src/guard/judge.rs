@@ -15,8 +15,9 @@
 //! are remembered, per kind, as verified in this session (a first page starts the
 //! kind afresh, a later page — one asked for with a `cursor` — adds to it, an item seen
 //! at another digest is forgotten). A read of an item — `tools/call` of a tool,
-//! `prompts/get` of a prompt, `resources/read` or `resources/subscribe` of a resource —
-//! passes only when that item was verified in this session's listing. Resources are
+//! `prompts/get` of a prompt, `resources/read` or `resources/subscribe` of a resource,
+//! `completion/complete` for a prompt's or a resource template's arguments — passes
+//! only when that item was verified in this session's listing. Resources are
 //! matched strictly: only the exact `uri` of an approved, verified resource may be read
 //! or subscribed to; a URI that merely fits an approved resource template is refused,
 //! since guard cannot tell what a server will serve under a template.
@@ -38,14 +39,26 @@ pub enum Mode {
     Monitor,
 }
 
-/// The kind of item a method reads (its content, or updates to it), if it reads one:
-/// each such request is judged, whatever its id. The item is named by the kind's
-/// `name_key` in `params` (`name`, `uri`).
-fn read_kind(method: &str) -> Option<Kind> {
+/// The item a request reads (its content, updates to it, or completions of its
+/// arguments), if it reads one: its kind and its key in `params` (`None` when the key
+/// is missing or not a string, which is refused). Each such request is judged,
+/// whatever its id. `completion/complete` names its prompt or resource template in
+/// `params.ref`; a reference of another type is refused as unnamed.
+fn read_target<'v>(method: &str, params: Option<&'v Value>) -> Option<(Kind, Option<&'v str>)> {
+    let key = |kind: Kind| params.and_then(|p| p.get(kind.name_key())).and_then(Value::as_str);
     match method {
-        "tools/call" => Some(Kind::Tool),
-        "prompts/get" => Some(Kind::Prompt),
-        "resources/read" | "resources/subscribe" => Some(Kind::Resource),
+        "tools/call" => Some((Kind::Tool, key(Kind::Tool))),
+        "prompts/get" => Some((Kind::Prompt, key(Kind::Prompt))),
+        "resources/read" | "resources/subscribe" => Some((Kind::Resource, key(Kind::Resource))),
+        "completion/complete" => {
+            let reference = params.and_then(|p| p.get("ref"));
+            let field = |name: &str| reference.and_then(|r| r.get(name)).and_then(Value::as_str);
+            Some(match field("type") {
+                Some("ref/resource") => (Kind::ResourceTemplate, field("uri")),
+                Some("ref/prompt") => (Kind::Prompt, field("name")),
+                _ => (Kind::Prompt, None),
+            })
+        }
         _ => None,
     }
 }
@@ -179,7 +192,7 @@ impl Judge {
             ));
             return self.refuse(id, || error_reply(-32600, "toolreg guard: invalid request"));
         };
-        let Some(kind) = read_kind(method) else {
+        let Some((kind, key)) = read_target(method, message.get("params")) else {
             if let Some(id) = &id {
                 let later_page = message.pointer("/params/cursor").is_some();
                 self.pending.insert(id.to_string(), (method.to_owned(), later_page));
@@ -187,7 +200,6 @@ impl Judge {
             return Verdict::Pass;
         };
         let shown_id = id.clone().unwrap_or(Value::Null);
-        let key = message.get("params").and_then(|p| p.get(kind.name_key())).and_then(Value::as_str);
         let (item, approved, digest, reason) = self.judge_read(method, kind, key);
         let decision = self.decision(approved);
         records.push(Record { id: shown_id, item: Some(item), digest, decision, reason: reason.clone() });
@@ -758,6 +770,41 @@ mod tests {
             "{}",
             text(&refused.reply)
         );
+    }
+
+    #[test]
+    fn completions_are_judged_as_reads_of_their_prompt_or_template() {
+        let mut judge = kinds_judge(Mode::Enforce);
+        exchange(&mut judge, 1, "prompts/list", json!({}), json!({"prompts": [greet()]}));
+        let other = json!({"uriTemplate": "file:///{+path}", "name": "all"});
+        exchange(
+            &mut judge,
+            2,
+            "resources/templates/list",
+            json!({}),
+            json!({"resourceTemplates": [template(), other]}),
+        );
+        let complete = |r: Value| json!({"ref": r, "argument": {"name": "n", "value": "a"}});
+        let approved = [
+            json!({"type": "ref/prompt", "name": "greet"}),
+            json!({"type": "ref/resource", "uri": "file:///{name}"}),
+        ];
+        for (n, reference) in approved.into_iter().enumerate() {
+            let passed = read(&mut judge, 10 + n as i64, "completion/complete", complete(reference.clone()));
+            assert!(passed.forward.is_some() && passed.reply.is_none(), "{reference}");
+        }
+        let refused = [
+            (json!({"type": "ref/prompt", "name": "sneaky"}), "prompt:sneaky"),
+            (json!({"type": "ref/resource", "uri": "file:///{+path}"}), "resource-template:file:///{+path}"),
+            (json!({"type": "ref/tool", "name": "echo"}), "prompt:(none)"),
+            (json!("greet"), "prompt:(none)"),
+        ];
+        for (n, (reference, item)) in refused.into_iter().enumerate() {
+            let out = read(&mut judge, 20 + n as i64, "completion/complete", complete(reference.clone()));
+            assert_eq!(out.forward, None, "{reference}");
+            assert_eq!(value(&out.reply)["error"]["code"], -32602, "{reference}");
+            assert_eq!(out.records[0].item.as_deref(), Some(item), "{reference}");
+        }
     }
 
     #[test]
