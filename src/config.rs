@@ -46,6 +46,16 @@ pub struct RegistrySettings {
     /// In `check --base`: the approver must not be the author of the pin's change.
     #[serde(default)]
     pub reviewer_not_author: bool,
+    /// Who may approve changes to the registry's own policy files in `check --base`
+    /// (toolreg.toml, server.toml, blocked.json, allowed-signers, rule files):
+    /// `Name <email>`, each signing with a key listed in `allowed-signers`.
+    #[serde(default)]
+    pub owners: Vec<String>,
+    /// git's allowed-signers file (relative to the registry): when set, a review counts
+    /// in `check --base` only when the commit that added it is signed by a key listed
+    /// for the reviewer's e-mail.
+    #[serde(default)]
+    pub allowed_signers: Option<String>,
     /// The registry's format: 1 (no key: written before 2) pins the header as
     /// `serverInfo`, `protocolVersion`, `instructions`; 2 adds the server's declared
     /// `capabilities`. `toolreg fmt --migrate` moves a registry to the newest.
@@ -73,6 +83,8 @@ impl Default for RegistrySettings {
             required_fields: default_required(),
             reviewers: Vec::new(),
             reviewer_not_author: false,
+            owners: Vec::new(),
+            allowed_signers: None,
             format: default_format(),
         }
     }

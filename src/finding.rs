@@ -170,6 +170,10 @@ pub trait Locate: Sync {
     fn pin(&self, server: &str, item: Option<&ItemRef>) -> Option<Location>;
     /// The line of toolreg.toml that mentions `text` (suppressions).
     fn config(&self, text: &str) -> Option<Location>;
+    /// A file of the repository as reports show it (policy files in pull-request mode).
+    fn file(&self, _path: &std::path::Path, _line: Option<usize>) -> Option<Location> {
+        None
+    }
 }
 
 /// For findings with no file behind them (stdin, a live server, a unit test).

@@ -12,6 +12,10 @@ use git2::{Repository, Signature, Status};
 pub struct GitError(String);
 
 impl GitError {
+    pub fn new(message: impl Into<String>) -> GitError {
+        GitError(message.into())
+    }
+
     /// A failure injected by the `TOOLREG_FAILPOINT` test hook.
     pub fn injected(at: &str) -> GitError {
         GitError(format!("injected failure at {at} (TOOLREG_FAILPOINT)"))
@@ -49,6 +53,65 @@ pub struct FileChange {
     pub relative: PathBuf,
     pub old: Option<git2::Oid>,
     pub new: Option<git2::Oid>,
+}
+
+/// One commit of a range, with the files (under a prefix) it changed.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub id: git2::Oid,
+    /// `Name <email>`.
+    pub author: String,
+    /// The committer's time, seconds since 1970 (what a signature is checked at).
+    pub time: i64,
+    pub paths: Vec<PathBuf>,
+}
+
+/// A key to sign commits with, as git's configuration names it.
+struct SigningKey {
+    /// A private key file, or `key::<public key>` (the agent holds the private half).
+    key: String,
+    /// `gpg.ssh.program`, else `ssh-keygen`.
+    program: String,
+}
+
+impl SigningKey {
+    /// `ssh-keygen -Y sign -n git` over `content`, as git does for `gpg.format = ssh`:
+    /// the armored SSH signature.
+    fn sign(&self, content: &str) -> Result<String, GitError> {
+        let dir = tempfile::tempdir().map_err(|e| GitError(format!("cannot sign: {e}")))?;
+        let data = dir.path().join("commit");
+        std::fs::write(&data, content).map_err(|e| GitError(format!("cannot sign: {e}")))?;
+        let mut command = std::process::Command::new(&self.program);
+        command.args(["-Y", "sign", "-n", "git", "-f"]);
+        match self.key.strip_prefix("key::") {
+            Some(public) => {
+                let file = dir.path().join("key.pub");
+                std::fs::write(&file, public).map_err(|e| GitError(format!("cannot sign: {e}")))?;
+                command.arg(&file).arg("-U");
+            }
+            None => {
+                let path = match self.key.strip_prefix("~/") {
+                    Some(rest) => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(rest),
+                    None => PathBuf::from(&self.key),
+                };
+                command.arg(path);
+            }
+        }
+        let output = command
+            .arg(&data)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| GitError(format!("cannot run {} to sign the commit: {e}", self.program)))?;
+        if !output.status.success() {
+            return Err(GitError(format!(
+                "{} could not sign the commit: {}",
+                self.program,
+                crate::visible::escape(String::from_utf8_lossy(&output.stderr).trim())
+            )));
+        }
+        std::fs::read_to_string(dir.path().join("commit.sig"))
+            .map_err(|e| GitError(format!("cannot read the signature: {e}")))
+    }
 }
 
 /// One commit, as `toolreg log` shows it.
@@ -187,9 +250,127 @@ impl Repo {
         }
         let tree = self.repo.find_tree(staged.write_tree_to(&self.repo)?)?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let new = self.repo.commit(None, &signature, &signature, message, &tree, &parents)?;
+        let new = match self.signing_key()? {
+            None => self.repo.commit(None, &signature, &signature, message, &tree, &parents)?,
+            Some(key) => {
+                let buffer =
+                    self.repo.commit_create_buffer(&signature, &signature, message, &tree, &parents)?;
+                let content = std::str::from_utf8(&buffer)
+                    .map_err(|_| GitError("the commit to sign is not UTF-8".into()))?;
+                let armored = key.sign(content)?;
+                self.repo.commit_signed(content, &armored, None)?
+            }
+        };
         let summary = message.lines().next().unwrap_or_default().to_owned();
         Ok(Prepared { reference, old: parent.map(|p| p.id()), new, files: changed, summary })
+    }
+
+    /// How git would sign a commit here: `commit.gpgsign = true` with `gpg.format =
+    /// ssh` and `user.signingkey` (a key file, or `key::` and a public key held by the
+    /// agent). `None` when commits are not signed. Signing asked for in another format
+    /// is refused: a commit silently left unsigned would not count as a review.
+    fn signing_key(&self) -> Result<Option<SigningKey>, GitError> {
+        let config = self.repo.config()?;
+        if !config.get_bool("commit.gpgsign").unwrap_or(false) {
+            return Ok(None);
+        }
+        let format = config.get_string("gpg.format").unwrap_or_else(|_| "openpgp".into());
+        if format != "ssh" {
+            return Err(GitError(format!(
+                "commit.gpgsign is on with gpg.format = {}: toolreg signs commits with gpg.format = ssh only",
+                crate::visible::escape(&format)
+            )));
+        }
+        let key = config.get_string("user.signingkey").map_err(|_| {
+            GitError(
+                "commit.gpgsign is on but user.signingkey is not set (a key file, or key::<public key>)"
+                    .into(),
+            )
+        })?;
+        let program = config.get_string("gpg.ssh.program").unwrap_or_else(|_| "ssh-keygen".into());
+        Ok(Some(SigningKey { key, program }))
+    }
+
+    /// The commits of `base..HEAD` (oldest first) with the files under `prefix` each
+    /// changed. A merge counts as changing a file only when the file differs from every
+    /// parent (a change merged in from elsewhere is that side's commit).
+    pub fn commits_since(&self, base: &str, prefix: &Path) -> Result<Vec<Change>, GitError> {
+        let base_id = self.repo.revparse_single(base).and_then(|o| o.peel_to_commit()).map_err(|e| {
+            GitError(format!("unknown revision {} ({})", crate::visible::escape(base), e.message()))
+        })?;
+        let mut walk = self.repo.revwalk()?;
+        walk.push_head()?;
+        walk.hide(base_id.id())?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)?;
+        let mut out = Vec::new();
+        for id in walk {
+            let commit = self.repo.find_commit(id?)?;
+            let tree = commit.tree()?;
+            let parents: Vec<git2::Tree<'_>> =
+                commit.parents().map(|p| p.tree()).collect::<Result<_, _>>()?;
+            let first = parents.first();
+            let diff = self.repo.diff_tree_to_tree(first, Some(&tree), None)?;
+            let mut paths = Vec::new();
+            for delta in diff.deltas() {
+                let Some(path) = delta.new_file().path().or_else(|| delta.old_file().path()) else {
+                    continue;
+                };
+                if !path.starts_with(prefix) {
+                    continue;
+                }
+                let now = tree.get_path(path).ok().map(|e| e.id());
+                let from_other_side =
+                    parents.iter().skip(1).any(|p| p.get_path(path).ok().map(|e| e.id()) == now);
+                if !from_other_side {
+                    paths.push(path.to_path_buf());
+                }
+            }
+            let author = commit.author();
+            out.push(Change {
+                id: commit.id(),
+                author: format!(
+                    "{} <{}>",
+                    String::from_utf8_lossy(author.name_bytes()),
+                    String::from_utf8_lossy(author.email_bytes())
+                ),
+                time: commit.committer().when().seconds(),
+                paths,
+            });
+        }
+        Ok(out)
+    }
+
+    /// HEAD's commit; `None` on an unborn branch.
+    pub fn head_commit(&self) -> Result<Option<git2::Oid>, GitError> {
+        match self.repo.head() {
+            Ok(head) => Ok(Some(head.peel_to_commit()?.id())),
+            Err(e) if matches!(e.code(), git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound) => {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The bytes of `relative` in commit `id`; `None` when it has no such file.
+    pub fn file_at(&self, id: git2::Oid, relative: &Path) -> Result<Option<Vec<u8>>, GitError> {
+        let tree = self.repo.find_commit(id)?.tree()?;
+        match tree.get_path(relative) {
+            Ok(entry) => Ok(Some(self.repo.find_blob(entry.id())?.content().to_vec())),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The armored signature of commit `id` and the bytes it signs; `None` when the
+    /// commit is not signed.
+    pub fn commit_signature(&self, id: git2::Oid) -> Result<Option<(String, Vec<u8>)>, GitError> {
+        match self.repo.extract_signature(&id, None) {
+            Ok((signature, signed)) => {
+                Ok(Some((String::from_utf8_lossy(&signature).into_owned(), signed.to_vec())))
+            }
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Moves `reference` from `from` to `to` in one step (compare and swap: it fails
@@ -420,6 +601,11 @@ impl Snapshot<'_> {
     pub fn same_as(&self, relative: &Path, path: &Path) -> bool {
         let Some(id) = self.blobs.get(relative) else { return false };
         git2::Oid::hash_file(git2::ObjectType::Blob, path).is_ok_and(|now| now == *id)
+    }
+
+    /// Every file of the snapshot (relative to the repository).
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.blobs.keys().map(PathBuf::as_path)
     }
 
     /// The contents of `relative` there; `None` when the file did not exist.

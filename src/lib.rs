@@ -28,6 +28,7 @@ pub mod parallel;
 pub mod policy;
 pub mod registry;
 pub mod report;
+pub mod signers;
 pub mod visible;
 
 use std::io::Write;

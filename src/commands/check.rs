@@ -30,7 +30,21 @@ use crate::visible;
 pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
     // What is checked must be what is committed: a registry half-written by a killed
     // command, or edited without a commit, is "could not check".
-    let registry = ctx.committed_registry(args.staged)?;
+    let mut registry = ctx.committed_registry(args.staged)?;
+    // In pull-request mode the base decides who may approve and what the bar is.
+    let base = match &args.base {
+        Some(rev) => {
+            let base = since::Base::load(&registry, rev)?;
+            base.govern(&mut registry);
+            if !base.verifies_reviewers() {
+                eprintln!(
+                    "toolreg: note: reviewer identities are unverified: the base names no [registry] allowed-signers"
+                );
+            }
+            Some(base)
+        }
+        None => None,
+    };
     if let Some(dir) = args.catalogs.as_deref().filter(|d| !d.is_dir()) {
         return Err(Error::Usage(format!(
             "--catalogs {}: not a directory",
@@ -77,7 +91,7 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
     let kept = policy::apply_suppressions(found, &registry.config.suppressions, Some(&ids), today, &places);
     findings.extend(kept.findings);
     findings.extend(stale_lock(&registry)?);
-    if let Some(base) = &args.base {
+    if let Some(base) = &base {
         findings.extend(since::check(&registry, base, args.catalogs.as_deref(), &places)?);
     }
     drop(places);

@@ -70,6 +70,10 @@ impl Locate for Places<'_> {
         let line = config.lines().position(|l| l.contains(text)).map(|i| i + 1);
         Some(Location { path: super::display_path(path), line })
     }
+
+    fn file(&self, path: &Path, line: Option<usize>) -> Option<Location> {
+        Some(Location { path: super::display_path(path), line })
+    }
 }
 
 /// `scan`'s places: each server's catalog file (the first that names it), and the
