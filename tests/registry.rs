@@ -505,3 +505,52 @@ fn log_escapes_hand_written_records() {
         assert!(log.stdout.contains("⟨U+001B⟩"), "{}", log.stdout);
     }
 }
+
+#[test]
+fn log_attributes_each_record_to_the_commit_that_wrote_it() {
+    let p = Project::new();
+    let v1 = p.catalog("v1.json", &catalog_v1());
+    p.run(&["review", "demo", "--catalog", &v1, "--approve"]).expect_code(0);
+    let approval = p.repo().head().unwrap().target().unwrap().to_string();
+    // The same person revokes the same digest: author and digest no longer tell the
+    // two commits apart; the records do.
+    p.run(&["revoke", "demo/read_note", "--reason", "vendor advisory"]).expect_code(0);
+    let revocation = p.repo().head().unwrap().target().unwrap().to_string();
+    let log = p.run(&["log", "demo/read_note", "--format", "json"]).expect_code(0).json();
+    let commit_of = |verdict: &str| {
+        log["entries"].as_array().unwrap().iter().find(|e| e["verdict"] == verdict).unwrap()["commit"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(approval.starts_with(&commit_of("approved")), "{log}");
+    assert!(revocation.starts_with(&commit_of("revoked")), "{log}");
+    let all = p.run(&["log", "--format", "json"]).expect_code(0).json();
+    assert_eq!(all["historyOnly"], serde_json::json!([]), "no false tamper signal: {all}");
+}
+
+#[test]
+fn notes_reasons_and_reviewers_reach_commits_escaped() {
+    let p = Project::new();
+    let v1 = p.catalog("v1.json", &catalog_v1());
+    p.run(&["review", "demo", "--catalog", &v1, "--approve", "--note", "ok\u{1b}]0;pwned\u{7}\u{1b}[2J"])
+        .expect_code(0);
+    let (_, _, message) = head_commit(&p);
+    assert!(!message.contains('\u{1b}') && !message.contains('\u{7}'), "{message:?}");
+    assert!(message.contains("⟨U+001B⟩"), "{message:?}");
+    p.run(&["revoke", "demo/read_note", "--reason", "bad\r\nSigned-off-by: Mallory"]).expect_code(0);
+    let (_, _, message) = head_commit(&p);
+    assert!(!message.contains('\r'), "{message:?}");
+    // A reviewer identity with control characters is refused, and nothing is written.
+    let before = p.repo().head().unwrap().target().unwrap();
+    let run = p.run(&[
+        "revoke",
+        "demo/list_notes",
+        "--reason",
+        "x",
+        "--reviewer",
+        "Eve\u{1b}[31m <eve@example.com>",
+    ]);
+    run.expect_code(2);
+    assert_eq!(p.repo().head().unwrap().target().unwrap(), before);
+}

@@ -2,9 +2,11 @@
 //! each matched to the commit that made it, and toolreg commits with no record left
 //! (a pin removed, a record edited away).
 
+use std::collections::HashMap;
 use std::io::Write;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use super::{emit, Context};
 use crate::cli::{LogArgs, SimpleFormat};
@@ -26,6 +28,9 @@ struct Entry {
     note: String,
     /// The commit that recorded it, when found in the history.
     commit: Option<String>,
+    /// Where the record is, and the record as written: what identifies its commit.
+    #[serde(skip)]
+    source: Option<(std::path::PathBuf, Value)>,
 }
 
 /// A toolreg commit whose decision is no longer in any record.
@@ -72,6 +77,7 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
                     by: visible::escape(&review.by),
                     note: visible::escape(&review.note),
                     commit: None,
+                    source: serde_json::to_value(review).ok().map(|r| (pin.path.clone(), r)),
                 });
             }
         }
@@ -91,19 +97,27 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
             by: visible::escape(&block.by),
             note: visible::escape(&block.reason),
             commit: None,
+            source: serde_json::to_value(block).ok().map(|b| (registry.root.join("blocked.json"), b)),
         });
     }
-    // Match each record to its commit: same author, digest in the message.
+    // Match each record to its commit: the oldest commit whose version of the record's
+    // file holds the record (the same author or digest in two commits cannot confuse it).
     let repo = Repo::discover(&registry.root)?;
     let prefix = repo.relative(&registry.root).unwrap_or_default();
     let history = repo.history(&prefix)?;
     let mut matched = vec![false; history.len()];
+    let mut records_at: HashMap<(usize, std::path::PathBuf), Vec<Value>> = HashMap::new();
     for entry in &mut entries {
-        let short = short_digest(&entry.digest);
-        let key = short.trim_end_matches('…');
-        if let Some(i) =
-            history.iter().position(|c| visible::escape(&c.author) == entry.by && c.message.contains(key))
-        {
+        let Some((path, record)) = &entry.source else { continue };
+        let Some(relative) = repo.relative(path) else { continue };
+        // `history` is newest first: walk it from the oldest.
+        let found = (0..history.len()).rev().filter(|&i| history[i].paths.contains(&relative)).find(|&i| {
+            records_at
+                .entry((i, relative.clone()))
+                .or_insert_with(|| records_in(&repo, &history[i].id, &relative))
+                .contains(record)
+        });
+        if let Some(i) = found {
             matched[i] = true;
             entry.commit = Some(history[i].id.get(..12).unwrap_or(&history[i].id).to_owned());
         }
@@ -143,6 +157,16 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
     };
     emit(out, &text)?;
     Ok(Outcome::Pass)
+}
+
+/// The records (review records, or blocked.json's entries) of `relative` as commit
+/// `id` left it.
+fn records_in(repo: &Repo, id: &str, relative: &std::path::Path) -> Vec<Value> {
+    let Ok(oid) = git2::Oid::from_str(id) else { return Vec::new() };
+    let Some(document) = repo.file_at(oid, relative).ok().flatten() else { return Vec::new() };
+    let Ok(value) = serde_json::from_slice::<Value>(&document) else { return Vec::new() };
+    let list = value.get("reviews").or_else(|| value.get("blocked"));
+    list.and_then(Value::as_array).cloned().unwrap_or_default()
 }
 
 fn human(entries: &[Entry], orphans: &[HistoryOnly]) -> String {

@@ -184,6 +184,14 @@ pub fn reviewer(flag: Option<&str>, repo: &crate::git::Repo) -> Result<String, E
             )
         })?,
     };
+    // The identity goes into review records and commits as it is: it may hold no
+    // control, invisible or look-alike-making characters at all.
+    if crate::visible::escape(&identity) != identity {
+        return Err(Error::Usage(format!(
+            "reviewer {} holds control or invisible characters",
+            crate::visible::escape(&identity)
+        )));
+    }
     if crate::git::split_identity(&identity).is_none() {
         return Err(Error::Usage(format!(
             "reviewer {:?} is not of the form `Name <email>`",

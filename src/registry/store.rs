@@ -116,7 +116,10 @@ impl Changes {
                 .ok_or_else(|| io_error(path, "is outside the registry's git repository"))?;
             files.push((relative, text.as_deref().map(str::as_bytes)));
         }
-        let prepared = repo.prepare_commit(&files, author, message).map_err(StoreError::Git)?;
+        // Notes, reasons and item names are untrusted text: a commit message is shown
+        // raw by `git log`, so nothing in it may drive a terminal.
+        let message = crate::visible::neutralize_multiline(message);
+        let prepared = repo.prepare_commit(&files, author, &message).map_err(StoreError::Git)?;
         crashpoint("objects");
         failpoint("commit").map_err(StoreError::Git)?;
         let journal = Journal::of(&prepared);
