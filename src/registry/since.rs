@@ -184,7 +184,8 @@ impl Base {
     }
 
     /// Puts the base in charge of `registry`: its policy (thresholds, rules,
-    /// suppressions, reviewers, owners, signers), its approvers, and every digest it
+    /// suppressions, reviewers, owners, signers, required inventory fields), its
+    /// approvers, and every digest it
     /// blocked (a block added since stays: being stricter needs nobody's approval).
     /// The registry's format stays the head's: it says how the pins are written.
     pub fn govern(&self, registry: &mut Registry) {
@@ -199,6 +200,18 @@ impl Base {
         }
         for server in registry.servers.values_mut() {
             server.inventory.approvers = self.approvers.get(&server.id).cloned().unwrap_or_default();
+        }
+        // The inventory fields required are the base's too.
+        registry.problems.retain(|p| p.rule.id != super::MISSING_INVENTORY.id);
+        for server in registry.servers.values() {
+            let missing = server.inventory.missing(&registry.config.registry.required_fields);
+            if !missing.is_empty() {
+                registry.problems.push(super::Problem {
+                    rule: &super::MISSING_INVENTORY,
+                    path: server.dir.join("server.toml"),
+                    message: format!("required field(s) missing: {}", missing.join(", ")),
+                });
+            }
         }
     }
 }
