@@ -246,11 +246,10 @@ fn set_fail_on(s: &Signed, severity: &str) {
     std::fs::write(&config, text + "\n").unwrap();
 }
 
-#[test]
-fn policy_changes_need_an_owner_and_the_base_sets_the_bar() {
+/// While the bar was `critical`, Ada approved a tool with a high finding (TR002); then
+/// the owner raised the bar to `high` again. Returns the project and that base.
+fn raised_bar() -> (Signed, String) {
     let s = signed();
-    // While the bar was `critical`, Ada approved a tool with a high finding; then the
-    // owner raised the bar to `high` again. That is the base.
     act_as(&s.p, &s.olga, true);
     set_fail_on(&s, "critical");
     commit(&s.p, "Lower the bar for the migration");
@@ -264,47 +263,82 @@ fn policy_changes_need_an_owner_and_the_base_sets_the_bar() {
     set_fail_on(&s, "high");
     commit(&s.p, "Raise the bar again");
     let base = s.p.repo().head().unwrap().target().unwrap().to_string();
-    let check = |extra: &[&str]| {
-        let mut args = vec!["check", "--catalogs", "catalogs", "--format", "json"];
-        args.extend_from_slice(extra);
-        s.p.run(&args)
-    };
-    assert!(rules(&check(&[]).expect_code(1)).contains(&"TR002".to_owned()));
+    (s, base)
+}
 
-    // Mallory's pull request lowers the bar and rewrites the launch command.
+fn gate(s: &Signed, extra: &[&str]) -> Run {
+    let mut args = vec!["check", "--catalogs", "catalogs", "--format", "json"];
+    args.extend_from_slice(extra);
+    s.p.run(&args)
+}
+
+/// The PR003 finding located at a file ending with `suffix`.
+fn policy_finding<'a>(doc: &'a Value, suffix: &str) -> &'a Value {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "PR003")
+        .find(|f| f["location"]["path"].as_str().unwrap().ends_with(suffix))
+        .unwrap_or_else(|| panic!("no PR003 at {suffix}: {doc}"))
+}
+
+#[test]
+fn policy_changes_need_an_owner_and_the_base_sets_the_bar() {
+    let (s, base) = raised_bar();
+    assert!(rules(&gate(&s, &[]).expect_code(1)).contains(&"TR002".to_owned()));
+    // Mallory's pull request lowers the bar, suppresses the finding and rewrites the
+    // launch command.
+    let tr002 =
+        gate(&s, &[]).json()["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "TR002").unwrap()
+            ["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     set_fail_on(&s, "critical");
+    let config = s.p.registry().join("toolreg.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[[suppress]]\nrule = \"TR002\"\nserver = \"demo\"\nfingerprint = \"{tr002}\"\nreason = \"fine\"\n"
+    ));
+    std::fs::write(&config, text).unwrap();
     let inventory = s.p.registry().join("servers/demo/server.toml");
     let text = std::fs::read_to_string(&inventory).unwrap();
     std::fs::write(&inventory, text.replace("server.js", "evil.js")).unwrap();
     act_as(&s.p, &s.mallory, false);
     commit(&s.p, "Relax the policy");
     // Judged by its own toolreg.toml it would pass; judged by the base it does not.
-    check(&[]).expect_code(0);
-    let run = check(&["--base", &base]).expect_code(1);
+    gate(&s, &[]).expect_code(0);
+    let run = gate(&s, &["--base", &base]).expect_code(1);
     let doc = run.json();
-    let found = rules(&run);
-    assert!(found.contains(&"TR002".to_owned()), "the base's fail-on applies: {}", run.stdout);
-    let pr003: Vec<&Value> =
-        doc["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "PR003").collect();
-    let at = |suffix: &str| {
-        pr003
-            .iter()
-            .find(|f| f["location"]["path"].as_str().unwrap().ends_with(suffix))
-            .unwrap_or_else(|| panic!("no PR003 at {suffix}: {}", run.stdout))
-    };
-    let config = at("registry/toolreg.toml");
+    assert!(rules(&run).contains(&"TR002".to_owned()), "the base's bar applies: {}", run.stdout);
+    let config = policy_finding(&doc, "registry/toolreg.toml");
     assert!(config["location"]["line"].as_u64().unwrap() > 1, "{config}");
     assert!(config["message"].as_str().unwrap().contains("not signed by an owner"), "{config}");
-    at("servers/demo/server.toml");
+    policy_finding(&doc, "servers/demo/server.toml");
 
     // The owner makes the same change, signed: it is approved, yet the pull request is
     // still judged by the base's bar; once merged (the base moves), the new bar applies.
     act_as(&s.p, &s.olga, true);
     git(&s.p, &["commit", "-q", "--amend", "--no-edit", "-S"]);
-    let run = check(&["--base", &base]).expect_code(1);
+    let run = gate(&s, &["--base", &base]).expect_code(1);
     assert_eq!(rules(&run), ["TR002"], "{}", run.stdout);
     let merged = s.p.repo().head().unwrap().target().unwrap().to_string();
-    check(&["--base", &merged]).expect_code(0);
+    gate(&s, &["--base", &merged]).expect_code(0);
+}
+
+#[test]
+fn a_rule_disabled_by_the_pull_request_still_runs() {
+    let (s, base) = raised_bar();
+    let config = s.p.registry().join("toolreg.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replacen("[rules]\n", "[rules]\ndisable = [\"TR002\"]\n", 1)).unwrap();
+    act_as(&s.p, &s.mallory, false);
+    commit(&s.p, "Quiet a noisy rule");
+    gate(&s, &[]).expect_code(0);
+    let run = gate(&s, &["--base", &base]).expect_code(1);
+    let found = rules(&run);
+    assert!(found.contains(&"TR002".to_owned()) && found.contains(&"PR003".to_owned()), "{}", run.stdout);
 }
 
 #[test]
