@@ -380,3 +380,23 @@ fn without_allowed_signers_the_gate_says_identities_are_unverified() {
     let run = p.run(&["check", "--catalogs", "catalogs", "--base", &base]).expect_code(0);
     assert_eq!(run.stderr.matches("reviewer identities are unverified").count(), 1, "{}", run.stderr);
 }
+
+#[test]
+fn an_owners_signed_change_to_policy_files_passes() {
+    let s = signed();
+    let inventory = s.p.registry().join("servers/demo/server.toml");
+    let text = std::fs::read_to_string(&inventory).unwrap();
+    std::fs::write(&inventory, text.replace("server.js", "server.mjs")).unwrap();
+    let config = s.p.registry().join("toolreg.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("# min-severity = \"low\"", "min-severity = \"medium\"")).unwrap();
+    // Proposed unsigned: both files are named.
+    act_as(&s.p, &s.mallory, false);
+    commit(&s.p, "Move to ESM");
+    let run = s.check().expect_code(1);
+    assert_eq!(rules(&run), ["PR003", "PR003"], "{}", run.stdout);
+    // The owner signs it: passes.
+    act_as(&s.p, &s.olga, true);
+    git(&s.p, &["commit", "-q", "--amend", "--no-edit", "-S"]);
+    s.check().expect_code(0);
+}
