@@ -83,11 +83,48 @@ pub enum Command {
     /// Run a stdio MCP server behind an enforcing proxy: unapproved tools hidden and
     /// refused, every decision in a tamper-evident audit log.
     Guard(GuardArgs),
+    /// Find the MCP servers configured in clients on this machine and in this project:
+    /// each matched against the registry (registered, differs, disabled, shadow) and
+    /// its launch judged (unpinned runners, shells, sudo, plaintext secrets, …).
+    ///
+    /// Reads Claude Desktop, Claude Code, Cursor, VS Code, Windsurf, Codex, Gemini CLI,
+    /// Zed, Cline, Continue, Goose, Kiro, Amazon Q, opencode, LM Studio, Copilot CLI,
+    /// Junie and Amp. Values of variables and headers are never printed.
+    Discover(DiscoverArgs),
     /// Finish (or roll back) a registry write that a killed toolreg left behind.
     ///
     /// Every command that writes the registry does this first; read-only commands and
     /// `check` refuse (exit 2) until it is done.
     Recover,
+}
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The home folder whose client configurations are read [default: $HOME].
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// Do not read a home folder (only the project, and --root when given).
+    #[arg(long, conflicts_with = "home")]
+    pub no_home: bool,
+
+    /// The project folder whose committed client configurations are read (.mcp.json,
+    /// .vscode/mcp.json, …) [default: the git repository here, else the current folder].
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+
+    /// Read system-wide (managed) configurations under this root, e.g. `/` or a
+    /// mounted image [default: none].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Launch risks at or above this severity fail the run [default: toolreg.toml's
+    /// fail-on, else high].
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<crate::finding::Severity>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -39,11 +39,17 @@ pub enum FieldKind {
     Key,
     /// Any other string (unknown top-level tool fields).
     Other,
+    /// How a server is launched: its command line (argv joined by spaces) or its URL,
+    /// from a client configuration or a `server.toml`.
+    Launch,
+    /// A value a launch passes: an environment variable's or a header's (read only to
+    /// find a secret written in plain text; never shown).
+    LaunchValue,
 }
 
 impl FieldKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FieldKind; 13] = [
+    pub const ALL: [FieldKind; 15] = [
         FieldKind::ToolName,
         FieldKind::Title,
         FieldKind::Description,
@@ -57,6 +63,8 @@ impl FieldKind {
         FieldKind::Meta,
         FieldKind::Key,
         FieldKind::Other,
+        FieldKind::Launch,
+        FieldKind::LaunchValue,
     ];
 
     /// The kebab-case name rule files use (`property-name`).
@@ -75,6 +83,8 @@ impl FieldKind {
             FieldKind::Meta => "meta",
             FieldKind::Key => "key",
             FieldKind::Other => "other",
+            FieldKind::Launch => "launch",
+            FieldKind::LaunchValue => "launch-value",
         }
     }
 

@@ -9,6 +9,7 @@ pub mod canon;
 pub mod catalog;
 pub mod charclass;
 pub mod cli;
+pub mod clients;
 pub mod clock;
 pub mod commands;
 pub mod config;
@@ -56,6 +57,7 @@ pub fn run(cli: &cli::Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         cli::Command::Lock(args) => commands::lock::lock(args, &ctx, out),
         cli::Command::Verify(args) => commands::lock::verify(args, &ctx, out),
         cli::Command::Guard(args) => commands::lock::guard(args, &ctx, out),
+        cli::Command::Discover(args) => commands::discover::run(args, &ctx, out),
         cli::Command::Recover => commands::recover::run(&ctx, out),
     }
 }

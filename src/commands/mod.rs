@@ -4,6 +4,7 @@
 pub mod check;
 pub mod diff;
 pub mod digest;
+pub mod discover;
 pub mod fetch;
 pub mod fmt;
 pub mod init;
@@ -260,6 +261,7 @@ pub fn render(
             Command::Diff => diff::human(report, style),
             Command::Check => check::human(report, style),
             Command::Verify => verify::human(report, style),
+            Command::Discover => crate::report::discover::human(report, style),
         },
         ReportFormat::Json => json::render(report)?,
         ReportFormat::Sarif => sarif::render(report)?,

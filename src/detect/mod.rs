@@ -377,6 +377,29 @@ impl Detectors {
         found
     }
 
+    /// Findings on one text outside a catalog — a server's launch line, an environment
+    /// value — as if it were a field of `server`'s header at `pointer`: the same rules,
+    /// masking and decoding as any field.
+    pub fn scan_text(
+        &self,
+        server: &str,
+        pointer: &str,
+        kind: FieldKind,
+        text: &str,
+        places: &dyn Locate,
+    ) -> Vec<Finding> {
+        let named = Named::new(server);
+        let unit = Unit { server: &named, item: None, places };
+        let place = Place { unit: &unit, pointer, kind, annotations: None };
+        let hits = self.check_text(text, kind, None);
+        let mut out = Vec::new();
+        self.report(&place, text, hits, 0, "", &mut out);
+        if !self.disabled.is_empty() {
+            out.retain(|f| !self.disabled.iter().any(|d| d == f.rule));
+        }
+        out
+    }
+
     /// All field-level hits on one piece of text.
     pub fn check_text(&self, text: &str, kind: FieldKind, annotations: Option<&Value>) -> Vec<Hit> {
         let mut hits = Vec::new();
@@ -581,6 +604,7 @@ pub fn code_rules() -> Vec<&'static Rule> {
     all.extend(crate::policy::RULES);
     // Not detectors, but rule ids all the same: drift classes and registry problems.
     all.extend(crate::drift::RULES);
+    all.extend(crate::clients::standing::RULES);
     all.extend(crate::registry::RULES);
     all.extend(crate::registry::since::RULES);
     all.extend(crate::lock::RULES);

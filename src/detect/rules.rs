@@ -33,6 +33,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("detectors/exf.toml", include_str!("../../detectors/exf.toml")),
     ("detectors/sec.toml", include_str!("../../detectors/sec.toml")),
     ("detectors/scp.toml", include_str!("../../detectors/scp.toml")),
+    ("detectors/lch.toml", include_str!("../../detectors/lch.toml")),
 ];
 
 /// An annotation precondition: the rule applies only when the tool's hint is this.

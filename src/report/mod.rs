@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod discover;
 pub mod github;
 pub mod human;
 pub mod json;
@@ -22,6 +23,7 @@ pub enum Command {
     Diff,
     Check,
     Verify,
+    Discover,
 }
 
 impl Command {
@@ -31,6 +33,7 @@ impl Command {
             Command::Diff => "diff",
             Command::Check => "check",
             Command::Verify => "verify",
+            Command::Discover => "discover",
         }
     }
 }
