@@ -308,8 +308,10 @@ pub struct AddArgs {
     /// Environment variable holding the bearer token for --url.
     #[arg(long, value_name = "NAME")]
     pub token_env: Option<String>,
-    /// Status [default: active].
-    #[arg(long, default_value = "active")]
+    /// Status: active, disabled (kept, not to be used) or retired. A server that is not
+    /// active is left out of toolreg.lock (guard refuses it) and fails `check` where it
+    /// is still served or configured.
+    #[arg(long, default_value = "active", value_parser = ["active", "disabled", "retired"])]
     pub status: String,
 
     #[command(flatten)]

@@ -116,9 +116,11 @@ impl LockedServer {
 impl Lock {
     /// The lock of `registry` as it is: approved and not revoked pins only.
     pub fn of(registry: &Registry, commit: Option<String>) -> Lock {
+        // A disabled or retired server is left out: guard refuses to start it.
         let servers = registry
             .servers
             .values()
+            .filter(|server| server.inventory.is_active())
             .map(|server| {
                 let approved = |pin: &&crate::registry::Pin| pin.state() == PinState::Approved;
                 let mut locked = LockedServer {

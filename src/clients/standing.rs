@@ -160,7 +160,9 @@ pub fn package(launch: &Launch) -> Option<String> {
     let base = command.rsplit(['/', '\\']).next().unwrap_or(command);
     let base = base.trim_end_matches(".cmd").trim_end_matches(".exe");
     if !RUNNERS.contains(&base) {
-        return Some(command.to_owned());
+        // An interpreter alone (`node`, `python`) names nothing: its script does.
+        let script = launch.args.iter().find(|a| !a.starts_with('-'));
+        return Some(script.map_or_else(|| command.to_owned(), |s| format!("{command} {s}")));
     }
     let operand = launch
         .args
@@ -219,7 +221,8 @@ mod tests {
             package(&stdio("docker", &["run", "-i", "localhost:5000/b"])).as_deref(),
             Some("localhost:5000/b")
         );
-        assert_eq!(package(&stdio("node", &["server.js"])).as_deref(), Some("node"));
+        assert_eq!(package(&stdio("node", &["server.js"])).as_deref(), Some("node server.js"));
+        assert_eq!(package(&stdio("/usr/bin/srv", &[])).as_deref(), Some("/usr/bin/srv"));
         assert_eq!(slug("Brave Search"), "brave-search");
     }
 

@@ -58,12 +58,19 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
     });
     let places = Places::new(&registry, catalog_files);
 
-    // Every server on its own, in parallel: its catalog, drift, and what it serves.
-    let servers: Vec<&Server> = registry.servers.values().collect();
+    // Every server in service on its own, in parallel: its catalog, drift, and what it
+    // serves. One the registry disabled or retired is not launched nor required; a
+    // catalog of it captured all the same means it is still served.
+    let servers: Vec<&Server> = registry.servers.values().filter(|s| s.inventory.is_active()).collect();
     let checked =
         crate::parallel::map(&servers, || (), |(), server| check_server(&registry, server, args, &places));
     let mut findings: Vec<Finding> =
         registry.problems.iter().map(|p| problem_finding(&registry, p)).collect();
+    findings.extend(inactive_served(&registry, args.catalogs.as_deref()));
+    // The servers the repository's own client configurations launch, and every
+    // registered launch, judged like any configured one.
+    findings.extend(configured(&registry, &detectors, args.base.as_deref())?);
+    findings.extend(super::discover::registered_launches(&registry, &detectors));
     let mut drift = Vec::new();
     let mut catalogs = Vec::new();
     let mut accepted = HashSet::new();
@@ -119,6 +126,51 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
     std::mem::forget(catalogs);
     std::mem::forget(registry);
     Ok(outcome)
+}
+
+/// REG007 for each server not in service whose catalog was captured all the same.
+fn inactive_served(registry: &Registry, catalogs: Option<&std::path::Path>) -> Vec<Finding> {
+    let Some(dir) = catalogs else { return Vec::new() };
+    registry
+        .servers
+        .values()
+        .filter(|s| !s.inventory.is_active())
+        .filter_map(|server| {
+            let path = dir.join(format!("{}.json", server.id));
+            path.is_file().then(|| {
+                Finding::of(&crate::registry::INACTIVE_SERVED)
+                    .about(&server.id, None)
+                    .message(format!(
+                        "the registry marks it {}, but its catalog is captured",
+                        server.inventory.status
+                    ))
+                    .evidence(&server.inventory.status)
+                    .at(Some(Location { path: super::display_path(&path), line: None }))
+                    .build()
+            })
+        })
+        .collect()
+}
+
+/// Findings on the MCP servers the repository's committed client configurations
+/// launch (`.mcp.json`, `.vscode/mcp.json`, …): standing and launch risks. In
+/// pull-request mode, only entries of files changed since the base.
+fn configured(
+    registry: &Registry,
+    detectors: &crate::detect::Detectors,
+    base: Option<&str>,
+) -> Result<Vec<Finding>, Error> {
+    let Ok(repo) = crate::git::Repo::discover(&registry.root) else { return Ok(Vec::new()) };
+    let places =
+        crate::clients::Places { home: None, project: Some(repo.workdir().to_path_buf()), root: None };
+    let found = crate::clients::discover(&places);
+    super::discover::refuse_unreadable(&found.unreadable)?;
+    let mut entries = found.entries;
+    if let Some(base) = base {
+        let snapshot = repo.snapshot(base, std::path::Path::new(""))?;
+        entries.retain(|e| repo.relative(&e.file).is_none_or(|r| !snapshot.same_as(&r, &e.file)));
+    }
+    Ok(super::discover::judge(&entries, Some(registry), detectors).findings)
 }
 
 /// What checking one server found.

@@ -131,6 +131,32 @@ pub fn judge(entries: &[Entry], registry: Option<&Registry>, detectors: &Detecto
     judged
 }
 
+/// The launch and secret rules over every registered server's `server.toml` launch,
+/// placed at that file.
+pub fn registered_launches(registry: &Registry, detectors: &Detectors) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for server in registry.servers.values().filter(|s| s.inventory.is_active()) {
+        let launch = &server.inventory.launch;
+        let line = if launch.command.is_empty() {
+            launch.url.clone()
+        } else {
+            std::iter::once(launch.command.as_str())
+                .chain(launch.args.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        if line.is_empty() {
+            continue;
+        }
+        let path = server.dir.join("server.toml");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let line_number = text.lines().position(|l| l.trim_start().starts_with("[launch]")).map(|i| i + 1);
+        let at = At(Location { path: super::display_path(&path), line: line_number });
+        findings.extend(detectors.scan_text(&server.id, "/launch", FieldKind::Launch, &line, &at));
+    }
+    findings
+}
+
 /// The finding for a standing other than `registered`.
 fn standing_finding(entry: &Entry, standing: &Standing, at: &At) -> Option<Finding> {
     let whose = format!("{} ({} configuration)", entry.client, scope_name(entry));

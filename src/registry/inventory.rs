@@ -58,6 +58,9 @@ impl Launch {
     }
 }
 
+/// The values `status` may take.
+pub const STATUSES: [&str; 3] = ["active", "disabled", "retired"];
+
 /// The inventory fields `[registry] required-fields` may name.
 pub const FIELDS: [&str; 11] = [
     "owner",
@@ -74,9 +77,22 @@ pub const FIELDS: [&str; 11] = [
 ];
 
 impl Inventory {
-    /// Parses a `server.toml`.
+    /// Parses a `server.toml`. `status` is `active` (or left out), `disabled` or
+    /// `retired`; anything else is an error, not a server quietly taken for active.
     pub fn parse(text: &str) -> Result<Inventory, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let inventory: Inventory = toml::from_str(text).map_err(|e| e.to_string())?;
+        if !STATUSES.contains(&inventory.status.as_str()) && !inventory.status.is_empty() {
+            return Err(format!(
+                "status = {:?}: expected one of active, disabled, retired",
+                crate::visible::escape(&inventory.status)
+            ));
+        }
+        Ok(inventory)
+    }
+
+    /// Whether the server is in service (`status` active or not given).
+    pub fn is_active(&self) -> bool {
+        matches!(self.status.as_str(), "" | "active")
     }
 
     /// The file's text: a heading comment, then the fields.

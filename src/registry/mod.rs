@@ -281,8 +281,20 @@ pub static UNAPPROVED_SERVED: Rule = Rule {
            revoke`), or no review approves it. Review it again, or stop using it.",
 };
 
+pub static INACTIVE_SERVED: Rule = Rule {
+    id: "REG007",
+    name: "inactive-server-served",
+    title: "A server the registry disabled or retired is still served",
+    severity: Severity::High,
+    class: RuleClass::Control,
+    help: "server.toml marks this server `disabled` or `retired`, but a catalog of it was captured for \
+           the gate: take it out of use (and out of the captured catalogs), or set its status back \
+           to `active` through review.",
+};
+
 /// The registry rules, for `toolreg rules list`.
-pub static RULES: [&Rule; 6] = [
+pub static RULES: [&Rule; 7] = [
+    &INACTIVE_SERVED,
     &NON_CANONICAL,
     &DIGEST_MISMATCH,
     &MISPLACED_PIN,
