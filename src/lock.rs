@@ -235,7 +235,8 @@ impl Mismatch {
             || "the server header".to_owned(),
             |i| format!("{} {}", i.kind, crate::visible::escape(&i.name)),
         );
-        let short = |d: &Option<String>| d.as_deref().map_or_else(String::new, crate::report::diff::short_digest);
+        let short =
+            |d: &Option<String>| d.as_deref().map_or_else(String::new, crate::report::diff::short_digest);
         let (locked, served) = (short(&self.locked), short(&self.served));
         let message = match self.change {
             "added" => format!("{what} is served ({served}) but not in the lock"),
