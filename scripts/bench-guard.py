@@ -4,6 +4,10 @@ per-message round trip (median, p99) of N sequential tools/call, and the through
 M pipelined calls, on scripts/echo_server.py; then the added latency = guard − direct.
 
 usage: scripts/bench-guard.py [N] [M]      (default 5000 20000; needs target/release/toolreg)
+
+With the audit log three ways (issue 15 §4): a fresh log, a keyed one, and a log that
+already holds 100 MB (every append locks the file and reads only its last line, so its
+size should not show).
 """
 import json
 import os
@@ -76,15 +80,39 @@ def p99(values):
     return sorted(values)[int(len(values) * 0.99) - 1]
 
 
+def fill(big, log, size):
+    """`big`: the lines of `log` but its last, repeated up to `size` bytes, then its last
+    line. Only the end of a log is read when appending, so only that must chain."""
+    with open(log, "rb") as f:
+        lines = f.read().splitlines(keepends=True)
+    body, last = b"".join(lines[:-1]), lines[-1]
+    with open(big, "wb") as f:
+        written = 0
+        while written < size:
+            f.write(body)
+            written += len(body)
+        f.write(last)
+
+
 with tempfile.TemporaryDirectory() as work:
     lock = lock_for_echo(work)
     audit = os.path.join(work, "audit.log")
+    keyed = os.path.join(work, "keyed.log")
+    big = os.path.join(work, "big.log")
+    key = os.path.join(work, "audit.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    guard = [toolreg, "guard", "--lock", lock, "--server", "echo"]
     results = {}
     for name, cmd in [
         ("direct", echo),
-        ("guard", [toolreg, "guard", "--lock", lock, "--server", "echo", "--"] + echo),
-        ("guard + audit log", [toolreg, "guard", "--lock", lock, "--server", "echo", "--audit-log", audit, "--"] + echo),
+        ("guard", guard + ["--"] + echo),
+        ("guard + audit log", guard + ["--audit-log", audit, "--"] + echo),
+        ("guard + keyed audit log", guard + ["--audit-log", keyed, "--audit-key-file", key, "--"] + echo),
+        ("guard + audit log of 100 MB", guard + ["--audit-log", big, "--"] + echo),
     ]:
+        if big in cmd:
+            fill(big, audit, 100 * 1024 * 1024)
         rtts, throughput = session(cmd)
         results[name] = (statistics.median(rtts), p99(rtts), throughput)
     print(f"{n} sequential calls, {m} pipelined calls; round trip in ms")
@@ -93,6 +121,6 @@ with tempfile.TemporaryDirectory() as work:
     for name, (median, tail, throughput) in results.items():
         print(f"| {name} | {median:.3f} | {tail:.3f} | {throughput:,.0f} |")
     d = results["direct"]
-    for name in ("guard", "guard + audit log"):
+    for name in list(results)[1:]:
         g = results[name]
         print(f"added by {name}: median {g[0] - d[0]:.3f} ms, p99 {g[1] - d[1]:.3f} ms per request/response pair")

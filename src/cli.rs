@@ -188,8 +188,15 @@ pub struct GuardArgs {
     pub server: String,
 
     /// Append every decision here (JSON lines, hash-chained; see `log --verify-audit`).
+    /// Guards may share one file: each append holds an exclusive lock on it.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+
+    /// Key the audit log's chain: each line's hash is an HMAC-SHA256 under this file's
+    /// bytes (one trailing newline trimmed). Keep it readable by guard and not by
+    /// whoever could edit the log.
+    #[arg(long, value_name = "FILE", env = "TOOLREG_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
 
     #[arg(long, value_enum, default_value_t = GuardMode::Enforce)]
     pub mode: GuardMode,
@@ -399,6 +406,16 @@ pub struct LogArgs {
     /// reordered line.
     #[arg(long, value_name = "FILE")]
     pub verify_audit: Option<PathBuf>,
+
+    /// With --verify-audit: the key of a keyed log, as guard was given it. A keyed log
+    /// cannot be checked without it (exit 2).
+    #[arg(long, value_name = "FILE", env = "TOOLREG_AUDIT_KEY_FILE")]
+    pub audit_key_file: Option<PathBuf>,
+
+    /// With --verify-audit: a hash the log's last line had when you kept it elsewhere.
+    /// Exit 1 unless a line still carries it: lines were removed from the end.
+    #[arg(long, value_name = "HASH", requires = "verify_audit")]
+    pub expect_last: Option<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = SimpleFormat::Human)]

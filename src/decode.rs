@@ -45,7 +45,7 @@ pub fn invisible_operators(run: &[char]) -> Option<String> {
     let bits: Vec<u32> = run.iter().filter_map(|&c| bit(c)).collect();
     let mut candidates = Vec::new();
     for width in [8, 7] {
-        if bits.len() >= width && bits.len() % width == 0 {
+        if bits.len() >= width && bits.len().is_multiple_of(width) {
             let text: String = bits
                 .chunks(width)
                 .filter_map(|chunk| char::from_u32(chunk.iter().fold(0, |acc, b| acc << 1 | b)))
@@ -70,7 +70,7 @@ pub fn invisible_operators(run: &[char]) -> Option<String> {
 /// zero-width characters are framing).
 pub fn zero_width_bits(run: &[char]) -> Option<String> {
     let symbols: Vec<char> = run.iter().copied().filter(|c| matches!(c, '\u{200B}' | '\u{200C}')).collect();
-    if symbols.len() < 8 || symbols.len() % 8 != 0 {
+    if symbols.len() < 8 || !symbols.len().is_multiple_of(8) {
         return None;
     }
     let candidates = [('\u{200B}', '\u{200C}'), ('\u{200C}', '\u{200B}')]

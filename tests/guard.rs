@@ -6,14 +6,17 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::Barrier;
 use std::time::Duration;
 
 use common::{toolreg_in, Project};
 use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
 
 fn fixture() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/servers/guard_server.py").display().to_string()
@@ -45,9 +48,16 @@ struct Client {
 
 impl Client {
     fn start(dir: &Path, args: &[&str]) -> Client {
+        Client::start_env(dir, args, &[])
+    }
+
+    /// As [`Client::start`], with extra environment variables for guard.
+    fn start_env(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_toolreg"))
             .args(args)
             .current_dir(dir)
+            .env_remove("TOOLREG_AUDIT_KEY_FILE")
+            .envs(envs.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -722,4 +732,213 @@ fn guard_enforces_prompts_and_resources() {
     }
     let audit_arg = audit_file.display().to_string();
     toolreg_in(&p.root, &["log", "--verify-audit", &audit_arg], &[]).expect_code(0);
+}
+
+/// The arguments of `toolreg guard` in front of the fixture server, logging to `audit`,
+/// the server recording its calls in `calls`, with `extra` guard arguments.
+fn guard_args(lock: &Path, audit: &Path, calls: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = vec!["guard".into(), "--lock".into(), lock.display().to_string()];
+    args.extend(["--server".into(), "fixture".into(), "--audit-log".into(), audit.display().to_string()]);
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    args.extend(["--".into(), "python3".into(), fixture(), calls.display().to_string()]);
+    args
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// Issue 15 §4: the README runs one guard per server, all logging to one file. Eight
+/// guards append at once, each continuing the chain from the file under its lock (not
+/// from what it last wrote itself): every decision is in the log, in one chain.
+#[test]
+fn eight_guards_append_to_one_audit_log() {
+    const GUARDS: usize = 8;
+    const CALLS: usize = 300;
+    let (p, lock) = locked_project();
+    let audit_file = p.root.join("shared-audit.log");
+    // Every guard is started and has listed its tools before any calls: the calls of
+    // all eight overlap.
+    let ready = Barrier::new(GUARDS);
+    std::thread::scope(|scope| {
+        let guards: Vec<_> = (0..GUARDS)
+            .map(|g| {
+                let args = guard_args(&lock, &audit_file, &p.root.join(format!("calls-{g}")), &[]);
+                let (root, ready) = (&p.root, &ready);
+                scope.spawn(move || {
+                    let mut client = Client::start(root, &strs(&args));
+                    client.handshake();
+                    assert_eq!(client.tool_names(), ["echo", "notes", "mutate"]);
+                    ready.wait();
+                    // Pipelined, allowed and denied in turn: guard logs as fast as it
+                    // decides.
+                    for i in 0..CALLS {
+                        let name = if i % 2 == 0 { "echo" } else { "extra" };
+                        client.send(&json!({"jsonrpc": "2.0", "id": 1000 + i, "method": "tools/call",
+                            "params": {"name": name, "arguments": {"text": "x"}}}));
+                    }
+                    let mut answered = 0;
+                    while answered < CALLS {
+                        let message =
+                            client.lines.recv_timeout(Duration::from_secs(30)).expect("answers keep coming");
+                        if message["id"].as_i64().is_some_and(|id| id >= 1000) {
+                            answered += 1;
+                        }
+                    }
+                    assert_eq!(client.finish(), 3, "guard {g} ran to the end");
+                })
+            })
+            .collect();
+        for guard in guards {
+            guard.join().unwrap();
+        }
+    });
+    // Per guard: the server header, the four tools listed, and every call.
+    let total = GUARDS * (1 + 4 + CALLS);
+    let audit_arg = audit_file.display().to_string();
+    let run = toolreg_in(&p.root, &["log", "--verify-audit", &audit_arg], &[]).expect_code(0);
+    assert!(run.stdout.contains(&format!(": {total} line(s), the chain is intact")), "{}", run.stdout);
+    assert!(run.stdout.contains(&format!("last line seq {total},")), "{}", run.stdout);
+    let lines = audit(&audit_file);
+    let session = |line: &Value| line["correlation"].as_str().unwrap().split(':').next().unwrap().to_owned();
+    let mut per_session = BTreeMap::new();
+    for line in &lines {
+        *per_session.entry(session(line)).or_insert(0) += 1;
+    }
+    assert_eq!(per_session.len(), GUARDS, "{per_session:?}");
+    assert!(per_session.values().all(|&n| n == 1 + 4 + CALLS), "{per_session:?}");
+    let denied = lines.iter().filter(|l| l["tool"] == "extra" && l["decision"] == "deny").count();
+    assert_eq!(denied, GUARDS * (1 + CALLS / 2), "the listing and every call of extra");
+    // The guards' lines are interleaved: the writers did overlap.
+    let switches = lines.windows(2).filter(|w| session(&w[0]) != session(&w[1])).count();
+    eprintln!("{total} lines from {GUARDS} guards, {switches} switches between writers");
+    assert!(switches > GUARDS, "the guards wrote one after the other ({switches} switches)");
+}
+
+/// `lines` with every line from index `from` on re-chained with plain sha256, as whoever
+/// can write the log but has no key would do after editing line `from`.
+fn rechained_with_sha256(lines: &[String], from: usize) -> Vec<String> {
+    let mut out: Vec<String> = lines[..from].to_vec();
+    for line in &lines[from..] {
+        let mut value: Value = serde_json::from_str(line).unwrap();
+        let map = value.as_object_mut().unwrap();
+        map.remove("hash");
+        let prev = match out.last() {
+            Some(before) => serde_json::from_str::<Value>(before).unwrap()["hash"].clone(),
+            None => json!(toolreg::audit::GENESIS),
+        };
+        map.insert("prev".into(), prev);
+        let hex: String =
+            Sha256::digest(value.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        value.as_object_mut().unwrap().insert("hash".into(), json!(format!("sha256:{hex}")));
+        out.push(value.to_string());
+    }
+    out
+}
+
+/// Issue 15 §4: a keyed audit log. Whoever can write the file but has no key cannot
+/// rewrite a line and recompute the chain after it; lines removed from the end are found
+/// against an anchored hash; a keyed log is never passed without its key, and never
+/// continued without it.
+#[test]
+fn a_keyed_audit_log_detects_a_rewritten_chain_and_a_cut_end() {
+    let (p, lock) = locked_project();
+    let secret = "k3y-only-guard-can-read";
+    let key_file = p.root.join("audit.key");
+    std::fs::write(&key_file, format!("{secret}\n")).unwrap();
+    let key_arg = key_file.display().to_string();
+    let audit_file = p.root.join("keyed.log");
+    let audit_arg = audit_file.display().to_string();
+    let calls = p.root.join("calls");
+    // One session given the key by flag, one by the environment.
+    let by_flag = guard_args(&lock, &audit_file, &calls, &["--audit-key-file", &key_arg]);
+    let by_env = guard_args(&lock, &audit_file, &calls, &[]);
+    for (args, envs) in [(by_flag, vec![]), (by_env, vec![("TOOLREG_AUDIT_KEY_FILE", key_arg.as_str())])] {
+        let mut client = Client::start_env(&p.root, &strs(&args), &envs);
+        client.handshake();
+        client.tool_names();
+        client.call("echo");
+        client.call("extra");
+        assert_eq!(client.finish(), 3);
+    }
+    let original: Vec<String> =
+        std::fs::read_to_string(&audit_file).unwrap().lines().map(str::to_owned).collect();
+    let hash_of =
+        |line: &str| serde_json::from_str::<Value>(line).unwrap()["hash"].as_str().unwrap().to_owned();
+    assert_eq!(original.len(), 2 * (1 + 4 + 2), "{original:#?}");
+    assert!(original.iter().all(|l| hash_of(l).starts_with("hmac-sha256:")), "{original:#?}");
+    let mut runs = Vec::new();
+    let mut verify = |lines: &[String], extra: &[&str], envs: &[(&str, &str)], code: i32| {
+        std::fs::write(&audit_file, lines.join("\n") + "\n").unwrap();
+        let mut args = vec!["log", "--verify-audit", audit_arg.as_str()];
+        args.extend_from_slice(extra);
+        let run = toolreg_in(&p.root, &args, envs).expect_code(code);
+        let shown = format!("{}{}", run.stdout, run.stderr);
+        runs.push(shown.clone());
+        shown
+    };
+    let with_key = ["--audit-key-file", key_arg.as_str()];
+
+    // With the key, by flag or environment: intact, and the report names the last hash.
+    let last = hash_of(original.last().unwrap());
+    let shown = verify(&original, &with_key, &[], 0);
+    assert!(shown.contains("14 line(s), the chain is intact (keyed: hmac-sha256)"), "{shown}");
+    assert!(shown.contains(&format!("last line seq 14, hash {last}")), "{shown}");
+    verify(&original, &[], &[("TOOLREG_AUDIT_KEY_FILE", key_arg.as_str())], 0);
+    // Without it: could not check, never a pass.
+    let shown = verify(&original, &[], &[], 2);
+    assert!(shown.contains("this log is keyed (hmac-sha256): give --audit-key-file"), "{shown}");
+
+    // A denial rewritten as an allow, every hash from there recomputed with sha256.
+    let at = original.iter().position(|l| l.contains(r#""decision":"deny""#)).unwrap();
+    let mut edited = original.clone();
+    edited[at] = edited[at].replace(r#""decision":"deny""#, r#""decision":"allow""#);
+    let forged = rechained_with_sha256(&edited, at);
+    let shown = verify(&forged, &with_key, &[], 1);
+    assert!(shown.contains(&format!("tampered: line {}: an unkeyed line in a keyed log", at + 1)), "{shown}");
+    // Rewritten whole, it is a sound unkeyed chain: only the key tells it is forged.
+    let forged = rechained_with_sha256(&edited, 0);
+    verify(&forged, &[], &[], 0);
+    let shown = verify(&forged, &with_key, &[], 1);
+    assert!(shown.contains("line 1: not keyed (sha256) though a key was given"), "{shown}");
+
+    // The last lines removed: a valid shorter chain, but not the one anchored.
+    let cut = &original[..original.len() - 3];
+    verify(cut, &with_key, &[], 0);
+    let shown = verify(cut, &["--audit-key-file", &key_arg, "--expect-last", &last], &[], 1);
+    assert!(shown.contains("lines were removed from the end of the log"), "{shown}");
+    // Lines appended after the anchor are fine.
+    let anchor = hash_of(&original[original.len() - 4]);
+    let shown = verify(&original, &["--audit-key-file", &key_arg, "--expect-last", &anchor], &[], 0);
+    assert!(shown.contains("the expected last hash is seq 11; last line seq 14"), "{shown}");
+
+    // Guard never continues a keyed log without its key, nor with another, nor with a
+    // key it cannot use; nothing is appended.
+    std::fs::write(&audit_file, original.join("\n") + "\n").unwrap();
+    let other_key = p.root.join("other.key");
+    std::fs::write(&other_key, "another key").unwrap();
+    let empty_key = p.root.join("empty.key");
+    std::fs::write(&empty_key, "\n").unwrap();
+    let other_arg = other_key.display().to_string();
+    let empty_arg = empty_key.display().to_string();
+    for (extra, why) in [
+        (vec![], "it is keyed (hmac-sha256): give --audit-key-file"),
+        (vec!["--audit-key-file", other_arg.as_str()], "does not verify with this key"),
+        (
+            vec!["--audit-key-file", empty_arg.as_str()],
+            "empty.key (--audit-key-file or TOOLREG_AUDIT_KEY_FILE): it is empty",
+        ),
+        (
+            vec!["--audit-key-file", "missing.key"],
+            "missing.key (--audit-key-file or TOOLREG_AUDIT_KEY_FILE): cannot read it",
+        ),
+    ] {
+        let args = guard_args(&lock, &audit_file, &calls, &extra);
+        let run = toolreg_in(&p.root, &strs(&args), &[]).expect_code(2);
+        assert!(run.stderr.contains(why), "{why}: {}", run.stderr);
+        runs.push(run.stderr);
+    }
+    assert_eq!(std::fs::read_to_string(&audit_file).unwrap(), original.join("\n") + "\n");
+    // The key is never shown.
+    assert!(runs.iter().all(|shown| !shown.contains(secret)), "{runs:#?}");
 }

@@ -119,11 +119,18 @@ fn limits(args: &VerifyArgs) -> Result<crate::mcp::Limits, Error> {
 pub fn guard(args: &GuardArgs, _ctx: &Context, _out: &mut dyn Write) -> Result<Outcome, Error> {
     let lock = Lock::load(&args.lock).map_err(Error::Usage)?;
     let locked = locked_server(&lock, &args.server, &args.lock)?.clone();
-    let audit = match &args.audit_log {
-        Some(path) => Some(crate::audit::AuditLog::open(path).map_err(|e| {
+    let key = args.audit_key_file.as_deref().map(super::audit_key).transpose()?;
+    let audit = match (&args.audit_log, key) {
+        (Some(path), key) => Some(crate::audit::AuditLog::open(path, key).map_err(|e| {
             Error::Usage(format!("--audit-log {}: {e}", visible::escape(&path.display().to_string())))
         })?),
-        None => None,
+        // A key says a keyed log is expected: running without one is not what was meant.
+        (None, Some(_)) => {
+            return Err(Error::Usage(
+                "an audit key (--audit-key-file or TOOLREG_AUDIT_KEY_FILE) but no --audit-log to key".into(),
+            ))
+        }
+        (None, None) => None,
     };
     let mode = match args.mode {
         GuardMode::Enforce => Mode::Enforce,

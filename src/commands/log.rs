@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{emit, Context};
+use crate::audit::Unverified;
 use crate::cli::{LogArgs, SimpleFormat};
 use crate::error::Error;
 use crate::git::Repo;
@@ -44,7 +45,7 @@ struct HistoryOnly {
 
 pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
     if let Some(path) = &args.verify_audit {
-        return verify_audit(path, out);
+        return verify_audit(path, args, out);
     }
     let registry = ctx.registry()?;
     let (want_server, want_tool) = match args.target.as_deref().map(|t| t.split_once('/').unwrap_or((t, "")))
@@ -206,24 +207,34 @@ fn human(entries: &[Entry], orphans: &[HistoryOnly]) -> String {
     out
 }
 
-/// `log --verify-audit FILE`: the guard's audit chain, line by line.
-fn verify_audit(path: &std::path::Path, out: &mut dyn Write) -> Result<Outcome, Error> {
+/// `log --verify-audit FILE`: the guard's audit chain, line by line, keyed or not, and
+/// the anchor `--expect-last` names.
+fn verify_audit(path: &std::path::Path, args: &LogArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let shown = visible::escape(&path.display().to_string());
-    let result = crate::audit::verify(path).map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
-    match result {
+    let key = args.audit_key_file.as_deref().map(super::audit_key).transpose()?;
+    match crate::audit::verify(path, key.as_ref(), args.expect_last.as_deref()) {
         Ok(verified) => {
+            let keyed = if verified.keyed { " (keyed: hmac-sha256)" } else { "" };
+            let anchor = verified
+                .anchor
+                .map(|seq| format!("; the expected last hash is seq {seq}"))
+                .unwrap_or_default();
             let last = verified
                 .last
                 .map(|(seq, hash)| {
                     format!("; last line seq {seq}, hash {hash} (keep it elsewhere to detect truncation)")
                 })
                 .unwrap_or_default();
-            emit(out, &format!("{shown}: {} line(s), the chain is intact{last}.\n", verified.lines))?;
+            emit(
+                out,
+                &format!("{shown}: {} line(s), the chain is intact{keyed}{anchor}{last}.\n", verified.lines),
+            )?;
             Ok(Outcome::Pass)
         }
-        Err(why) => {
+        Err(Unverified::Broken(why)) => {
             emit(out, &format!("{shown}: tampered: {why}.\n"))?;
             Ok(Outcome::Fail)
         }
+        Err(Unverified::CannotCheck(why)) => Err(Error::Usage(format!("{shown}: {why}"))),
     }
 }

@@ -291,3 +291,14 @@ pub fn display_path(path: &Path) -> String {
     };
     visible::escape(&shown.replace('\\', "/"))
 }
+
+/// The audit key in the file at `path` (`--audit-key-file` or `TOOLREG_AUDIT_KEY_FILE`):
+/// an unreadable or empty one could not key anything, so it stops the command (exit 2).
+pub fn audit_key(path: &Path) -> Result<crate::audit::Key, Error> {
+    crate::audit::Key::from_file(path).map_err(|why| {
+        Error::Usage(format!(
+            "the audit key file {} (--audit-key-file or TOOLREG_AUDIT_KEY_FILE): {why}",
+            visible::escape(&path.display().to_string())
+        ))
+    })
+}

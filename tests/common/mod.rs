@@ -56,6 +56,7 @@ pub fn run_with_stdin(args: &[&str], stdin: Option<Vec<u8>>) -> Run {
         .env_remove("CI")
         .env_remove("GITHUB_ACTIONS")
         .env_remove("TOOLREG_REGISTRY")
+        .env_remove("TOOLREG_AUDIT_KEY_FILE")
         .args(args);
     match stdin {
         Some(bytes) => {
@@ -106,6 +107,7 @@ pub fn toolreg_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Run {
         .env_remove("CI")
         .env_remove("GITHUB_ACTIONS")
         .env_remove("TOOLREG_REGISTRY")
+        .env_remove("TOOLREG_AUDIT_KEY_FILE")
         .env_remove("TOOLREG_FAILPOINT")
         .envs(envs.iter().copied())
         .args(args)
