@@ -91,6 +91,10 @@ pub enum Command {
     /// Zed, Cline, Continue, Goose, Kiro, Amazon Q, opencode, LM Studio, Copilot CLI,
     /// Junie and Amp. Values of variables and headers are never printed.
     Discover(DiscoverArgs),
+    /// The registry's inventory, one row per server: owner, approvers, repository,
+    /// support, transport, runtime, hosting, sandbox, items pinned, data classes, OAuth
+    /// scopes, telemetry, status, last review and reviewer.
+    Inventory(InventoryArgs),
     /// Finish (or roll back) a registry write that a killed toolreg left behind.
     ///
     /// Every command that writes the registry does this first; read-only commands and
@@ -125,6 +129,21 @@ pub struct DiscoverArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = InventoryFormat::Human)]
+    pub format: InventoryFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
+    Human,
+    Markdown,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -354,3 +354,56 @@ fn a_server_not_in_service_is_left_out_of_the_lock_and_refused_by_guard() {
     let run = p.run(&["check", "--catalogs", "catalogs", "--staged"]);
     assert_eq!(run.code, 2, "{}", run.stdout);
 }
+
+#[test]
+fn the_inventory_of_the_example_registry() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = toolreg_in(root, &["--registry", "registry", "inventory", "--format", "markdown"], &[])
+        .expect_code(0);
+    snapshot!("inventory_example_markdown", run.stdout);
+    let doc = toolreg_in(root, &["--registry", "registry", "inventory", "--format", "json"], &[])
+        .expect_code(0)
+        .json();
+    let everything = doc["servers"].as_array().unwrap().iter().find(|s| s["server"] == "everything").unwrap();
+    assert_eq!((everything["tools"].as_u64(), everything["prompts"].as_u64()), (Some(13), Some(4)));
+    assert_eq!(
+        everything["resources"].as_u64().unwrap() + everything["resourceTemplates"].as_u64().unwrap(),
+        9
+    );
+}
+
+#[test]
+fn inventory_rows_tell_status_telemetry_and_defuse_spreadsheets() {
+    let p = common::Project::new();
+    p.run(&[
+        "add",
+        "guarded",
+        "--owner",
+        "=HYPERLINK(\"http://evil.example\")",
+        "--status",
+        "disabled",
+        "--",
+        "toolreg",
+        "guard",
+        "--lock",
+        "toolreg.lock",
+        "guarded",
+        "--audit-log",
+        "audit.log",
+        "--",
+        "uvx",
+        "x==1.0",
+    ])
+    .expect_code(0);
+    let doc = p.run(&["inventory", "--format", "json"]).expect_code(0).json();
+    let guarded = doc["servers"].as_array().unwrap().iter().find(|s| s["server"] == "guarded").unwrap();
+    assert_eq!(guarded["telemetry"], "guard, audit log");
+    assert_eq!(guarded["runtime"], "uvx");
+    assert_eq!(guarded["status"], "disabled");
+    let csv = p.run(&["inventory", "--format", "csv"]).expect_code(0).stdout;
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""), "{csv}");
+    assert!(csv.lines().next().unwrap().starts_with("\"server\",\"owner\""), "{csv}");
+    let demo = doc["servers"].as_array().unwrap().iter().find(|s| s["server"] == "demo").unwrap();
+    assert_eq!(demo["telemetry"], "none");
+    assert!(demo["lastReview"].is_null());
+}

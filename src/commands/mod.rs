@@ -8,6 +8,7 @@ pub mod discover;
 pub mod fetch;
 pub mod fmt;
 pub mod init;
+pub mod inventory;
 pub mod levers;
 pub mod lock;
 pub mod log;

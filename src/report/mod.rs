@@ -6,6 +6,7 @@ pub mod diff;
 pub mod discover;
 pub mod github;
 pub mod human;
+pub mod inventory;
 pub mod json;
 pub mod junit;
 pub mod markdown;
