@@ -6,8 +6,11 @@ use std::fmt::Write as _;
 
 use crate::commands::inventory::Row;
 
-/// The columns, in order, with each row's cell.
-fn columns() -> Vec<(&'static str, fn(&Row) -> String)> {
+/// A column: its heading, and its cell of a row.
+type Column = (&'static str, fn(&Row) -> String);
+
+/// The columns, in order.
+fn columns() -> Vec<Column> {
     vec![
         ("server", |r| r.server.clone()),
         ("owner", |r| r.owner.clone()),
