@@ -95,6 +95,9 @@ pub enum Command {
     /// support, transport, runtime, hosting, sandbox, items pinned, data classes, OAuth
     /// scopes, telemetry, status, last review and reviewer.
     Inventory(InventoryArgs),
+    /// Write the approved servers as a client's own configuration (its managed
+    /// allowlist), so the client itself starts nothing the registry has not approved.
+    Export(ExportArgs),
     /// Finish (or roll back) a registry write that a killed toolreg left behind.
     ///
     /// Every command that writes the registry does this first; read-only commands and
@@ -129,6 +132,25 @@ pub struct DiscoverArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The client: claude-code (managed-mcp.json), vscode (mcp.json), codex
+    /// (config.toml, with `enabled_tools` listing only approved tools).
+    #[arg(long, value_enum)]
+    pub client: ExportClient,
+
+    /// Write it here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportClient {
+    ClaudeCode,
+    Vscode,
+    Codex,
 }
 
 #[derive(Debug, Args)]
@@ -303,6 +325,17 @@ pub struct AddArgs {
     /// The command that starts the server (stdio), after `--`: `-- npx -y pkg@1.2.3`.
     #[arg(last = true, value_name = "CMD ARGS")]
     pub command: Vec<String>,
+
+    /// Take the launch from a client configuration's entry: `FILE#NAME` (or `FILE`
+    /// when it configures one server). Variables are kept as written; env values are
+    /// never copied (names only).
+    #[arg(long, value_name = "FILE[#NAME]", conflicts_with_all = ["url", "command", "from_server_json"])]
+    pub from_config: Option<String>,
+
+    /// Take the launch (and the repository) from an official MCP Registry
+    /// `server.json`: its first package at its exact version, else its first remote.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["url", "command"])]
+    pub from_server_json: Option<PathBuf>,
 
     /// Who owns the server (a team or a person).
     #[arg(long)]

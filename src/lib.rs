@@ -59,6 +59,7 @@ pub fn run(cli: &cli::Cli, out: &mut dyn Write) -> Result<Outcome, Error> {
         cli::Command::Guard(args) => commands::lock::guard(args, &ctx, out),
         cli::Command::Discover(args) => commands::discover::run(args, &ctx, out),
         cli::Command::Inventory(args) => commands::inventory::run(args, &ctx, out),
+        cli::Command::Export(args) => commands::inventory::export(args, &ctx, out),
         cli::Command::Recover => commands::recover::run(&ctx, out),
     }
 }

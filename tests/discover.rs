@@ -407,3 +407,105 @@ fn inventory_rows_tell_status_telemetry_and_defuse_spreadsheets() {
     assert_eq!(demo["telemetry"], "none");
     assert!(demo["lastReview"].is_null());
 }
+
+#[test]
+fn add_takes_a_launch_from_a_client_configuration_or_a_server_json() {
+    let p = common::Project::new();
+    let config = json!({"mcpServers": {
+        "notes": {"command": "npx", "args": ["-y", "@acme/notes@1.2.3", "--root", "${HOME}/notes"], "env": {"NOTES_TOKEN": "${NOTES_TOKEN}"}},
+        "leaky": {"command": "node", "args": ["s.js", "--api-key=AKIAQ3ZRTVB7WPL2MNXK"]}
+    }});
+    p.catalog(".cursor-mcp.json", &config);
+    let file = p.root.join(".cursor-mcp.json").display().to_string();
+    // Two servers: a name is needed.
+    let run = p.run(&["add", "notes", "--owner", "Platform team", "--from-config", &file]).expect_code(2);
+    assert!(run.stderr.contains("FILE#NAME") && run.stderr.contains("leaky"), "{}", run.stderr);
+    p.run(&["add", "notes", "--owner", "Platform team", "--from-config", &format!("{file}#notes")])
+        .expect_code(0);
+    let inventory = std::fs::read_to_string(p.registry().join("servers/notes/server.toml")).unwrap();
+    assert!(inventory.contains("\"@acme/notes@1.2.3\"") && inventory.contains("NOTES_TOKEN"), "{inventory}");
+    assert!(!inventory.contains("${NOTES_TOKEN}"), "a value was copied: {inventory}");
+    // A credential in an argument is never written into server.toml.
+    let run = p
+        .run(&["add", "leaky", "--owner", "Platform team", "--from-config", &format!("{file}#leaky")])
+        .expect_code(2);
+    assert!(
+        run.stderr.contains("credential") && !run.stderr.contains("AKIAQ3ZRTVB7WPL2MNXK"),
+        "{}",
+        run.stderr
+    );
+    assert!(!p.registry().join("servers/leaky").exists());
+    // The official MCP Registry's server.json.
+    let server_json = json!({
+        "$schema": "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
+        "name": "io.github.acme/clock", "version": "2025.9.25", "description": "Time tools.",
+        "repository": {"url": "https://github.com/acme/clock", "source": "github"},
+        "packages": [{"registryType": "pypi", "identifier": "mcp-server-time", "version": "2025.9.25",
+                      "runtimeHint": "uvx", "transport": {"type": "stdio"},
+                      "packageArguments": [{"type": "named", "name": "--local-timezone", "value": "UTC"}]}]
+    });
+    let path = p.catalog("server.json", &server_json);
+    p.run(&["add", "clock", "--owner", "Platform team", "--from-server-json", &path]).expect_code(0);
+    let inventory = std::fs::read_to_string(p.registry().join("servers/clock/server.toml")).unwrap();
+    assert!(
+        inventory.contains("mcp-server-time==2025.9.25") && inventory.contains("--local-timezone"),
+        "{inventory}"
+    );
+    assert!(inventory.contains("https://github.com/acme/clock"), "{inventory}");
+}
+
+#[test]
+fn exports_read_back_as_their_clients_configurations() {
+    let p = gated();
+    p.run(&[
+        "add",
+        "remote",
+        "--owner",
+        "Platform team",
+        "--url",
+        "https://mcp.example.com/mcp",
+        "--token-env",
+        "REMOTE_TOKEN",
+    ])
+    .expect_code(0);
+    p.run(&["add", "unreviewed", "--owner", "Platform team", "--", "uvx", "x==1.0"]).expect_code(0);
+    let catalog = json!({"server": {"name": "remote", "version": "1"}, "tools": [{"name": "search", "description": "Search."}]});
+    let path = p.catalog("catalogs/remote.json", &catalog);
+    p.run(&["review", "remote", "--catalog", &path, "--approve"]).expect_code(0);
+    for (client, file) in
+        [("claude-code", ".mcp.json"), ("vscode", ".vscode/mcp.json"), ("codex", ".codex/config.toml")]
+    {
+        let target = p.root.join("export").join(file);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        p.run(&["export", "--client", client, "-o", target.to_str().unwrap()]).expect_code(0);
+        let run = p.run(&["discover", "--no-home", "--project", "export", "--format", "json"]);
+        let doc = run.json();
+        let servers: Vec<(String, String)> = doc["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["name"].as_str().unwrap().to_owned(), s["standing"].as_str().unwrap().to_owned()))
+            .collect();
+        // The approved servers only, each read back as the very launch registered.
+        assert_eq!(
+            servers,
+            [("demo".to_owned(), "registered".to_owned()), ("remote".to_owned(), "registered".to_owned())],
+            "{client}: {}",
+            std::fs::read_to_string(&target).unwrap()
+        );
+        std::fs::remove_dir_all(p.root.join("export")).unwrap();
+    }
+    let codex = p.run(&["export", "--client", "codex"]).expect_code(0).stdout;
+    let parsed: toml::Value = toml::from_str(&codex).unwrap();
+    let mut tools: Vec<&str> = parsed["mcp_servers"]["demo"]["enabled_tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    tools.sort_unstable();
+    assert_eq!(tools, ["list_notes", "read_note"], "only approved tools: {codex}");
+    assert_eq!(parsed["mcp_servers"]["remote"]["bearer_token_env_var"].as_str(), Some("REMOTE_TOKEN"));
+    let vscode = p.run(&["export", "--client", "vscode"]).expect_code(0).stdout;
+    assert!(vscode.contains("${env:REMOTE_TOKEN}") && !vscode.contains("unreviewed"), "{vscode}");
+}

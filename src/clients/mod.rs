@@ -7,6 +7,7 @@
 //! Values are read only to judge them (is an env value a secret written in plain
 //! text?) and never kept in what is reported: a launch names its variables and headers.
 
+pub mod exchange;
 pub mod formats;
 pub mod standing;
 

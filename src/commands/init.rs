@@ -56,21 +56,27 @@ pub fn add(args: &AddArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
     if registry.servers.contains_key(&args.id) || registry.root.join("servers").join(&args.id).exists() {
         return Err(Error::Usage(format!("the server {} is already registered", args.id)));
     }
-    let launch = match (&args.url, args.command.as_slice()) {
-        (Some(url), []) => Launch {
-            url: url.clone(),
-            token_env: args.token_env.clone().unwrap_or_default(),
-            ..Launch::default()
-        },
-        (None, [command, rest @ ..]) => Launch {
-            command: command.clone(),
-            args: rest.to_vec(),
-            env: args.env.clone(),
-            ..Launch::default()
-        },
-        _ => return Err(Error::Usage("give the server's --url URL, or its command after `--`".into())),
-    };
-    for name in args.env.iter().chain(&args.token_env) {
+    let (imported, imported_repository) = imported_launch(args, ctx)?;
+    let launch =
+        match (imported, &args.url, args.command.as_slice()) {
+            (Some(launch), _, _) => launch,
+            (None, Some(url), []) => Launch {
+                url: url.clone(),
+                token_env: args.token_env.clone().unwrap_or_default(),
+                ..Launch::default()
+            },
+            (None, None, [command, rest @ ..]) => Launch {
+                command: command.clone(),
+                args: rest.to_vec(),
+                env: args.env.clone(),
+                ..Launch::default()
+            },
+            _ => return Err(Error::Usage(
+                "give the server's --url URL, its command after `--`, --from-config or --from-server-json"
+                    .into(),
+            )),
+        };
+    for name in args.env.iter().chain(&args.token_env).chain(&launch.env) {
         let valid = name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         if !valid {
@@ -91,7 +97,7 @@ pub fn add(args: &AddArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
     let inventory = Inventory {
         owner: args.owner.clone().unwrap_or_default(),
         approvers: args.approvers.clone(),
-        repository: args.repository.clone().unwrap_or_default(),
+        repository: args.repository.clone().or(imported_repository).unwrap_or_default(),
         support: args.support.clone().unwrap_or_default(),
         transport: if launch.url.is_empty() { "stdio".into() } else { "http".into() },
         hosting: args.hosting.clone().unwrap_or_default(),
@@ -141,4 +147,50 @@ pub fn add(args: &AddArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
         ),
     )?;
     Ok(Outcome::Pass)
+}
+
+/// The launch `--from-config` or `--from-server-json` gives, and the repository a
+/// `server.json` names. An argument holding a credential written in plain text is
+/// refused: server.toml is committed and read by everyone.
+fn imported_launch(args: &AddArgs, ctx: &Context) -> Result<(Option<Launch>, Option<String>), Error> {
+    use crate::clients::exchange;
+    let shown = |p: &str| visible::escape(p);
+    let (launch, repository) = if let Some(spec) = &args.from_config {
+        let (file, name) = match spec.rsplit_once('#') {
+            Some((file, name)) if !std::path::Path::new(spec).is_file() => (file, Some(name)),
+            _ => (spec.as_str(), None),
+        };
+        let entry = exchange::entry_from_config(std::path::Path::new(file), name)
+            .map_err(|why| Error::Usage(format!("--from-config {}: {why}", shown(spec))))?;
+        (exchange::launch_of(&entry), None)
+    } else if let Some(path) = &args.from_server_json {
+        let bytes = crate::catalog::read_input(&path.display().to_string())?;
+        let document: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::Usage(format!("--from-server-json {}: {e}", shown(&path.display().to_string())))
+        })?;
+        let imported = exchange::from_server_json(&document).map_err(|why| {
+            Error::Usage(format!("--from-server-json {}: {why}", shown(&path.display().to_string())))
+        })?;
+        (imported.launch, imported.repository)
+    } else {
+        return Ok((None, None));
+    };
+    let detectors = ctx.detectors(&[])?;
+    for arg in &launch.args {
+        let found = detectors.scan_text(
+            &args.id,
+            "/launch/args",
+            crate::fields::FieldKind::LaunchValue,
+            arg,
+            &crate::finding::Nowhere,
+        );
+        if found.iter().any(|f| f.evidence.contains("redacted\u{27E9}")) {
+            return Err(Error::Usage(format!(
+                "an argument of that launch holds a credential written in plain text ({}): \
+                 pass it through a variable, then import it",
+                found.first().map(|f| f.evidence.as_str()).unwrap_or_default()
+            )));
+        }
+    }
+    Ok((Some(launch), repository))
 }

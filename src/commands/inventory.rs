@@ -135,3 +135,28 @@ fn telemetry(launch: &crate::registry::inventory::Launch) -> &'static str {
         _ => "none",
     }
 }
+
+/// `toolreg export --client`: the approved servers as that client's configuration.
+pub fn export(args: &crate::cli::ExportArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
+    use crate::clients::exchange::{self, Client};
+    let registry = ctx.registry()?;
+    registry.ensure_sound()?;
+    let client = match args.client {
+        crate::cli::ExportClient::ClaudeCode => Client::ClaudeCode,
+        crate::cli::ExportClient::Vscode => Client::VsCode,
+        crate::cli::ExportClient::Codex => Client::Codex,
+    };
+    let text = exchange::export(&registry, client).map_err(Error::Usage)?;
+    match &args.output {
+        Some(path) => {
+            let file = tempfile::NamedTempFile::new_in(
+                path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new(".")),
+            )?;
+            std::fs::write(file.path(), &text)?;
+            file.persist(path).map_err(|e| Error::Output(e.error))?;
+            emit(out, &format!("Wrote {}.\n", visible::escape(&path.display().to_string())))?;
+        }
+        None => emit(out, &text)?,
+    }
+    Ok(Outcome::Pass)
+}
