@@ -390,11 +390,17 @@ fn an_owners_signed_change_to_policy_files_passes() {
     let config = s.p.registry().join("toolreg.toml");
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace("# min-severity = \"low\"", "min-severity = \"medium\"")).unwrap();
-    // Proposed unsigned: both files are named.
+    let blocked = s.p.registry().join("blocked.json");
+    let mut list: Value = serde_json::from_str(&std::fs::read_to_string(&blocked).unwrap()).unwrap();
+    list["blocked"].as_array_mut().unwrap().push(json!({
+        "digest": "sha256:2222222222222222222222222222222222222222222222222222222222222222",
+        "by": OLGA, "at": "2026-11-30T00:00:00Z", "reason": "advisory"}));
+    std::fs::write(&blocked, toolreg::registry::canonical_text::to_text(&list)).unwrap();
+    // Proposed unsigned: every file is named.
     act_as(&s.p, &s.mallory, false);
     commit(&s.p, "Move to ESM");
     let run = s.check().expect_code(1);
-    assert_eq!(rules(&run), ["PR003", "PR003"], "{}", run.stdout);
+    assert_eq!(rules(&run), ["PR003", "PR003", "PR003"], "{}", run.stdout);
     // The owner signs it: passes.
     act_as(&s.p, &s.olga, true);
     git(&s.p, &["commit", "-q", "--amend", "--no-edit", "-S"]);
