@@ -137,7 +137,8 @@ pub struct DiscoverArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The client: claude-code (managed-mcp.json), vscode (mcp.json), codex
-    /// (config.toml, with `enabled_tools` listing only approved tools).
+    /// (config.toml, with `enabled_tools` listing only approved tools), allowlist
+    /// (managed settings' `allowedMcpServers`, for GitHub Copilot and Claude Code).
     #[arg(long, value_enum)]
     pub client: ExportClient,
 
@@ -151,6 +152,7 @@ pub enum ExportClient {
     ClaudeCode,
     Vscode,
     Codex,
+    Allowlist,
 }
 
 #[derive(Debug, Args)]

@@ -229,6 +229,15 @@ fn unreadable_configurations_are_could_not_check() {
     let run = p.run(&["discover", "--no-home"]).expect_code(2);
     assert!(run.stderr.contains("bomb.yaml") && run.stderr.contains("aliases"), "{}", run.stderr);
     p.run(&["discover", "--home", "no/such/dir"]).expect_code(2);
+    // A "configuration" that never ends is not read: a link to a device is no file.
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(p.root.join(".continue/mcpServers/bomb.yaml")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", p.root.join(".mcp.json")).unwrap();
+        p.run(&["discover", "--no-home"]).expect_code(0);
+        let run = p.run(&["add", "zero", "--owner", "x", "--from-config", "/dev/zero"]).expect_code(2);
+        assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    }
 }
 
 #[test]
@@ -506,6 +515,11 @@ fn exports_read_back_as_their_clients_configurations() {
     tools.sort_unstable();
     assert_eq!(tools, ["list_notes", "read_note"], "only approved tools: {codex}");
     assert_eq!(parsed["mcp_servers"]["remote"]["bearer_token_env_var"].as_str(), Some("REMOTE_TOKEN"));
+    let allowlist = p.run(&["export", "--client", "allowlist"]).expect_code(0).json();
+    assert_eq!(
+        allowlist,
+        json!({"allowedMcpServers": [{"serverCommand": ["node", "server.js"]}, {"serverUrl": "https://mcp.example.com/mcp"}]})
+    );
     let vscode = p.run(&["export", "--client", "vscode"]).expect_code(0).stdout;
     assert!(vscode.contains("${env:REMOTE_TOKEN}") && !vscode.contains("unreviewed"), "{vscode}");
 }

@@ -170,6 +170,9 @@ pub enum Client {
     VsCode,
     /// `config.toml`: `[mcp_servers.<id>]`, `env_vars`, `enabled_tools`.
     Codex,
+    /// A managed-settings allowlist (`allowedMcpServers`, read by GitHub Copilot's and
+    /// Claude Code's managed settings): each server by its exact command or URL.
+    Allowlist,
 }
 
 /// The registry's servers in service that have an approved pin, as `client`'s
@@ -228,9 +231,28 @@ pub fn export(registry: &Registry, client: Client) -> Result<String, String> {
         };
         servers.insert(server.id.clone(), entry);
     }
+    if client == Client::Allowlist {
+        let allowed: Vec<Value> = servers
+            .keys()
+            .filter_map(|id| registry.servers.get(id))
+            .map(|server| {
+                let launch = &server.inventory.launch;
+                if launch.command.is_empty() {
+                    json!({"serverUrl": launch.url})
+                } else {
+                    let argv: Vec<&str> = std::iter::once(launch.command.as_str())
+                        .chain(launch.args.iter().map(String::as_str))
+                        .collect();
+                    json!({"serverCommand": argv})
+                }
+            })
+            .collect();
+        return pretty(&json!({"allowedMcpServers": allowed}));
+    }
     match client {
         Client::ClaudeCode => pretty(&json!({"mcpServers": servers})),
         Client::VsCode => pretty(&json!({"servers": servers})),
+        Client::Allowlist => pretty(&json!({"allowedMcpServers": []})),
         Client::Codex => {
             let value = json!({"mcp_servers": servers});
             let body = toml::to_string(&value).map_err(|e| e.to_string())?;

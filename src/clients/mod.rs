@@ -477,11 +477,17 @@ pub fn discover(places: &Places) -> Discovery {
 
 /// The servers one file lists.
 pub fn read(spec: &ClientFile, path: &Path) -> Result<Vec<Entry>, String> {
-    let length = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    if length > formats::MAX_BYTES as u64 {
-        return Err(format!("larger than {} MiB", formats::MAX_BYTES / (1024 * 1024)));
+    use std::io::Read;
+    // A project is attacker-shaped: a "config" that is a device, a pipe or a link to
+    // one (`/dev/zero`) would never end. Only regular files, and never past the limit.
+    let metadata = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err("not a regular file".into());
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(formats::MAX_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
     let document = formats::parse(spec.format, &bytes)?;
     Ok(entries(spec, path, &document))
 }

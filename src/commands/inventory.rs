@@ -145,6 +145,7 @@ pub fn export(args: &crate::cli::ExportArgs, ctx: &Context, out: &mut dyn Write)
         crate::cli::ExportClient::ClaudeCode => Client::ClaudeCode,
         crate::cli::ExportClient::Vscode => Client::VsCode,
         crate::cli::ExportClient::Codex => Client::Codex,
+        crate::cli::ExportClient::Allowlist => Client::Allowlist,
     };
     let text = exchange::export(&registry, client).map_err(Error::Usage)?;
     match &args.output {
