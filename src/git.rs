@@ -291,9 +291,10 @@ impl Repo {
         Ok(Some(SigningKey { key, program }))
     }
 
-    /// The commits of `base..HEAD` (oldest first) with the files under `prefix` each
-    /// changed. A merge counts as changing a file only when the file differs from every
-    /// parent (a change merged in from elsewhere is that side's commit).
+    /// The commits of `base..HEAD` (oldest first, parents before children) with the
+    /// files under `prefix` each changed against its first parent. A merge that takes a
+    /// file from its other side counts as changing it: what it brings in may come from
+    /// outside the range (an old version resurrected), so it answers for it.
     pub fn commits_since(&self, base: &str, prefix: &Path) -> Result<Vec<Change>, GitError> {
         let base_id = self.repo.revparse_single(base).and_then(|o| o.peel_to_commit()).map_err(|e| {
             GitError(format!("unknown revision {} ({})", crate::visible::escape(base), e.message()))
@@ -306,10 +307,11 @@ impl Repo {
         for id in walk {
             let commit = self.repo.find_commit(id?)?;
             let tree = commit.tree()?;
-            let parents: Vec<git2::Tree<'_>> =
-                commit.parents().map(|p| p.tree()).collect::<Result<_, _>>()?;
-            let first = parents.first();
-            let diff = self.repo.diff_tree_to_tree(first, Some(&tree), None)?;
+            let first = match commit.parents().next() {
+                Some(parent) => Some(parent.tree()?),
+                None => None,
+            };
+            let diff = self.repo.diff_tree_to_tree(first.as_ref(), Some(&tree), None)?;
             let mut paths = Vec::new();
             for delta in diff.deltas() {
                 let Some(path) = delta.new_file().path().or_else(|| delta.old_file().path()) else {
@@ -318,12 +320,7 @@ impl Repo {
                 if !path.starts_with(prefix) {
                     continue;
                 }
-                let now = tree.get_path(path).ok().map(|e| e.id());
-                let from_other_side =
-                    parents.iter().skip(1).any(|p| p.get_path(path).ok().map(|e| e.id()) == now);
-                if !from_other_side {
-                    paths.push(path.to_path_buf());
-                }
+                paths.push(path.to_path_buf());
             }
             let author = commit.author();
             out.push(Change {
@@ -504,44 +501,6 @@ impl Repo {
             git2::TreeWalkResult::Ok
         })?;
         Ok(Snapshot { repo: &self.repo, blobs })
-    }
-
-    /// For each file under `prefix` that a commit in `base..HEAD` changed: the author
-    /// (`Name <email>`) and time of the oldest such commit: who proposed the change.
-    pub fn first_authors_since(
-        &self,
-        base: &str,
-        prefix: &Path,
-    ) -> Result<HashMap<PathBuf, (String, i64)>, GitError> {
-        let base_id = self.repo.revparse_single(base).and_then(|o| o.peel_to_commit()).map_err(|e| {
-            GitError(format!("unknown revision {} ({})", crate::visible::escape(base), e.message()))
-        })?;
-        let mut walk = self.repo.revwalk()?;
-        walk.push_head()?;
-        walk.hide(base_id.id())?;
-        walk.set_sorting(git2::Sort::TIME | git2::Sort::TOPOLOGICAL)?;
-        let mut authors = HashMap::new();
-        for id in walk {
-            let commit = self.repo.find_commit(id?)?;
-            let parent_tree = match commit.parents().next() {
-                Some(p) => Some(p.tree()?),
-                None => None,
-            };
-            let diff = self.repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&commit.tree()?), None)?;
-            let author = commit.author();
-            let author = format!(
-                "{} <{}>",
-                String::from_utf8_lossy(author.name_bytes()),
-                String::from_utf8_lossy(author.email_bytes())
-            );
-            // Newest first: the last commit seen for a path is its oldest.
-            for delta in diff.deltas() {
-                if let Some(path) = delta.new_file().path().filter(|p| p.starts_with(prefix)) {
-                    authors.insert(path.to_path_buf(), (author.clone(), commit.time().seconds()));
-                }
-            }
-        }
-        Ok(authors)
     }
 
     /// Commits (newest first) that changed any file under `prefix` (relative to the root).

@@ -406,3 +406,26 @@ fn an_owners_signed_change_to_policy_files_passes() {
     git(&s.p, &["commit", "-q", "--amend", "--no-edit", "-S"]);
     s.check().expect_code(0);
 }
+
+#[test]
+fn a_merge_cannot_bring_back_an_old_policy_over_an_owners_signed_change() {
+    let s = signed();
+    let old = s.p.repo().head().unwrap().peel_to_commit().unwrap().parent(0).unwrap().id().to_string();
+    // The owner signs a change to toolreg.toml (it is policy).
+    let config = s.p.registry().join("toolreg.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("# min-severity = \"low\"", "min-severity = \"medium\"")).unwrap();
+    act_as(&s.p, &s.olga, true);
+    commit(&s.p, "Hide low findings");
+    s.check().expect_code(0);
+    // Mallory merges an old commit and resolves toolreg.toml to its version: no owners,
+    // no signers. The merge is hers, unsigned; the owner's signature must not cover it.
+    act_as(&s.p, &s.mallory, false);
+    git(&s.p, &["merge", "-q", "--no-commit", "-s", "ours", "--allow-unrelated-histories", &old]);
+    git(&s.p, &["checkout", &old, "--", "registry/toolreg.toml"]);
+    git(&s.p, &["commit", "-q", "-m", "Merge"]);
+    let run = s.check().expect_code(1);
+    let doc = run.json();
+    let message = finding(&doc, "PR003")["message"].as_str().unwrap();
+    assert!(message.contains("toolreg.toml") && message.contains("not signed by an owner"), "{message}");
+}

@@ -523,3 +523,16 @@ fn exports_read_back_as_their_clients_configurations() {
     let vscode = p.run(&["export", "--client", "vscode"]).expect_code(0).stdout;
     assert!(vscode.contains("${env:REMOTE_TOKEN}") && !vscode.contains("unreviewed"), "{vscode}");
 }
+
+#[test]
+fn an_env_file_or_working_directory_is_part_of_the_launch() {
+    let registered =
+        json!({"command": "npx", "args": ["-y", "@modelcontextprotocol/server-memory@2025.8.4"]});
+    for (key, value) in [("envFile", "${workspaceFolder}/.env"), ("cwd", "/tmp/evil")] {
+        let mut entry = registered.clone();
+        entry[key] = json!(value);
+        let p = project(json!({"memory": entry}));
+        let run = p.run(&["discover", "--no-home", "--format", "json"]).expect_code(1);
+        assert_eq!(standings(&run), [("memory".to_owned(), "differs".to_owned())], "{key}");
+    }
+}

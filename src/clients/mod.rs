@@ -183,6 +183,10 @@ pub struct Launch {
     pub url: Option<String>,
     pub env: Vec<String>,
     pub headers: Vec<String>,
+    /// Launch settings a registration cannot record (`envFile`, `cwd`): a launch that
+    /// has one is never the registered launch (an env file can set `NODE_OPTIONS`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<String>,
 }
 
 impl Launch {
@@ -371,6 +375,11 @@ fn entry(spec: &ClientFile, file: &Path, pointer: String, name: &str, value: &Va
     env.dedup();
     headers.sort();
     headers.dedup();
+    let extras: Vec<String> = ["envFile", "env_file", "cwd"]
+        .into_iter()
+        .filter(|k| object.get(*k).is_some_and(|v| !v.is_null()))
+        .map(str::to_owned)
+        .collect();
     let disabled = object.get("disabled").and_then(Value::as_bool) == Some(true)
         || object.get("enabled").and_then(Value::as_bool) == Some(false);
     Some(Entry {
@@ -379,7 +388,7 @@ fn entry(spec: &ClientFile, file: &Path, pointer: String, name: &str, value: &Va
         file: file.to_path_buf(),
         pointer,
         name: name.to_owned(),
-        launch: Launch { transport, command, args, url, env, headers },
+        launch: Launch { transport, command, args, url, env, headers, extras },
         disabled,
         values,
     })

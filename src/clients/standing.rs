@@ -107,6 +107,7 @@ fn registered_launch(launch: &crate::registry::inventory::Launch) -> Launch {
         url: some(&launch.url),
         env,
         headers: if launch.token_env.is_empty() { Vec::new() } else { vec!["Authorization".into()] },
+        extras: Vec::new(),
     }
 }
 
@@ -129,6 +130,9 @@ fn differences(found: &Launch, registered: &Launch) -> Vec<String> {
     }
     if !registered.headers.is_empty() && found.headers != registered.headers {
         out.push("other headers".to_owned());
+    }
+    if !found.extras.is_empty() {
+        out.push(format!("settings a registration cannot record ({})", found.extras.join(", ")));
     }
     out
 }
@@ -206,6 +210,7 @@ mod tests {
             url: None,
             env: vec![],
             headers: vec![],
+            extras: vec![],
         }
     }
 

@@ -230,13 +230,6 @@ pub fn check(
     let history = History::new(repo, &changes);
     let snapshot = repo.snapshot(&base.rev, &base.root)?;
     let mut findings = policy_files(registry, base, &history, places)?;
-    let proposers = if registry.config.registry.reviewer_not_author {
-        let mut all = repo.first_authors_since(&base.rev, Path::new(""))?;
-        all.retain(|_, (author, _)| !author.is_empty());
-        Some(all)
-    } else {
-        None
-    };
     for server in registry.servers.values() {
         let pins = server.header.iter().map(|p| (None, p));
         let pins = pins.chain(server.items().map(|(item, p)| (Some(item), p)));
@@ -313,10 +306,12 @@ pub fn check(
                 findings.push(about(&UNREVIEWED_CHANGE, message, ""));
                 continue;
             }
-            let Some(proposers) = &proposers else { continue };
+            if !registry.config.registry.reviewer_not_author {
+                continue;
+            }
             let catalog = catalogs.map(|dir| dir.join(format!("{}.json", server.id)));
             let candidates = [Some(relative.clone()), catalog.and_then(|c| repo.relative(&c))];
-            let proposer = proposer(proposers, candidates.iter().flatten());
+            let proposer = history.proposer(candidates.iter().flatten());
             if let Some(proposer) = proposer {
                 if approvals.iter().all(|by| same_person(by, proposer)) {
                     let message = format!(
@@ -529,6 +524,15 @@ impl<'r> History<'r> {
         self.by_path.get(relative).cloned().unwrap_or_default()
     }
 
+    /// Who proposed a change to `paths`: the author of the oldest commit since the
+    /// base that touched one of them.
+    fn proposer<'p>(&self, paths: impl Iterator<Item = &'p PathBuf>) -> Option<&'r str> {
+        paths
+            .filter_map(|p| self.touching(p).first().copied())
+            .min_by_key(|c| c.time)
+            .map(|c| c.author.as_str())
+    }
+
     /// The review records of `relative` as `commit` left it (none when unreadable).
     fn reviews_at(&self, commit: &Change, relative: &Path) -> Vec<Review> {
         self.repo
@@ -594,14 +598,6 @@ fn approvals<'a>(registry: &Registry, server: &Server, pin: &Pin, counted: &[&'a
             }
         })
         .collect()
-}
-
-/// The author of the oldest commit since the base among those that changed `paths`.
-fn proposer<'a, 'p>(
-    proposers: &'a HashMap<PathBuf, (String, i64)>,
-    paths: impl Iterator<Item = &'p PathBuf>,
-) -> Option<&'a str> {
-    paths.filter_map(|p| proposers.get(p)).min_by_key(|(_, time)| *time).map(|(author, _)| author.as_str())
 }
 
 /// Identities are `Name <email>`; the email decides (names are spelled many ways).
