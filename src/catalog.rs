@@ -24,7 +24,7 @@ pub struct Catalog {
     /// Where it was read from: a path or `<stdin>`, with `#/catalogs/N` inside a bundle.
     pub origin: String,
     pub header: Header,
-    /// Every listed item, kind by kind in [`Kind::LISTED`] order, each in served order.
+    /// Every item, kind by kind in [`Kind::PINNED`] order, each in served order.
     pub items: Vec<Item>,
     /// Keys given twice outside any item (pointers relative to the catalog object).
     pub duplicates: Vec<Shadowed>,
@@ -374,7 +374,7 @@ fn catalog_from(origin: &str, at: &str, value: Value, fallback_name: &str) -> Re
             None
         }
         Value::Object(mut map) => {
-            for kind in Kind::LISTED {
+            for kind in Kind::PINNED {
                 if let Some(list) = map.remove(kind.list_key()) {
                     lists.push((kind, list, format!("{at}/{}", kind.list_key())));
                 }

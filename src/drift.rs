@@ -194,7 +194,7 @@ impl Drift {
             }),
         };
         let mut items = Vec::new();
-        for kind in Kind::LISTED {
+        for kind in Kind::PINNED {
             let served: BTreeMap<&str, &Value> =
                 catalog.of_kind(kind).map(|i| (i.name.as_str(), &i.value)).collect();
             let mut of_kind = Vec::new();
@@ -236,7 +236,11 @@ impl Drift {
         items.sort_by(|a, b| a.item.cmp(&b.item));
         let old_version = server.header.as_ref().and_then(|p| p.value.pointer("/serverInfo/version"));
         let new_version = new_header.pointer("/serverInfo/version");
-        let content_changed = items.iter().any(|t| t.change == Change::Changed)
+        // The auth item is the authorization server's as much as this server's: its
+        // changes are no sign of a release without a version bump.
+        let content_changed = items
+            .iter()
+            .any(|t| t.change == Change::Changed && t.item.as_ref().is_none_or(|i| i.kind != Kind::Auth))
             || header
                 .as_ref()
                 .is_some_and(|h| h.fields.iter().any(|f| !f.pointer().starts_with("/serverInfo/version")));
@@ -353,6 +357,12 @@ impl Item {
                         message.push_str(&format!(" — lowers the client's guard: {}", flips.join(", ")));
                     }
                     out.push(finding(rule, severity, pointers.first().copied().unwrap_or(""), message));
+                }
+                // What a changed auth item means for the grant users are asked for.
+                if let (Some(ItemRef { kind: Kind::Auth, .. }), Some(old), Some(new)) =
+                    (item, &self.old, &self.new)
+                {
+                    out.extend(crate::detect::oauth::changes(server, old, new, places));
                 }
                 out
             }

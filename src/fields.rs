@@ -45,11 +45,14 @@ pub enum FieldKind {
     /// A value a launch passes: an environment variable's or a header's (read only to
     /// find a secret written in plain text; never shown).
     LaunchValue,
+    /// A scope a server asks clients for: its OAuth challenge's and its protected
+    /// resource's `scopes_supported` (the auth item).
+    Scope,
 }
 
 impl FieldKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FieldKind; 15] = [
+    pub const ALL: [FieldKind; 16] = [
         FieldKind::ToolName,
         FieldKind::Title,
         FieldKind::Description,
@@ -65,6 +68,7 @@ impl FieldKind {
         FieldKind::Other,
         FieldKind::Launch,
         FieldKind::LaunchValue,
+        FieldKind::Scope,
     ];
 
     /// The kebab-case name rule files use (`property-name`).
@@ -85,6 +89,7 @@ impl FieldKind {
             FieldKind::Other => "other",
             FieldKind::Launch => "launch",
             FieldKind::LaunchValue => "launch-value",
+            FieldKind::Scope => "scope",
         }
     }
 
@@ -137,6 +142,9 @@ pub fn tool_fields(tool: &Value) -> Vec<Field<'_>> {
 /// `icons` as for tools. Only a tool has schemas, only a prompt arguments.
 pub fn item_fields(kind: Kind, item: &Value) -> Vec<Field<'_>> {
     let mut w = Walker::default();
+    if kind == Kind::Auth {
+        return auth_fields(item);
+    }
     let Value::Object(map) = item else { return w.out };
     for (key, value) in map {
         let mark = w.enter_key(key);
@@ -160,6 +168,20 @@ pub fn item_fields(kind: Kind, item: &Value) -> Vec<Field<'_>> {
             (_, value) => w.value(value, FieldKind::Other),
         }
         w.leave(mark);
+    }
+    w.out
+}
+
+/// The fields of the auth item (`crate::oauth`): the scopes the server asks for are
+/// scopes; its URLs and every other string `other`.
+fn auth_fields(item: &Value) -> Vec<Field<'_>> {
+    let mut w = Walker::default();
+    w.value(item, FieldKind::Other);
+    for field in &mut w.out {
+        let advertised = ["/challenge/scope/", "/protected_resource/scopes_supported/"];
+        if advertised.iter().any(|at| field.pointer.starts_with(at)) {
+            field.kind = FieldKind::Scope;
+        }
     }
     w.out
 }

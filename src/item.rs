@@ -3,7 +3,7 @@
 //! has none). Catalogs, pins, drift, the lock, guard and findings all key on
 //! [`ItemRef`]; everything a kind means on the wire and on disk is answered here.
 //!
-//! Adding a sixth kind: a variant here (with its answers below), its field kinds in
+//! Adding a seventh kind: a variant here (with its answers below), its field kinds in
 //! `fields.rs` (`item_fields`), and its tests; catalog loading, fetching, pinning,
 //! drift, the lock and guard follow from the tables in this file.
 
@@ -21,11 +21,18 @@ pub enum Kind {
     Prompt,
     Resource,
     ResourceTemplate,
+    /// What a remote server asks clients to be allowed to do: its OAuth challenge and
+    /// metadata (`crate::oauth`). Fetched over HTTP, never listed over MCP.
+    Auth,
 }
 
 impl Kind {
-    /// The kinds a server lists, in the order catalogs, pins and reports give them.
+    /// The kinds a server lists over MCP, in the order catalogs, pins and reports give them.
     pub const LISTED: [Kind; 4] = [Kind::Tool, Kind::Prompt, Kind::Resource, Kind::ResourceTemplate];
+
+    /// Every kind pinned item by item: the listed ones, then the auth item.
+    pub const PINNED: [Kind; 5] =
+        [Kind::Tool, Kind::Prompt, Kind::Resource, Kind::ResourceTemplate, Kind::Auth];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,13 +41,12 @@ impl Kind {
             Kind::Prompt => "prompt",
             Kind::Resource => "resource",
             Kind::ResourceTemplate => "resource-template",
+            Kind::Auth => "auth",
         }
     }
 
     pub fn parse(text: &str) -> Option<Kind> {
-        [Kind::Server, Kind::Tool, Kind::Prompt, Kind::Resource, Kind::ResourceTemplate]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        std::iter::once(Kind::Server).chain(Kind::PINNED).find(|k| k.as_str() == text)
     }
 
     /// The array that holds items of this kind in a listing result and in a catalog.
@@ -51,6 +57,7 @@ impl Kind {
             Kind::Prompt => "prompts",
             Kind::Resource => "resources",
             Kind::ResourceTemplate => "resourceTemplates",
+            Kind::Auth => "auth",
         }
     }
 
@@ -58,16 +65,17 @@ impl Kind {
     pub fn name_key(self) -> &'static str {
         match self {
             Kind::Server => "name",
-            Kind::Tool | Kind::Prompt => "name",
+            Kind::Tool | Kind::Prompt | Kind::Auth => "name",
             Kind::Resource => "uri",
             Kind::ResourceTemplate => "uriTemplate",
         }
     }
 
-    /// The method that lists items of this kind.
+    /// The method that lists items of this kind (none for the auth item).
     pub fn list_method(self) -> &'static str {
         match self {
             Kind::Server => "initialize",
+            Kind::Auth => "",
             Kind::Tool => "tools/list",
             Kind::Prompt => "prompts/list",
             Kind::Resource => "resources/list",
@@ -78,7 +86,7 @@ impl Kind {
     /// The server capability that announces the kind (templates come with resources).
     pub fn capability(self) -> &'static str {
         match self {
-            Kind::Server => "",
+            Kind::Server | Kind::Auth => "",
             Kind::Tool => "tools",
             Kind::Prompt => "prompts",
             Kind::Resource | Kind::ResourceTemplate => "resources",
@@ -88,7 +96,7 @@ impl Kind {
     /// The notification that says a listing of this kind changed.
     pub fn list_changed(self) -> &'static str {
         match self {
-            Kind::Server => "",
+            Kind::Server | Kind::Auth => "",
             Kind::Tool => "notifications/tools/list_changed",
             Kind::Prompt => "notifications/prompts/list_changed",
             Kind::Resource | Kind::ResourceTemplate => "notifications/resources/list_changed",
@@ -103,6 +111,7 @@ impl Kind {
             Kind::Prompt => "prompts",
             Kind::Resource => "resources",
             Kind::ResourceTemplate => "templates",
+            Kind::Auth => "auth",
         }
     }
 
@@ -114,12 +123,13 @@ impl Kind {
             Kind::Prompt => "prompt",
             Kind::Resource => "resource",
             Kind::ResourceTemplate => "resourceTemplate",
+            Kind::Auth => "auth",
         }
     }
 
-    /// The kind a listing key (`tools`, `prompts`, …) holds.
+    /// The kind a catalog key (`tools`, `prompts`, …, `auth`) holds.
     pub fn from_list_key(key: &str) -> Option<Kind> {
-        Kind::LISTED.into_iter().find(|k| k.list_key() == key)
+        Kind::PINNED.into_iter().find(|k| k.list_key() == key)
     }
 }
 
@@ -188,7 +198,8 @@ mod tests {
         assert_eq!(ItemRef::parse("server:x"), ItemRef::tool("server:x"));
         assert_eq!(ItemRef::new(Kind::ResourceTemplate, "a/{x}").label(), "resource-template:a/{x}");
         assert_eq!(ItemRef::tool("a\u{1b}").label(), "a\u{27E8}U+001B\u{27E9}");
-        for kind in Kind::LISTED {
+        assert_eq!(ItemRef::parse("auth:oauth"), ItemRef::new(Kind::Auth, "oauth"));
+        for kind in Kind::PINNED {
             assert_eq!(Kind::from_list_key(kind.list_key()), Some(kind));
             assert_eq!(Kind::parse(kind.as_str()), Some(kind));
         }

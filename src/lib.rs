@@ -25,6 +25,7 @@ pub mod item;
 pub mod json;
 pub mod lock;
 pub mod mcp;
+pub mod oauth;
 pub mod parallel;
 pub mod policy;
 pub mod registry;

@@ -82,6 +82,9 @@ pub struct LockedServer {
     pub resources: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub resource_templates: BTreeMap<String, String>,
+    /// The approved auth item (`oauth`): what the server asks clients to be allowed to do.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub auth: BTreeMap<String, String>,
 }
 
 impl LockedServer {
@@ -94,6 +97,7 @@ impl LockedServer {
             Kind::Prompt => &self.prompts,
             Kind::Resource => &self.resources,
             Kind::ResourceTemplate => &self.resource_templates,
+            Kind::Auth => &self.auth,
         }
     }
 
@@ -104,6 +108,7 @@ impl LockedServer {
             Kind::Prompt => Some(&mut self.prompts),
             Kind::Resource => Some(&mut self.resources),
             Kind::ResourceTemplate => Some(&mut self.resource_templates),
+            Kind::Auth => Some(&mut self.auth),
         }
     }
 
@@ -139,6 +144,7 @@ impl Lock {
                     prompts: BTreeMap::new(),
                     resources: BTreeMap::new(),
                     resource_templates: BTreeMap::new(),
+                    auth: BTreeMap::new(),
                 };
                 for (item, pin) in server.items().filter(|(_, pin)| approved(pin)) {
                     if let Some(map) = locked.approved_mut(item.kind) {
@@ -271,7 +277,7 @@ pub fn verify(locked: &LockedServer, catalog: &Catalog) -> Result<Vec<Mismatch>,
             served: Some(header),
         });
     }
-    for kind in Kind::LISTED {
+    for kind in Kind::PINNED {
         let mut served = BTreeMap::new();
         for item in catalog.of_kind(kind) {
             served.insert(item.name.as_str(), canon::digest(&item.value)?.to_string());

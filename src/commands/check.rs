@@ -208,6 +208,10 @@ fn check_server(
     let served = served_digests(server, &catalog)?;
     let mut findings = drift.findings(places);
     findings.extend(served_findings(registry, server, &served, places));
+    for auth in catalog.of_kind(crate::item::Kind::Auth) {
+        let declared = &server.inventory.oauth_scopes;
+        findings.extend(crate::detect::oauth::undeclared(&server.id, declared, &auth.value, places));
+    }
     Ok(ServerCheck {
         accepted: accepted_findings(server, &served),
         pinned: pinned_not_served(server, &served)?,

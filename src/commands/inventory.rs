@@ -33,8 +33,15 @@ pub struct Row {
     pub resource_templates: usize,
     #[serde(rename = "dataClasses")]
     pub data_classes: Vec<String>,
+    /// The scopes server.toml declares (`oauth-scopes`).
     #[serde(rename = "oauthScopes")]
     pub oauth_scopes: Vec<String>,
+    /// The scopes the approved auth item says the server asks for; `undeclared`
+    /// those server.toml does not declare (what `check` fails on).
+    #[serde(rename = "advertisedScopes")]
+    pub advertised_scopes: Vec<String>,
+    #[serde(rename = "undeclaredScopes")]
+    pub undeclared_scopes: Vec<String>,
     /// Whether its registered launch runs it behind `toolreg guard`, with an audit log.
     pub telemetry: String,
     pub status: String,
@@ -76,6 +83,13 @@ fn row(server: &Server) -> Row {
     let launch = &inventory.launch;
     let escape = |s: &str| visible::escape(s);
     let count = |kind: Kind| server.of_kind(kind).count();
+    let auth = server.items.get(&crate::item::ItemRef::new(Kind::Auth, crate::oauth::ITEM_NAME));
+    let advertised: Vec<&str> = auth
+        .map(|pin| crate::oauth::View(&pin.value).advertised_scopes())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
     let last = server
         .header
         .iter()
@@ -98,6 +112,12 @@ fn row(server: &Server) -> Row {
         resource_templates: count(Kind::ResourceTemplate),
         data_classes: inventory.data_classes.iter().map(|c| escape(c)).collect(),
         oauth_scopes: inventory.oauth_scopes.iter().map(|c| escape(c)).collect(),
+        advertised_scopes: advertised.iter().map(|s| escape(s)).collect(),
+        undeclared_scopes: advertised
+            .iter()
+            .filter(|s| !inventory.oauth_scopes.iter().any(|d| d == *s))
+            .map(|s| escape(s))
+            .collect(),
         telemetry: telemetry(launch).to_owned(),
         status: if inventory.status.is_empty() { "active".to_owned() } else { escape(&inventory.status) },
         last_review: last.map(|r| escape(&r.at)),

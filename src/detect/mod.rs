@@ -10,6 +10,7 @@ pub mod catalog_set;
 pub mod composite;
 pub mod controls;
 pub mod length;
+pub mod oauth;
 pub mod rules;
 pub mod schema;
 pub mod unicode;
@@ -372,6 +373,9 @@ impl Detectors {
         if item.kind == Kind::Tool {
             found.extend(schema::check_tool(&catalog.server, item, places));
         } else {
+            if item.kind == Kind::Auth {
+                found.extend(oauth::check(&catalog.server, &item.value, places));
+            }
             found.extend(schema::duplicate_keys(&catalog.server, item, places));
         }
         found
@@ -601,6 +605,7 @@ pub fn code_rules() -> Vec<&'static Rule> {
     all.extend(blobs::RULES);
     all.extend(schema::RULES);
     all.extend(composite::RULES);
+    all.extend(oauth::RULES);
     all.extend(crate::policy::RULES);
     // Not detectors, but rule ids all the same: drift classes and registry problems.
     all.extend(crate::drift::RULES);

@@ -34,6 +34,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("detectors/sec.toml", include_str!("../../detectors/sec.toml")),
     ("detectors/scp.toml", include_str!("../../detectors/scp.toml")),
     ("detectors/lch.toml", include_str!("../../detectors/lch.toml")),
+    ("detectors/oau.toml", include_str!("../../detectors/oau.toml")),
 ];
 
 /// An annotation precondition: the rule applies only when the tool's hint is this.

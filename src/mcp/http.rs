@@ -23,7 +23,9 @@ pub struct Endpoint<'a> {
 
 /// Fetches the catalog at `endpoint`: Streamable HTTP first (modern, then legacy
 /// handshake), the HTTP+SSE transport when the endpoint refuses a POSTed `initialize`
-/// with 400, 404 or 405 (the fallback rule of the 2025-11-25 transports page).
+/// with 400, 404 or 405 (the fallback rule of the 2025-11-25 transports page). With a
+/// token, an unauthenticated request first: when the server answers it 401, what it
+/// publishes about its authorization becomes the catalog's auth item (`mcp::oauth`).
 pub fn fetch(endpoint: &Endpoint<'_>, limits: &Limits) -> Result<Fetched, FetchError> {
     let target = Target::parse(endpoint.url)?;
     if endpoint.token.is_some() && target.scheme == "http" && !target.loopback {
@@ -32,6 +34,15 @@ pub fn fetch(endpoint: &Endpoint<'_>, limits: &Limits) -> Result<Fetched, FetchE
             crate::visible::escape(&target.authority)
         )));
     }
+    // Without a token there is nothing to discover for: a server that wants one
+    // refuses the fetch below, and says so.
+    let auth = match endpoint.token {
+        Some(_) => match super::oauth::probe(&target, limits)? {
+            Some(challenge) => Some(super::oauth::discover(&target, &challenge, limits)?.to_item()),
+            None => None,
+        },
+        None => None,
+    };
     let agent = agent(&target, limits);
     let mut streamable = Streamable {
         agent: agent.clone(),
@@ -57,20 +68,20 @@ pub fn fetch(endpoint: &Endpoint<'_>, limits: &Limits) -> Result<Fetched, FetchE
         Err(e) => Err(e),
     };
     streamable.end_session();
-    result
+    result.map(|fetched| Fetched { auth, ..fetched })
 }
 
 /// A parsed endpoint URL.
-struct Target {
-    url: String,
-    scheme: String,
-    authority: String,
-    path: String,
-    loopback: bool,
+pub(super) struct Target {
+    pub(super) url: String,
+    pub(super) scheme: String,
+    pub(super) authority: String,
+    pub(super) path: String,
+    pub(super) loopback: bool,
 }
 
 impl Target {
-    fn parse(url: &str) -> Result<Target, FetchError> {
+    pub(super) fn parse(url: &str) -> Result<Target, FetchError> {
         let bad = |why: &str| FetchError::Url(format!("{}: {why}", crate::visible::escape(url)));
         let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
         let scheme = uri.scheme_str().unwrap_or_default().to_ascii_lowercase();
@@ -122,7 +133,7 @@ impl Target {
     }
 }
 
-fn agent(target: &Target, limits: &Limits) -> Agent {
+pub(super) fn agent(target: &Target, limits: &Limits) -> Agent {
     let mut config = Agent::config_builder()
         .http_status_as_error(false)
         // An MCP endpoint has no business redirecting a client (and its token) elsewhere.
@@ -487,16 +498,21 @@ fn session_id(response: &Response<Body>) -> Result<Option<String>, FetchError> {
     Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
 }
 
-fn header(response: &Response<Body>, name: &str) -> Option<String> {
+pub(super) fn header(response: &Response<Body>, name: &str) -> Option<String> {
     response.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
 
-fn read_limited(body: Body, limit: usize, method: &str, timeout: Duration) -> Result<Vec<u8>, FetchError> {
+pub(super) fn read_limited(
+    body: Body,
+    limit: usize,
+    method: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, FetchError> {
     let limit = u64::try_from(limit).unwrap_or(u64::MAX);
     body.into_with_config().limit(limit).read_to_vec().map_err(|e| transport_error(&e, method, timeout))
 }
 
-fn transport_error(error: &ureq::Error, method: &str, timeout: Duration) -> FetchError {
+pub(super) fn transport_error(error: &ureq::Error, method: &str, timeout: Duration) -> FetchError {
     match error {
         ureq::Error::Timeout(_) => FetchError::Timeout {
             what: method.to_owned(),
@@ -510,7 +526,7 @@ fn transport_error(error: &ureq::Error, method: &str, timeout: Duration) -> Fetc
     }
 }
 
-fn truncate(text: &str, chars: usize) -> String {
+pub(super) fn truncate(text: &str, chars: usize) -> String {
     let mut cut: String = text.chars().take(chars).collect();
     if cut.len() < text.len() {
         cut.push('…');

@@ -5,6 +5,7 @@
 //! templates when it advertises them.
 
 pub mod http;
+pub mod oauth;
 pub mod session;
 pub mod sse;
 pub mod stdio;
@@ -87,6 +88,9 @@ pub enum FetchError {
     Stalled,
     #[error("{0}")]
     Http(String),
+    /// OAuth metadata that could not be read (the catalog's auth item is incomplete).
+    #[error("OAuth discovery: {0}")]
+    OAuth(String),
     #[error("{0}")]
     Url(String),
     #[error("{method} failed: {code} {message}")]
@@ -113,6 +117,8 @@ pub struct Fetched {
     pub lists: Vec<Listing>,
     /// Non-JSON lines the server wrote on stdout (skipped, reported).
     pub noise: usize,
+    /// The auth item (`crate::oauth`), when the server asks clients for OAuth.
+    pub auth: Option<Value>,
 }
 
 /// Every item of one kind a server listed, raw, in served order.
@@ -146,6 +152,9 @@ impl Fetched {
         // catalog is what it always was.
         for listing in &self.lists {
             map.insert(listing.kind.list_key().into(), Value::Array(listing.items.clone()));
+        }
+        if let Some(auth) = &self.auth {
+            map.insert(Kind::Auth.list_key().into(), Value::Array(vec![auth.clone()]));
         }
         Value::Object(map)
     }

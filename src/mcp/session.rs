@@ -84,6 +84,7 @@ pub fn discover(transport: &mut impl Transport, limits: &Limits) -> Result<Optio
         transport: transport.name(),
         lists,
         noise: transport.noise(),
+        auth: None,
     }))
 }
 
@@ -110,6 +111,7 @@ pub fn legacy(transport: &mut impl Transport, limits: &Limits) -> Result<Fetched
         transport: transport.name(),
         lists,
         noise: transport.noise(),
+        auth: None,
     })
 }
 

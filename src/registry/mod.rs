@@ -429,7 +429,7 @@ fn load_server(
     config: &Config,
     problems: &mut Vec<Problem>,
 ) -> Result<Server, RegistryError> {
-    for name in ["server.toml", "server.json"].into_iter().chain(Kind::LISTED.map(Kind::pin_dir)) {
+    for name in ["server.toml", "server.json"].into_iter().chain(Kind::PINNED.map(Kind::pin_dir)) {
         refuse_link(&dir.join(name))?;
     }
     let toml_path = dir.join("server.toml");
@@ -447,7 +447,7 @@ fn load_server(
     let header_path = dir.join("server.json");
     let header = if header_path.exists() { Some(read_pin(&header_path, "header", problems)?) } else { None };
     let mut items = BTreeMap::new();
-    for kind in Kind::LISTED {
+    for kind in Kind::PINNED {
         load_pins(dir, kind, &mut items, problems)?;
     }
     let pins_capabilities = config.registry.pins_capabilities();

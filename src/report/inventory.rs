@@ -26,6 +26,16 @@ fn columns() -> Vec<Column> {
         ("resources", |r| (r.resources + r.resource_templates).to_string()),
         ("data classes", |r| r.data_classes.join("; ")),
         ("OAuth scopes", |r| r.oauth_scopes.join("; ")),
+        ("advertised scopes", |r| {
+            let mark = |s: &String| {
+                if r.undeclared_scopes.contains(s) {
+                    format!("{s} (undeclared)")
+                } else {
+                    s.clone()
+                }
+            };
+            r.advertised_scopes.iter().map(mark).collect::<Vec<_>>().join("; ")
+        }),
         ("telemetry", |r| r.telemetry.clone()),
         ("status", |r| r.status.clone()),
         ("last review", |r| r.last_review.clone().unwrap_or_default()),
