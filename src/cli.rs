@@ -360,7 +360,8 @@ pub struct AddArgs {
     /// Data classes it touches (repeatable).
     #[arg(long = "data-class", value_name = "CLASS")]
     pub data_classes: Vec<String>,
-    /// OAuth scopes it is granted (repeatable).
+    /// OAuth scopes it may ask for (repeatable): `check` fails on any scope its metadata
+    /// advertises that is not declared here.
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
     /// Names of environment variables it needs (repeatable; never values).

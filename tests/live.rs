@@ -338,8 +338,9 @@ fn a_bearer_token_comes_from_the_environment_and_is_never_shown() {
     config.set_str("user.name", "Ada Reviewer").unwrap();
     config.set_str("user.email", "ada@example.com").unwrap();
     toolreg_in(&root, &["init"], &[]).expect_code(0);
-    toolreg_in(&root, &["add", "remote", "--owner", "QA", "--url", &url, "--token-env", "MCP_TOKEN"], &[])
-        .expect_code(0);
+    let add =
+        ["add", "remote", "--owner", "QA", "--url", &url, "--token-env", "MCP_TOKEN", "--scope", "tools"];
+    toolreg_in(&root, &add, &[]).expect_code(0);
     toolreg_in(&root, &["fetch", "remote"], &[]).expect_code(2);
     let envs = [("MCP_TOKEN", "s3cret-t0ken")];
     let run = toolreg_in(&root, &["fetch", "remote"], &envs).expect_code(0);
