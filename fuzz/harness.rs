@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use toolreg::guard::judge::{Judge, Mode};
+use toolreg::guard::judge::{Judge, Mode, Settings};
 
 /// One harness: bytes in, a panic only for a broken property.
 pub type Harness = fn(&[u8]);
@@ -81,13 +81,20 @@ pub fn jsonrpc_guard(data: &[u8]) {
         lock[*list_key] = serde_json::json!({ *key: digest(item) });
     }
     let Ok(locked) = serde_json::from_value(lock) else { return };
-    let mut judge = Judge::new(locked, Mode::Enforce);
+    let mut judge = Judge::new(locked, Mode::Enforce, Settings::plain("fuzz"));
     for chunk in data.split(|&b| b == b'\n') {
         let Some((&side, line)) = chunk.split_first() else { continue };
         let to_server = side % 2 == 0;
         let outcome = if to_server { judge.on_client(line) } else { judge.on_server(line) };
-        for bytes in outcome.forward.iter().chain(&outcome.reply) {
+        // What is passed on is one line; guard's own lines (answers, questions, its own
+        // listings) may be several, each strict.
+        for bytes in &outcome.forward {
             one_strict_line(bytes);
+        }
+        for bytes in &outcome.reply {
+            for line in bytes.split_inclusive(|&b| b == b'\n') {
+                one_strict_line(line);
+            }
         }
         let Some(forwarded) = outcome.forward else { continue };
         let Ok(value) = serde_json::from_slice::<Value>(&forwarded) else { continue };

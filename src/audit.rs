@@ -24,20 +24,76 @@ pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000
 const KEYED: &str = "hmac-sha256:";
 const PLAIN: &str = "sha256:";
 
-/// One decision.
-#[derive(Debug, Clone, Serialize)]
+/// One decision of guard, or the outcome of a call it passed. Arguments and results
+/// are never written: only their SHA-256 and size ([`Hashed`]).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Entry<'a> {
     pub time: String,
     /// `session:json-rpc-id`, tying the line to one request of one guard session.
     pub correlation: String,
+    /// The guard session (one per guard process).
+    pub session: &'a str,
+    /// `decision` or `outcome`.
+    pub event: &'a str,
+    /// Who the session runs for: `--user`, else the OS user.
+    pub user: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<&'a str>,
+    /// The client, as its `initialize` (or a modern request's `_meta`) named itself.
+    pub client: Named<'a>,
     pub server: &'a str,
+    /// The item's kind (`tool`, `prompt`, `resource`, `resource-template`, `server`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'a str>,
+    /// The item: a tool by its name, any other kind as `KIND:KEY`.
     pub tool: Option<&'a str>,
     pub digest: Option<&'a str>,
-    /// `allow`, `deny`, or `warn` (denied by the lock, let through in monitor mode).
-    pub decision: &'static str,
+    /// The registry commit the lock was made from: what to roll back to.
+    #[serde(rename = "registryCommit")]
+    pub registry_commit: Option<&'a str>,
+    /// The policy rule that decided (`lock`, `schema`, `allowed-hosts`, `allowed-roots`,
+    /// `denied-paths`, `server.toml`, `class:…`, `default`, `protocol`).
+    pub rule: &'a str,
+    /// `allow`, `deny`, `ask`, or `warn` (denied, let through in monitor mode).
+    pub decision: &'a str,
+    /// `approved`, `declined`, `cancelled`, `timed out`, or `not asked`.
+    pub approval: &'a str,
+    /// For an `outcome`: `ok`, `tool error`, `input required`, `jsonrpc error: CLASS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<&'a str>,
     pub reason: &'a str,
+    /// Guard's own time on the message.
     #[serde(rename = "latencyMs")]
     pub latency_ms: f64,
+    /// For an `outcome`: from forwarding the call to its answer.
+    #[serde(rename = "callMs", skip_serializing_if = "Option::is_none")]
+    pub call_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<&'a Hashed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<&'a Hashed>,
+}
+
+/// A client's name and version, as it gave them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Named<'a> {
+    pub name: Option<&'a str>,
+    pub version: Option<&'a str>,
+}
+
+/// A value's SHA-256 and size as it went over the wire (guard's serialisation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hashed {
+    pub sha256: String,
+    pub bytes: usize,
+}
+
+impl Hashed {
+    pub fn of(value: &Value) -> Hashed {
+        let text = serde_json::to_vec(value).unwrap_or_default();
+        let digest = crate::canon::Digest::of_bytes(&text);
+        Hashed { sha256: digest.as_str().trim_start_matches("sha256:").to_owned(), bytes: text.len() }
+    }
 }
 
 /// The key of a keyed log, ready to MAC with. Never printed.
@@ -346,6 +402,94 @@ pub fn verify(path: &Path, key: Option<&Key>, expect_last: Option<&str>) -> Resu
     Ok(verified)
 }
 
+/// The audit log's lines, as written (chain members included), read after `verify`
+/// passed. A line that is not a JSON object is an error naming it.
+pub fn read(path: &Path) -> Result<Vec<Map<String, Value>>, String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (number, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("line {}: {e}", number + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(&line) {
+            Ok(Value::Object(map)) => out.push(map),
+            _ => return Err(format!("line {} is not a JSON object", number + 1)),
+        }
+    }
+    Ok(out)
+}
+
+/// What a security team asks of an audit log first: how many decisions of each kind,
+/// and which items each client was refused, how often (repeated denials first).
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub decisions: usize,
+    pub outcomes: usize,
+    /// Decisions per value of `decision` (`allow`, `deny`, `ask`, `warn`).
+    #[serde(rename = "byDecision")]
+    pub by_decision: std::collections::BTreeMap<String, usize>,
+    /// Denials per (server, item, client), most first.
+    pub denials: Vec<Denials>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Denials {
+    pub server: String,
+    pub item: String,
+    pub client: String,
+    pub count: usize,
+    /// The rules that refused, each once.
+    pub rules: Vec<String>,
+}
+
+impl Summary {
+    pub fn of(entries: &[Map<String, Value>]) -> Summary {
+        let text = |entry: &Map<String, Value>, key: &str| {
+            entry.get(key).and_then(Value::as_str).unwrap_or("").to_owned()
+        };
+        let mut summary = Summary::default();
+        let mut denials: std::collections::BTreeMap<(String, String, String), (usize, Vec<String>)> =
+            Default::default();
+        for entry in entries {
+            // Lines written before outcomes existed are decisions.
+            if text(entry, "event") == "outcome" {
+                summary.outcomes += 1;
+                continue;
+            }
+            summary.decisions += 1;
+            let decision = text(entry, "decision");
+            *summary.by_decision.entry(decision.clone()).or_default() += 1;
+            if decision == "deny" {
+                let client = entry
+                    .get("client")
+                    .and_then(|c| c.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("(unnamed)");
+                let item = entry.get("tool").and_then(Value::as_str).unwrap_or("(message)");
+                let key = (text(entry, "server"), item.to_owned(), client.to_owned());
+                let slot = denials.entry(key).or_default();
+                slot.0 += 1;
+                let rule = text(entry, "rule");
+                if !rule.is_empty() && !slot.1.contains(&rule) {
+                    slot.1.push(rule);
+                }
+            }
+        }
+        let mut list: Vec<Denials> = denials
+            .into_iter()
+            .map(|((server, item, client), (count, rules))| Denials { server, item, client, count, rules })
+            .collect();
+        list.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| (&a.server, &a.item, &a.client).cmp(&(&b.server, &b.item, &b.client)))
+        });
+        summary.denials = list;
+        summary
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,12 +498,17 @@ mod tests {
         Entry {
             time: "2026-11-25T00:00:00Z".into(),
             correlation: "s:1".into(),
+            session: "s",
+            event: "decision",
+            user: "ada",
             server: "demo",
             tool: Some("t"),
-            digest: None,
+            rule: "lock",
             decision: "allow",
+            approval: "not asked",
             reason,
             latency_ms: 0.25,
+            ..Entry::default()
         }
     }
 

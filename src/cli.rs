@@ -248,6 +248,15 @@ pub struct GuardArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_message_bytes: usize,
 
+    /// How long the person at the client has to approve a call the runtime policy
+    /// says to `ask` about; unanswered, the call is refused.
+    #[arg(long, value_name = "SECS", default_value_t = 120.0)]
+    pub ask_timeout: f64,
+
+    /// Who the audit log names as the session's user [default: the OS user: $USER].
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
     /// The server's command after `--`.
     #[arg(last = true, required = true, value_name = "CMD ARGS")]
     pub command: Vec<String>,
@@ -454,16 +463,23 @@ pub struct ReviewArgs {
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// A server, or server/tool.
-    #[arg(value_name = "SERVER[/TOOL]", conflicts_with = "verify_audit")]
+    #[arg(value_name = "SERVER[/TOOL]", conflicts_with_all = ["verify_audit", "audit"])]
     pub target: Option<String>,
+
+    /// Export a guard audit log instead (its chain verified first): `--format human`
+    /// summarises it (decisions, denials per item and client, repeated ones first),
+    /// `json` gives every line and the summary, `csv` every line. Arguments and results
+    /// are in it only as SHA-256 and size.
+    #[arg(long, value_name = "FILE", conflicts_with = "verify_audit")]
+    pub audit: Option<PathBuf>,
 
     /// Check a guard audit log instead: exit 1 naming the first edited, removed or
     /// reordered line.
     #[arg(long, value_name = "FILE")]
     pub verify_audit: Option<PathBuf>,
 
-    /// With --verify-audit: the key of a keyed log, as guard was given it. A keyed log
-    /// cannot be checked without it (exit 2).
+    /// With --verify-audit or --audit: the key of a keyed log, as guard was given it. A
+    /// keyed log cannot be checked without it (exit 2).
     #[arg(long, value_name = "FILE", env = "TOOLREG_AUDIT_KEY_FILE")]
     pub audit_key_file: Option<PathBuf>,
 
@@ -472,9 +488,16 @@ pub struct LogArgs {
     #[arg(long, value_name = "HASH", requires = "verify_audit")]
     pub expect_last: Option<String>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = SimpleFormat::Human)]
-    pub format: SimpleFormat,
+    /// Output format (`csv` with --audit only).
+    #[arg(long, value_enum, default_value_t = LogFormat::Human)]
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,8 @@ pub struct Config {
     pub suppressions: Vec<Suppression>,
     /// The `[registry]` section: what the registry commands require.
     pub registry: RegistrySettings,
+    /// The `[runtime]` section: guard's actions by class, and the audit's tenant.
+    pub runtime: crate::runtime::Defaults,
 }
 
 /// `[registry]`: inventory requirements and who may review.
@@ -123,6 +125,8 @@ struct RawConfig {
     suppress: Vec<Suppression>,
     #[serde(default)]
     registry: RegistrySettings,
+    #[serde(default)]
+    runtime: crate::runtime::Defaults,
 }
 
 #[derive(Deserialize, Default)]
@@ -202,6 +206,7 @@ impl Config {
             disabled_rules: raw.rules.disable,
             suppressions: raw.suppress,
             registry: raw.registry,
+            runtime: raw.runtime,
         })
     }
 }

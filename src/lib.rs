@@ -30,6 +30,7 @@ pub mod parallel;
 pub mod policy;
 pub mod registry;
 pub mod report;
+pub mod runtime;
 pub mod signers;
 pub mod visible;
 

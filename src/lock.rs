@@ -85,6 +85,9 @@ pub struct LockedServer {
     /// The approved auth item (`oauth`): what the server asks clients to be allowed to do.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub auth: BTreeMap<String, String>,
+    /// What guard does at a call: each approved item's action, egress and path limits.
+    #[serde(default, skip_serializing_if = "crate::runtime::Locked::is_empty")]
+    pub runtime: crate::runtime::Locked,
 }
 
 impl LockedServer {
@@ -145,12 +148,22 @@ impl Lock {
                     resources: BTreeMap::new(),
                     resource_templates: BTreeMap::new(),
                     auth: BTreeMap::new(),
+                    runtime: crate::runtime::Locked::default(),
                 };
+                let settings = &server.inventory.runtime;
+                let defaults = &registry.config.runtime;
                 for (item, pin) in server.items().filter(|(_, pin)| approved(pin)) {
                     if let Some(map) = locked.approved_mut(item.kind) {
                         map.insert(item.name.clone(), pin.digest.clone());
                     }
+                    if matches!(item.kind, Kind::Tool | Kind::Prompt | Kind::Resource) {
+                        locked.runtime.items.insert(item.spec(), defaults.decide(settings, item, &pin.value));
+                    }
                 }
+                locked.runtime.allowed_hosts = settings.allowed_hosts.clone();
+                locked.runtime.allowed_roots = settings.allowed_roots.clone();
+                locked.runtime.denied_paths = settings.denied_paths.clone();
+                locked.runtime.tenant = defaults.tenant.clone();
                 (server.id.clone(), locked)
             })
             .collect();

@@ -793,8 +793,10 @@ fn eight_guards_append_to_one_audit_log() {
             guard.join().unwrap();
         }
     });
-    // Per guard: the server header, the four tools listed, and every call.
-    let total = GUARDS * (1 + 4 + CALLS);
+    // Per guard: the server header, the four tools listed, every call, and the outcome
+    // of every call passed (each echo).
+    let per_guard = 1 + 4 + CALLS + CALLS / 2;
+    let total = GUARDS * per_guard;
     let audit_arg = audit_file.display().to_string();
     let run = toolreg_in(&p.root, &["log", "--verify-audit", &audit_arg], &[]).expect_code(0);
     assert!(run.stdout.contains(&format!(": {total} line(s), the chain is intact")), "{}", run.stdout);
@@ -806,7 +808,7 @@ fn eight_guards_append_to_one_audit_log() {
         *per_session.entry(session(line)).or_insert(0) += 1;
     }
     assert_eq!(per_session.len(), GUARDS, "{per_session:?}");
-    assert!(per_session.values().all(|&n| n == 1 + 4 + CALLS), "{per_session:?}");
+    assert!(per_session.values().all(|&n| n == per_guard), "{per_session:?}");
     let denied = lines.iter().filter(|l| l["tool"] == "extra" && l["decision"] == "deny").count();
     assert_eq!(denied, GUARDS * (1 + CALLS / 2), "the listing and every call of extra");
     // The guards' lines are interleaved: the writers did overlap.
@@ -865,7 +867,8 @@ fn a_keyed_audit_log_detects_a_rewritten_chain_and_a_cut_end() {
         std::fs::read_to_string(&audit_file).unwrap().lines().map(str::to_owned).collect();
     let hash_of =
         |line: &str| serde_json::from_str::<Value>(line).unwrap()["hash"].as_str().unwrap().to_owned();
-    assert_eq!(original.len(), 2 * (1 + 4 + 2), "{original:#?}");
+    // Per run: the header, four tools listed, two calls, the outcome of echo's.
+    assert_eq!(original.len(), 2 * (1 + 4 + 2 + 1), "{original:#?}");
     assert!(original.iter().all(|l| hash_of(l).starts_with("hmac-sha256:")), "{original:#?}");
     let mut runs = Vec::new();
     let mut verify = |lines: &[String], extra: &[&str], envs: &[(&str, &str)], code: i32| {
@@ -882,8 +885,8 @@ fn a_keyed_audit_log_detects_a_rewritten_chain_and_a_cut_end() {
     // With the key, by flag or environment: intact, and the report names the last hash.
     let last = hash_of(original.last().unwrap());
     let shown = verify(&original, &with_key, &[], 0);
-    assert!(shown.contains("14 line(s), the chain is intact (keyed: hmac-sha256)"), "{shown}");
-    assert!(shown.contains(&format!("last line seq 14, hash {last}")), "{shown}");
+    assert!(shown.contains("16 line(s), the chain is intact (keyed: hmac-sha256)"), "{shown}");
+    assert!(shown.contains(&format!("last line seq 16, hash {last}")), "{shown}");
     verify(&original, &[], &[("TOOLREG_AUDIT_KEY_FILE", key_arg.as_str())], 0);
     // Without it: could not check, never a pass.
     let shown = verify(&original, &[], &[], 2);
@@ -910,7 +913,7 @@ fn a_keyed_audit_log_detects_a_rewritten_chain_and_a_cut_end() {
     // Lines appended after the anchor are fine.
     let anchor = hash_of(&original[original.len() - 4]);
     let shown = verify(&original, &["--audit-key-file", &key_arg, "--expect-last", &anchor], &[], 0);
-    assert!(shown.contains("the expected last hash is seq 11; last line seq 14"), "{shown}");
+    assert!(shown.contains("the expected last hash is seq 13; last line seq 16"), "{shown}");
 
     // Guard never continues a keyed log without its key, nor with another, nor with a
     // key it cannot use; nothing is appended.

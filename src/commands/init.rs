@@ -106,6 +106,7 @@ pub fn add(args: &AddArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
         oauth_scopes: args.scopes.clone(),
         status: args.status.clone(),
         launch,
+        runtime: Default::default(),
     };
     let missing = inventory.missing(&registry.config.registry.required_fields);
     if !missing.is_empty() {

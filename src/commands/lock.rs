@@ -136,7 +136,24 @@ pub fn guard(args: &GuardArgs, _ctx: &Context, _out: &mut dyn Write) -> Result<O
         GuardMode::Enforce => Mode::Enforce,
         GuardMode::Monitor => Mode::Monitor,
     };
-    let code = guard::run(args.server.clone(), locked, &args.command, mode, audit, args.max_message_bytes)?;
+    if !(args.ask_timeout.is_finite() && args.ask_timeout > 0.0) {
+        return Err(Error::Usage("--ask-timeout must be a positive number of seconds".into()));
+    }
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(std::path::PathBuf::from);
+    let cwd = std::env::current_dir().map_err(|e| Error::Usage(format!("the working directory: {e}")))?;
+    let settings = guard::judge::Settings {
+        server: args.server.clone(),
+        limits: guard::limits::Limits::new(&locked.runtime, home, cwd),
+        ask_timeout: std::time::Duration::from_secs_f64(args.ask_timeout),
+    };
+    let user =
+        args.user.clone().or_else(|| std::env::var("USER").ok()).or_else(|| std::env::var("LOGNAME").ok());
+    let session = guard::Session {
+        user: user.unwrap_or_else(|| "unknown".into()),
+        tenant: locked.runtime.tenant.clone(),
+        registry_commit: lock.registry_commit.clone(),
+    };
+    let code = guard::run(locked, settings, session, &args.command, mode, audit, args.max_message_bytes)?;
     Ok(Outcome::Exit(u8::try_from(code).unwrap_or(1)))
 }
 

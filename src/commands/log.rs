@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{emit, Context};
 use crate::audit::Unverified;
-use crate::cli::{LogArgs, SimpleFormat};
+use crate::cli::{LogArgs, LogFormat};
 use crate::error::Error;
 use crate::git::Repo;
 use crate::policy::Outcome;
@@ -46,6 +46,12 @@ struct HistoryOnly {
 pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
     if let Some(path) = &args.verify_audit {
         return verify_audit(path, args, out);
+    }
+    if let Some(path) = &args.audit {
+        return export_audit(path, args, out);
+    }
+    if args.format == LogFormat::Csv {
+        return Err(Error::Usage("--format csv exports a guard audit log: give --audit FILE".into()));
     }
     let registry = ctx.registry()?;
     let (want_server, want_tool) = match args.target.as_deref().map(|t| t.split_once('/').unwrap_or((t, "")))
@@ -141,7 +147,7 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
     entries.sort_by(|a, b| (&a.at, &a.server, &a.tool).cmp(&(&b.at, &b.server, &b.tool)));
     orphans.sort_by(|a, b| a.at.cmp(&b.at));
     let text = match args.format {
-        SimpleFormat::Json => {
+        LogFormat::Json => {
             #[derive(Serialize)]
             struct Doc<'a> {
                 version: u32,
@@ -154,7 +160,7 @@ pub fn run(args: &LogArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
             text.push('\n');
             text
         }
-        SimpleFormat::Human => human(&entries, &orphans),
+        LogFormat::Human | LogFormat::Csv => human(&entries, &orphans),
     };
     emit(out, &text)?;
     Ok(Outcome::Pass)
@@ -209,6 +215,35 @@ fn human(entries: &[Entry], orphans: &[HistoryOnly]) -> String {
 
 /// `log --verify-audit FILE`: the guard's audit chain, line by line, keyed or not, and
 /// the anchor `--expect-last` names.
+/// `log --audit FILE`: the chain verified (a broken one is exit 1, nothing exported),
+/// then the lines as a summary, JSON or CSV.
+fn export_audit(path: &std::path::Path, args: &LogArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
+    let shown = visible::escape(&path.display().to_string());
+    let key = args.audit_key_file.as_deref().map(super::audit_key).transpose()?;
+    let verified = match crate::audit::verify(path, key.as_ref(), None) {
+        Ok(verified) => verified,
+        Err(Unverified::Broken(why)) => {
+            emit(out, &format!("{shown}: tampered: {why}; nothing exported.\n"))?;
+            return Ok(Outcome::Fail);
+        }
+        Err(Unverified::CannotCheck(why)) => return Err(Error::Usage(format!("{shown}: {why}"))),
+    };
+    let entries = crate::audit::read(path).map_err(|e| Error::Usage(format!("{shown}: {e}")))?;
+    let summary = crate::audit::Summary::of(&entries);
+    let text = match args.format {
+        LogFormat::Human => crate::report::audit::human(&shown, verified.lines, &summary),
+        LogFormat::Csv => crate::report::audit::csv(&entries),
+        LogFormat::Json => {
+            let document = serde_json::json!({"version": 1, "entries": entries, "summary": summary});
+            let mut text = serde_json::to_string_pretty(&document)?;
+            text.push('\n');
+            text
+        }
+    };
+    emit(out, &text)?;
+    Ok(Outcome::Pass)
+}
+
 fn verify_audit(path: &std::path::Path, args: &LogArgs, out: &mut dyn Write) -> Result<Outcome, Error> {
     let shown = visible::escape(&path.display().to_string());
     let key = args.audit_key_file.as_deref().map(super::audit_key).transpose()?;

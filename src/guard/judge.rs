@@ -22,13 +22,15 @@
 //! or subscribed to; a URI that merely fits an approved resource template is refused,
 //! since guard cannot tell what a server will serve under a template.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::catalog::Header;
 use crate::item::{ItemRef, Kind};
 use crate::lock::LockedServer;
+use crate::runtime::Action;
 
 /// How guard treats what the lock does not approve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,39 +76,173 @@ fn item_label(kind: Kind, key: &str) -> String {
 pub struct Outcome {
     /// The bytes to pass on (one line, newline included), if any.
     pub forward: Option<Vec<u8>>,
-    /// Guard's own answer to the sender (one line, newline included), if any.
+    /// Guard's own lines to the sender (newline-terminated), if any: its answers to a
+    /// client's refused request or the question it asks the client; to the server, the
+    /// listings guard asks for itself after a `list_changed`.
     pub reply: Option<Vec<u8>>,
-    /// Decisions for the audit log, in order.
+    /// Decisions and outcomes for the audit log, in order.
     pub records: Vec<Record>,
 }
 
-/// One decision.
-#[derive(Debug, Clone, PartialEq)]
+/// One decision, or the outcome of a call guard passed.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Record {
     /// The JSON-RPC id it concerns (`null` when there is none).
     pub id: Value,
+    /// `decision` (what guard did with a message) or `outcome` (how a call it passed ended).
+    pub event: &'static str,
+    /// The kind of the item, when it concerns one.
+    pub kind: Option<Kind>,
     /// The item it concerns: a tool name, `prompt:NAME`, `resource:URI`; `None` for the
     /// server header or a whole message.
     pub item: Option<String>,
     pub digest: Option<String>,
+    /// `allow`, `deny`, `ask` (a person is being asked), or `warn` (monitor mode).
     pub decision: &'static str,
+    /// The policy rule that decided: `lock`, `schema`, `allowed-hosts`, `allowed-roots`,
+    /// `denied-paths`, `server.toml`, `class:destructive`, `default`, …
+    pub rule: &'static str,
+    /// Whether a person approved: `approved`, `declined`, `cancelled`, `timed out`, or
+    /// `not asked`.
+    pub approval: &'static str,
+    /// For `outcome`: `ok`, `tool error`, `input required`, or `jsonrpc error: CLASS`.
+    pub outcome: Option<String>,
     pub reason: String,
+    /// SHA-256 and size of the call's arguments (never the arguments themselves).
+    pub arguments: Option<Hashed>,
+    /// SHA-256 and size of the answer's result or error.
+    pub result: Option<Hashed>,
+    /// For `outcome`: from the call's forwarding to its answer.
+    pub call_ms: Option<f64>,
+}
+
+pub use crate::audit::Hashed;
+
+/// Who is on the other side of guard, as the client said (escaped when logged).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    /// The client declared it can show a form to its person (elicitation, form mode).
+    pub elicitation: bool,
+}
+
+/// What guard needs besides the lock: the server's id, the limits on arguments, how
+/// long a person has to answer.
+pub struct Settings {
+    pub server: String,
+    pub limits: super::limits::Limits,
+    pub ask_timeout: Duration,
+}
+
+impl Settings {
+    /// No limits but the default deny list, for tests and the fuzzer.
+    pub fn plain(server: &str) -> Settings {
+        let locked = crate::runtime::Locked::default();
+        let cwd = std::env::current_dir().unwrap_or_default();
+        Settings {
+            server: server.to_owned(),
+            limits: super::limits::Limits::new(&locked, None, cwd),
+            ask_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+static NULL: Value = Value::Null;
+
+/// The key of guard's own question in a modern `input_required` result.
+pub const ASK_KEY: &str = "io.toolreg/guard-approval";
+
+/// A request guard forwarded and awaits the answer to.
+#[derive(Debug, Clone, Default)]
+struct Pending {
+    method: String,
+    later_page: bool,
+    call: Option<Call>,
+}
+
+/// A read of an item guard passed: what its outcome record names.
+#[derive(Debug, Clone)]
+struct Call {
+    kind: Kind,
+    item: String,
+    digest: Option<String>,
+    rule: &'static str,
+    approval: &'static str,
+    started: Instant,
+}
+
+/// A call held while a person is asked (legacy era: guard's `elicitation/create`).
+struct Held {
+    message: Value,
+    id: Option<Value>,
+    kind: Kind,
+    key: String,
+    call: Call,
+    deadline: Instant,
+    arguments: Hashed,
+}
+
+/// A question guard put in a modern `input_required` result: the call it is about.
+struct Issued {
+    spec: String,
+    arguments: String,
+    deadline: Instant,
 }
 
 /// The judge of one guarded session.
 pub struct Judge {
     locked: LockedServer,
     mode: Mode,
-    /// Client requests forwarded and not yet answered: id (as JSON text) → method, and
-    /// whether it asked for a later page.
-    pending: HashMap<String, (String, bool)>,
-    /// Items this session's listings verified against the lock, per kind: key → digest.
-    verified: HashMap<Kind, HashMap<String, String>>,
+    settings: Settings,
+    /// Client requests forwarded and not yet answered, by id (as JSON text).
+    pending: HashMap<String, Pending>,
+    /// Items this session's listings verified against the lock, per kind: key →
+    /// (digest, the served value).
+    verified: HashMap<Kind, HashMap<String, (String, Value)>>,
+    /// Kinds guard is listing again by itself after a `list_changed`.
+    relisting: HashMap<Kind, usize>,
+    /// Guard's own requests to the server (listings), by id: the kind, and whether it
+    /// asked for a later page.
+    own: HashMap<String, (Kind, bool)>,
+    /// Calls held for a person's answer, by the id of guard's question.
+    held: HashMap<String, Held>,
+    /// Questions issued in modern `input_required` results, by their `requestState`.
+    issued: HashMap<String, Issued>,
+    /// `requestState`s the server issued in answer to calls a person approved: a retry
+    /// carrying one continues an approved call.
+    continuing: HashSet<String>,
+    /// The `_meta` of the client's last modern request (guard's own requests carry it).
+    modern_meta: Option<Value>,
+    client: Client,
+    next_own: u64,
+    /// Compiled input schemas, by the tool's digest.
+    validators: HashMap<String, Result<jsonschema::Validator, String>>,
 }
 
 impl Judge {
-    pub fn new(locked: LockedServer, mode: Mode) -> Judge {
-        Judge { locked, mode, pending: HashMap::new(), verified: HashMap::new() }
+    pub fn new(locked: LockedServer, mode: Mode, settings: Settings) -> Judge {
+        Judge {
+            locked,
+            mode,
+            settings,
+            pending: HashMap::new(),
+            verified: HashMap::new(),
+            relisting: HashMap::new(),
+            own: HashMap::new(),
+            held: HashMap::new(),
+            issued: HashMap::new(),
+            continuing: HashSet::new(),
+            modern_meta: None,
+            client: Client::default(),
+            next_own: 0,
+            validators: HashMap::new(),
+        }
+    }
+
+    /// The client as it introduced itself.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// A line from the client (newline stripped or not).
@@ -130,8 +266,8 @@ impl Judge {
         let mut kept = Vec::with_capacity(messages.len());
         let mut replies = Vec::new();
         for message in messages {
-            match self.judge_request(&message, &mut out.records) {
-                Verdict::Pass => kept.push(message),
+            match self.judge_request(message, &mut out.records) {
+                Verdict::Pass(message) => kept.push(message),
                 Verdict::Refuse(reply) => replies.extend(reply),
             }
         }
@@ -161,28 +297,60 @@ impl Judge {
             }
         };
         let mut kept = Vec::with_capacity(messages.len());
+        let mut to_server = Vec::new();
         for mut message in messages {
-            if self.judge_answer(&mut message, &mut out.records) {
+            if self.judge_answer(&mut message, &mut out.records, &mut to_server) {
                 kept.push(message);
             }
         }
         out.forward = pack(batch, kept);
+        out.reply = lines_of(&to_server);
         out
     }
 
-    /// A client message: requests are noted; reads of an item are judged.
-    fn judge_request(&mut self, message: &Value, records: &mut Vec<Record>) -> Verdict {
+    /// Refuses every call whose person did not answer in time (legacy era): the held
+    /// call gets guard's refusal, the question a `notifications/cancelled`. Both go to
+    /// the client. Modern questions past their time are forgotten.
+    pub fn expire(&mut self, now: Instant) -> Outcome {
+        let mut out = Outcome::default();
+        self.issued.retain(|_, issued| issued.deadline > now);
+        let late: Vec<String> =
+            self.held.iter().filter(|(_, h)| h.deadline <= now).map(|(k, _)| k.clone()).collect();
+        let mut lines = Vec::new();
+        for ask_id in late {
+            let Some(held) = self.held.remove(&ask_id) else { continue };
+            let reason = "nobody approved the call in time".to_owned();
+            out.records.push(self.held_record(&held, "deny", "timed out", reason.clone()));
+            lines.push(json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                              "params": {"requestId": ask_id, "reason": "toolreg guard: timed out"}}));
+            if let Some(id) = held.id {
+                lines.push(answer(id, refusal(held.kind, Some(&held.key), &reason)));
+            }
+        }
+        out.reply = lines_of(&lines);
+        out
+    }
+
+    /// A client message: requests are noted; reads of an item are judged; answers to
+    /// guard's own questions are taken.
+    fn judge_request(&mut self, mut message: Value, records: &mut Vec<Record>) -> Verdict {
         let id = message.get("id").cloned();
-        if is_request_and_answer(message) {
+        if is_request_and_answer(&message) {
             let reason = "the client sent a message that is both a request and an answer".to_owned();
             records.push(self.record(id.clone().unwrap_or(Value::Null), None, None, false, reason));
-            return self.refuse(id, || error_reply(-32600, "toolreg guard: invalid request"));
+            return self.refuse(id, message, || error_reply(-32600, "toolreg guard: invalid request"));
         }
         let Some(method) = message.get("method") else {
-            // An answer to a server → client request, or a bare result/error.
-            return Verdict::Pass;
+            // An answer to a server → client request, a bare result/error — or the
+            // answer to guard's own question.
+            let ask =
+                id.as_ref().and_then(Value::as_str).filter(|k| self.held.contains_key(*k)).map(str::to_owned);
+            return match ask {
+                Some(ask) => self.answered(&ask, &message, records),
+                None => Verdict::Pass(message),
+            };
         };
-        let Some(method) = method.as_str() else {
+        let Some(method) = method.as_str().map(str::to_owned) else {
             records.push(self.record(
                 id.clone().unwrap_or(Value::Null),
                 None,
@@ -190,26 +358,388 @@ impl Judge {
                 false,
                 "the client sent a method that is not a string".into(),
             ));
-            return self.refuse(id, || error_reply(-32600, "toolreg guard: invalid request"));
+            return self.refuse(id, message, || error_reply(-32600, "toolreg guard: invalid request"));
         };
-        let Some((kind, key)) = read_target(method, message.get("params")) else {
+        self.note_client(&method, message.get("params"));
+        let target = read_target(&method, message.get("params")).map(|(k, key)| (k, key.map(str::to_owned)));
+        let Some((kind, key)) = target else {
             if let Some(id) = &id {
                 let later_page = message.pointer("/params/cursor").is_some();
-                self.pending.insert(id.to_string(), (method.to_owned(), later_page));
+                self.pending
+                    .insert(id.to_string(), Pending { method: method.clone(), later_page, call: None });
             }
-            return Verdict::Pass;
+            return Verdict::Pass(message);
         };
         let shown_id = id.clone().unwrap_or(Value::Null);
-        let (item, approved, digest, reason) = self.judge_read(method, kind, key);
-        let decision = self.decision(approved);
-        records.push(Record { id: shown_id, item: Some(item), digest, decision, reason: reason.clone() });
-        if decision != "deny" {
-            if let Some(id) = &id {
-                self.pending.insert(id.to_string(), (method.to_owned(), false));
+        let (item, approved, digest, reason) = self.judge_read(&method, kind, key.as_deref());
+        if !approved {
+            let decision = self.decision(false);
+            records.push(Record {
+                id: shown_id,
+                kind: Some(kind),
+                item: Some(item),
+                digest,
+                decision,
+                rule: "lock",
+                reason: reason.clone(),
+                ..Record::decided()
+            });
+            if decision != "deny" {
+                self.expect(&id, &method, None);
+                return Verdict::Pass(message);
             }
-            return Verdict::Pass;
+            return self.refuse(id, message, || refusal(kind, key.as_deref(), &reason));
         }
-        self.refuse(id, || refusal(kind, key, &reason))
+        // Verified against the lock: now the runtime policy, the schema and the limits.
+        let key = key.unwrap_or_default();
+        let item_ref = ItemRef::new(kind, key.clone());
+        let decided = self.locked.runtime.decided(&item_ref);
+        let rule = static_rule(&decided.rule);
+        let arguments = match kind {
+            Kind::Tool | Kind::Prompt => message.pointer("/params/arguments").cloned().unwrap_or(json!({})),
+            _ => Value::Null,
+        };
+        let hashed = (kind == Kind::Tool || kind == Kind::Prompt).then(|| Hashed::of(&arguments));
+        let call = Call {
+            kind,
+            item: item.clone(),
+            digest: digest.clone(),
+            rule,
+            approval: "not asked",
+            started: Instant::now(),
+        };
+        let mut refused = |rule: &'static str, reason: String, this: &mut Judge| {
+            let record = Record {
+                id: shown_id.clone(),
+                kind: Some(kind),
+                item: Some(item.clone()),
+                digest: digest.clone(),
+                decision: this.decision(false),
+                rule,
+                reason: reason.clone(),
+                arguments: hashed.clone(),
+                ..Record::decided()
+            };
+            records.push(record);
+            reason
+        };
+        if decided.action == Action::Deny {
+            let reason = refused(rule, format!("the runtime policy denies {item} ({})", decided.rule), self);
+            return self.refuse_call(id, message, &method, None, kind, &key, &reason);
+        }
+        if kind == Kind::Tool {
+            if let Err(why) = self.validate(&key, &arguments) {
+                let reason = refused(
+                    "schema",
+                    format!("the arguments do not match the approved inputSchema: {why}"),
+                    self,
+                );
+                return self.refuse_call(id, message, &method, None, kind, &key, &reason);
+            }
+        }
+        let schema = self.verified_value(kind, &key).and_then(|v| v.get("inputSchema")).cloned();
+        if let Err(why) = self.settings.limits.check(&arguments, schema.as_ref()) {
+            let limit = if why.contains("allowed-hosts") {
+                "allowed-hosts"
+            } else if why.contains("allowed-roots") {
+                "allowed-roots"
+            } else {
+                "denied-paths"
+            };
+            let reason = refused(limit, why, self);
+            return self.refuse_call(id, message, &method, None, kind, &key, &reason);
+        }
+        if decided.action == Action::Ask && asks(&method) && self.mode == Mode::Enforce {
+            return self.ask(
+                id,
+                message,
+                &method,
+                kind,
+                &key,
+                call,
+                hashed.unwrap_or_else(|| Hashed::of(&Value::Null)),
+                records,
+            );
+        }
+        let decision = if decided.action == Action::Ask && asks(&method) { "warn" } else { "allow" };
+        records.push(Record {
+            id: shown_id,
+            kind: Some(kind),
+            item: Some(item),
+            digest,
+            decision,
+            rule,
+            reason: if decision == "warn" {
+                "monitor mode: a person would have been asked".into()
+            } else {
+                "verified against the lock in this session's listing".into()
+            },
+            arguments: hashed,
+            ..Record::decided()
+        });
+        self.expect(&id, &method, Some(call));
+        // A modern retry may carry guard's question's leftovers: the server never asked.
+        strip_guard_input(&mut message);
+        Verdict::Pass(message)
+    }
+
+    /// Notes who the client is and what it can do: `initialize` (legacy), or the
+    /// `_meta` every modern request carries.
+    fn note_client(&mut self, method: &str, params: Option<&Value>) {
+        let declares_form = |capabilities: Option<&Value>| {
+            // `elicitation: {}` means form mode (the 2025-11-25 rule for older clients).
+            match capabilities.and_then(|c| c.get("elicitation")) {
+                Some(Value::Object(modes)) => modes.is_empty() || modes.contains_key("form"),
+                _ => false,
+            }
+        };
+        let from_info = |info: Option<&Value>, client: &mut Client| {
+            let field = |k: &str| info.and_then(|i| i.get(k)).and_then(Value::as_str).map(str::to_owned);
+            if let Some(name) = field("name") {
+                client.name = Some(name);
+                client.version = field("version");
+            }
+        };
+        if method == "initialize" {
+            let params = params.cloned().unwrap_or(Value::Null);
+            self.client.elicitation = declares_form(params.get("capabilities"));
+            from_info(params.get("clientInfo"), &mut self.client);
+            return;
+        }
+        let Some(meta) = params.and_then(|p| p.get("_meta")) else { return };
+        if meta.get("io.modelcontextprotocol/protocolVersion").is_none() {
+            return;
+        }
+        self.client.elicitation = declares_form(meta.get("io.modelcontextprotocol/clientCapabilities"));
+        from_info(meta.get("io.modelcontextprotocol/clientInfo"), &mut self.client);
+        self.modern_meta = Some(meta.clone());
+    }
+
+    /// A person must approve this call: a question to the client, in its era.
+    #[allow(clippy::too_many_arguments)]
+    fn ask(
+        &mut self,
+        id: Option<Value>,
+        mut message: Value,
+        method: &str,
+        kind: Kind,
+        key: &str,
+        mut call: Call,
+        arguments: Hashed,
+        records: &mut Vec<Record>,
+    ) -> Verdict {
+        let modern = message.pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion").is_some();
+        let spec = ItemRef::new(kind, key).spec();
+        let base = Record {
+            id: id.clone().unwrap_or(Value::Null),
+            kind: Some(kind),
+            item: Some(call.item.clone()),
+            digest: call.digest.clone(),
+            rule: call.rule,
+            arguments: Some(arguments.clone()),
+            ..Record::decided()
+        };
+        if modern {
+            // A retry that answers guard's question.
+            let state = message.pointer("/params/requestState").and_then(Value::as_str).map(str::to_owned);
+            let response = message
+                .pointer(&format!("/params/inputResponses/{}", crate::fields::escape_token(ASK_KEY)))
+                .cloned();
+            if let Some(response) = response {
+                let issued = state.as_deref().and_then(|s| self.issued.remove(s));
+                let bound = issued.is_some_and(|i| {
+                    i.spec == spec && i.arguments == arguments.sha256 && i.deadline > Instant::now()
+                });
+                if !bound {
+                    let reason = "the approval does not belong to this call (or came too late)".to_owned();
+                    records.push(Record {
+                        decision: "deny",
+                        approval: "timed out",
+                        reason: reason.clone(),
+                        ..base
+                    });
+                    return self.refuse_call(id, message, method, None, kind, key, &reason);
+                }
+                let action = response.get("action").and_then(Value::as_str).unwrap_or("");
+                if action != "accept" {
+                    let approval = if action == "decline" { "declined" } else { "cancelled" };
+                    let reason = format!("the person at the client {approval} the call");
+                    records.push(Record { decision: "deny", approval, reason: reason.clone(), ..base });
+                    return self.refuse_call(id, message, method, None, kind, key, &reason);
+                }
+                strip_guard_input(&mut message);
+                if let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) {
+                    params.remove("requestState");
+                }
+                call.approval = "approved";
+                records.push(Record {
+                    decision: "allow",
+                    approval: "approved",
+                    reason: "a person approved the call".into(),
+                    ..base
+                });
+                self.expect(&id, method, Some(call));
+                return Verdict::Pass(message);
+            }
+            // A retry that continues a call a person approved (the server asked for input).
+            if let Some(state) = state.filter(|s| self.continuing.remove(s)) {
+                let _ = state;
+                call.approval = "approved";
+                records.push(Record {
+                    decision: "allow",
+                    approval: "approved",
+                    reason: "continues an approved call".into(),
+                    ..base
+                });
+                self.expect(&id, method, Some(call));
+                return Verdict::Pass(message);
+            }
+        }
+        if !self.client.elicitation {
+            let reason = format!(
+                "{} needs a person's approval, and this client cannot ask (it declared no elicitation)",
+                call.item
+            );
+            records.push(Record { decision: "deny", approval: "not asked", reason: reason.clone(), ..base });
+            return self.refuse_call(id, message, method, None, kind, key, &reason);
+        }
+        let question = question(&self.settings.server, &call.item, message.pointer("/params/arguments"));
+        records.push(Record {
+            decision: "ask",
+            approval: "not asked",
+            reason: "asking the person at the client".into(),
+            ..base
+        });
+        if modern {
+            let state = format!("toolreg-guard-{}", self.fresh());
+            let deadline = Instant::now() + self.settings.ask_timeout;
+            self.issued.insert(state.clone(), Issued { spec, arguments: arguments.sha256.clone(), deadline });
+            let Some(id) = id else { return Verdict::Refuse(None) };
+            let result = json!({"resultType": "input_required",
+                                "inputRequests": {ASK_KEY: {"method": "elicitation/create", "params": question}},
+                                "requestState": state});
+            return Verdict::Refuse(Some(answer(id, result)));
+        }
+        let ask_id = format!("toolreg-guard-ask-{}", self.fresh());
+        let request =
+            json!({"jsonrpc": "2.0", "id": ask_id, "method": "elicitation/create", "params": question});
+        let deadline = Instant::now() + self.settings.ask_timeout;
+        self.held.insert(ask_id, Held { message, id, kind, key: key.to_owned(), call, deadline, arguments });
+        Verdict::Refuse(Some(request))
+    }
+
+    /// The client answered guard's question `ask`: the held call goes on, or is refused.
+    fn answered(&mut self, ask: &str, message: &Value, records: &mut Vec<Record>) -> Verdict {
+        let Some(mut held) = self.held.remove(ask) else { return Verdict::Refuse(None) };
+        let action = message.pointer("/result/action").and_then(Value::as_str).unwrap_or("");
+        if action == "accept" {
+            held.call.approval = "approved";
+            records.push(self.held_record(&held, "allow", "approved", "a person approved the call".into()));
+            let method = held.message.get("method").and_then(Value::as_str).unwrap_or("").to_owned();
+            self.expect(&held.id, &method, Some(held.call.clone()));
+            return Verdict::Pass(held.message);
+        }
+        let approval = match action {
+            "decline" => "declined",
+            "cancel" => "cancelled",
+            _ => "cancelled",
+        };
+        let reason = if message.get("error").is_some() {
+            "the client could not ask (it answered the question with an error)".to_owned()
+        } else {
+            format!("the person at the client {approval} the call")
+        };
+        records.push(self.held_record(&held, "deny", approval, reason.clone()));
+        match held.id {
+            Some(id) => Verdict::Refuse(Some(answer(id, refusal(held.kind, Some(&held.key), &reason)))),
+            None => Verdict::Refuse(None),
+        }
+    }
+
+    fn held_record(
+        &self,
+        held: &Held,
+        decision: &'static str,
+        approval: &'static str,
+        reason: String,
+    ) -> Record {
+        Record {
+            id: held.id.clone().unwrap_or(Value::Null),
+            kind: Some(held.kind),
+            item: Some(held.call.item.clone()),
+            digest: held.call.digest.clone(),
+            decision,
+            rule: held.call.rule,
+            approval,
+            reason,
+            arguments: Some(held.arguments.clone()),
+            ..Record::decided()
+        }
+    }
+
+    /// Refuses a read of an item (a refusal shaped as the method's answer).
+    #[allow(clippy::too_many_arguments)]
+    fn refuse_call(
+        &mut self,
+        id: Option<Value>,
+        message: Value,
+        method: &str,
+        call: Option<Call>,
+        kind: Kind,
+        key: &str,
+        reason: &str,
+    ) -> Verdict {
+        if self.mode == Mode::Monitor {
+            self.expect(&id, method, call);
+        }
+        self.refuse(id, message, || refusal(kind, Some(key), reason))
+    }
+
+    /// Notes a forwarded request whose answer is awaited.
+    fn expect(&mut self, id: &Option<Value>, method: &str, call: Option<Call>) {
+        if let Some(id) = id {
+            self.pending
+                .insert(id.to_string(), Pending { method: method.to_owned(), later_page: false, call });
+        }
+    }
+
+    fn fresh(&mut self) -> u64 {
+        self.next_own += 1;
+        self.next_own
+    }
+
+    /// The value this session's listing verified for `key`.
+    fn verified_value(&self, kind: Kind, key: &str) -> Option<&Value> {
+        self.verified.get(&kind).and_then(|v| v.get(key)).map(|(_, value)| value)
+    }
+
+    /// Checks `arguments` against the verified tool's `inputSchema` (the draft its
+    /// `$schema` names, 2020-12 by default; formats asserted; no remote reference
+    /// fetched). A schema that cannot be compiled refuses every call.
+    fn validate(&mut self, key: &str, arguments: &Value) -> Result<(), String> {
+        let Some((digest, tool)) = self.verified.get(&Kind::Tool).and_then(|v| v.get(key)) else {
+            return Err("the tool was not verified".into());
+        };
+        let schema = tool.get("inputSchema").cloned().unwrap_or(json!({"type": "object"}));
+        let validator = self.validators.entry(digest.clone()).or_insert_with(|| compile(&schema));
+        match validator {
+            Err(e) => Err(format!("the approved inputSchema cannot be used ({e})")),
+            // Where, and which keyword of the schema: never the value (the reason goes to
+            // the audit log, which holds no argument).
+            Ok(validator) => match validator.iter_errors(arguments).next() {
+                None => Ok(()),
+                Some(error) => {
+                    let at = error.instance_path().to_string();
+                    let at =
+                        if at.is_empty() { "the arguments".to_owned() } else { format!("argument {at}") };
+                    let rule = error.schema_path().to_string();
+                    Err(crate::visible::escape(&truncate(
+                        &format!("{at} does not match the schema at {rule}"),
+                        300,
+                    )))
+                }
+            },
+        }
     }
 
     /// Whether a read of an item of `kind` named `key` may pass: (item, approved,
@@ -225,10 +755,14 @@ impl Judge {
             return (item, false, None, format!("a {method} without a string {}", kind.name_key()));
         };
         let item = item_label(kind, key);
-        let verified = self.verified.get(&kind).and_then(|v| v.get(key)).cloned();
+        let verified = self.verified.get(&kind).and_then(|v| v.get(key)).map(|(d, _)| d.clone());
         let (approved, reason) = match (&verified, self.locked.approved(kind).get(key)) {
             (Some(_), _) => (true, "verified against the lock in this session's listing".to_owned()),
             (None, None) => (false, format!("{item} is not approved in toolreg.lock")),
+            (None, Some(_)) if self.relisting.contains_key(&kind) => (
+                false,
+                format!("the server changed its {}; guard is verifying the new listing", kind.list_key()),
+            ),
             (None, Some(_)) => (
                 false,
                 format!(
@@ -241,23 +775,22 @@ impl Judge {
     }
 
     /// Refuses a request: an answer when it has an id, else nothing (a notification).
-    fn refuse(&self, id: Option<Value>, result: impl FnOnce() -> Value) -> Verdict {
+    /// In monitor mode it passes.
+    fn refuse(&self, id: Option<Value>, message: Value, result: impl FnOnce() -> Value) -> Verdict {
         if self.mode == Mode::Monitor {
-            return Verdict::Pass;
+            return Verdict::Pass(message);
         }
-        let reply = id.map(|id| {
-            let body = result();
-            if body.get("code").is_some() {
-                json!({"jsonrpc": "2.0", "id": id, "error": body})
-            } else {
-                json!({"jsonrpc": "2.0", "id": id, "result": body})
-            }
-        });
-        Verdict::Refuse(reply)
+        Verdict::Refuse(id.map(|id| answer(id, result())))
     }
 
-    /// A server message; false when it must not reach the client.
-    fn judge_answer(&mut self, message: &mut Value, records: &mut Vec<Record>) -> bool {
+    /// A server message; false when it must not reach the client. Guard's own
+    /// requests to the server go to `to_server`.
+    fn judge_answer(
+        &mut self,
+        message: &mut Value,
+        records: &mut Vec<Record>,
+        to_server: &mut Vec<Value>,
+    ) -> bool {
         if is_request_and_answer(message) {
             // A reader that routes by `result` would take its lists unfiltered.
             let id = message.get("id").cloned().unwrap_or(Value::Null);
@@ -265,10 +798,20 @@ impl Judge {
             records.push(self.record(id, None, None, false, reason));
             return self.mode == Mode::Monitor;
         }
-        if message.get("method").is_some() {
+        if let Some(method) = message.get("method").and_then(Value::as_str) {
+            // A notification that a listing changed: what was verified of it is no
+            // longer, until guard's own listing verifies it again.
+            let kinds: Vec<Kind> = Kind::LISTED.into_iter().filter(|k| k.list_changed() == method).collect();
+            for kind in kinds {
+                self.relist(kind, None, to_server);
+            }
             return true; // a server → client request or notification
         }
         let id = message.get("id").cloned().unwrap_or(Value::Null);
+        if let Some((kind, later)) = id.as_str().and_then(|own| self.own.remove(own)) {
+            self.own_listing(kind, later, &id, message, records, to_server);
+            return false;
+        }
         let pending = self.pending.remove(&id.to_string());
         if pending.is_none() {
             // An answer to nothing guard forwarded: an id in another type (`"2"`, `2.0`),
@@ -285,7 +828,10 @@ impl Judge {
                 return false;
             }
         }
-        let (method, later_page) = pending.unwrap_or_default();
+        let Pending { method, later_page, call } = pending.unwrap_or_default();
+        if let Some(call) = call {
+            records.push(self.outcome(&id, &call, message));
+        }
         let Some(result) = message.get_mut("result") else { return true };
         // Whatever the request, every list of items in an answer is judged. Only the
         // answer to a listing of that very kind asked with a cursor is a later page.
@@ -305,6 +851,101 @@ impl Judge {
             );
         }
         true
+    }
+
+    /// How a call guard passed ended; a server's question in a call a person approved
+    /// lets the client's retry through.
+    fn outcome(&mut self, id: &Value, call: &Call, message: &Value) -> Record {
+        let (outcome, body) = match (message.get("error"), message.get("result")) {
+            (Some(error), _) => {
+                (format!("jsonrpc error: {}", error_class(error.get("code").and_then(Value::as_i64))), error)
+            }
+            (None, Some(result))
+                if result.get("resultType").and_then(Value::as_str) == Some("input_required") =>
+            {
+                if call.approval == "approved" {
+                    if let Some(state) = result.get("requestState").and_then(Value::as_str) {
+                        self.continuing.insert(state.to_owned());
+                    }
+                }
+                ("input required".to_owned(), result)
+            }
+            (None, Some(result)) if result.get("isError") == Some(&Value::Bool(true)) => {
+                ("tool error".to_owned(), result)
+            }
+            (None, Some(result)) => ("ok".to_owned(), result),
+            (None, None) => ("jsonrpc error: no result".to_owned(), &NULL),
+        };
+        let elapsed = call.started.elapsed().as_secs_f64() * 1e3;
+        Record {
+            id: id.clone(),
+            event: "outcome",
+            kind: Some(call.kind),
+            item: Some(call.item.clone()),
+            digest: call.digest.clone(),
+            decision: "allow",
+            rule: call.rule,
+            approval: call.approval,
+            outcome: Some(outcome),
+            reason: "the server answered".into(),
+            result: Some(Hashed::of(body)),
+            call_ms: Some((elapsed * 1e3).round() / 1e3),
+            ..Record::decided()
+        }
+    }
+
+    /// Guard lists `kind` again by itself (after a `list_changed`, or for the next page
+    /// of its own listing): until that listing verifies them, its items are refused.
+    fn relist(&mut self, kind: Kind, cursor: Option<&str>, to_server: &mut Vec<Value>) {
+        if cursor.is_none() {
+            if let Some(items) = self.verified.get_mut(&kind) {
+                items.clear();
+            }
+        }
+        let own = format!("toolreg-guard-list-{}", self.fresh());
+        let mut params = serde_json::Map::new();
+        if let Some(cursor) = cursor {
+            params.insert("cursor".into(), Value::String(cursor.to_owned()));
+        }
+        if let Some(meta) = &self.modern_meta {
+            params.insert("_meta".into(), meta.clone());
+        }
+        to_server.push(json!({"jsonrpc": "2.0", "id": own, "method": kind.list_method(), "params": params}));
+        *self.relisting.entry(kind).or_default() += 1;
+        self.own.insert(own, (kind, cursor.is_some()));
+    }
+
+    /// The answer to guard's own listing: judged like any, never passed to the client.
+    fn own_listing(
+        &mut self,
+        kind: Kind,
+        later: bool,
+        id: &Value,
+        message: &mut Value,
+        records: &mut Vec<Record>,
+        to_server: &mut Vec<Value>,
+    ) {
+        let done = |judge: &mut Judge| {
+            if let Some(count) = judge.relisting.get_mut(&kind) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    judge.relisting.remove(&kind);
+                }
+            }
+        };
+        let Some(result) = message.get_mut("result") else {
+            // The listing failed: what it would have verified stays refused.
+            let reason = format!("guard's own {} after list_changed failed", kind.list_method());
+            records.push(self.record(id.clone(), None, None, false, reason));
+            done(self);
+            return;
+        };
+        self.filter_listing(kind, id, result, later, records);
+        let next = result.get("nextCursor").and_then(Value::as_str).map(str::to_owned);
+        done(self);
+        if let Some(cursor) = next {
+            self.relist(kind, Some(&cursor), to_server);
+        }
     }
 
     /// Keeps, in the listing of `kind` in `result` (if any), only the items the lock
@@ -337,14 +978,17 @@ impl Judge {
             let decision = decide(approved, mode);
             records.push(Record {
                 id: id.clone(),
+                kind: Some(kind),
                 item: Some(item_label(kind, key.as_deref().unwrap_or("(none)"))),
                 digest: Some(digest.clone()),
                 decision,
+                rule: "lock",
                 reason,
+                ..Record::decided()
             });
             if let Some(key) = key {
                 if approved {
-                    verified.insert(key, digest);
+                    verified.insert(key, (digest, item.clone()));
                 } else {
                     verified.remove(&key);
                 }
@@ -394,10 +1038,12 @@ impl Judge {
         };
         records.push(Record {
             id: id.clone(),
-            item: None,
+            kind: Some(Kind::Server),
             digest: Some(digest),
             decision,
+            rule: "lock",
             reason: reason.into(),
+            ..Record::decided()
         });
         if strip {
             if let Some(map) = result.as_object_mut() {
@@ -420,7 +1066,15 @@ impl Judge {
         approved: bool,
         reason: String,
     ) -> Record {
-        Record { id, item, digest, decision: self.decision(approved), reason }
+        Record {
+            id,
+            item,
+            digest,
+            decision: self.decision(approved),
+            rule: "protocol",
+            reason,
+            ..Record::decided()
+        }
     }
 }
 
@@ -455,9 +1109,202 @@ fn refusal(kind: Kind, key: Option<&str>, reason: &str) -> Value {
 }
 
 enum Verdict {
-    Pass,
-    /// Not forwarded; guard's answer, if the request had an id.
+    /// Forwarded, as guard re-serialises it (a modern retry loses guard's own question).
+    Pass(Value),
+    /// Not forwarded; guard's answer (or its question to the client), if any.
     Refuse(Option<Value>),
+}
+
+impl Record {
+    /// A decision record, nobody asked, the rest to fill in.
+    fn decided() -> Record {
+        Record { event: "decision", approval: "not asked", ..Record::default() }
+    }
+}
+
+/// The methods whose call a person can be asked about (the ones a modern server may
+/// answer with `input_required`).
+fn asks(method: &str) -> bool {
+    matches!(method, "tools/call" | "prompts/get" | "resources/read")
+}
+
+/// The lock's rule name as the audit log writes it.
+fn static_rule(rule: &str) -> &'static str {
+    [
+        "server.toml",
+        "default",
+        "class:destructive",
+        "class:open-world",
+        "class:sends",
+        "class:deletes",
+        "class:pays",
+    ]
+    .into_iter()
+    .find(|r| *r == rule)
+    .unwrap_or("lock policy")
+}
+
+/// A JSON-RPC answer carrying `body`: an error when it has a `code`, else a result.
+fn answer(id: Value, body: Value) -> Value {
+    if body.get("code").is_some() {
+        json!({"jsonrpc": "2.0", "id": id, "error": body})
+    } else {
+        json!({"jsonrpc": "2.0", "id": id, "result": body})
+    }
+}
+
+/// Takes guard's own question out of a modern retry: the server never asked it.
+fn strip_guard_input(message: &mut Value) {
+    let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) else { return };
+    if let Some(Value::Object(responses)) = params.get_mut("inputResponses") {
+        responses.remove(ASK_KEY);
+        if responses.is_empty() {
+            params.remove("inputResponses");
+        }
+    }
+    if params.get("requestState").and_then(Value::as_str).is_some_and(|s| s.starts_with("toolreg-guard-")) {
+        params.remove("requestState");
+    }
+}
+
+/// Compiles an approved input schema: the draft its `$schema` names, else 2020-12;
+/// `format` asserted; nothing fetched (no remote or file reference resolves).
+fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
+    let mut options = jsonschema::options().should_validate_formats(true);
+    if schema.get("$schema").is_none() {
+        options = options.with_draft(jsonschema::Draft::Draft202012);
+    }
+    options.build(schema).map_err(|e| crate::visible::escape(&truncate(&e.to_string(), 200)))
+}
+
+/// The class of a JSON-RPC error code, for the audit log.
+fn error_class(code: Option<i64>) -> &'static str {
+    match code {
+        Some(-32700) => "parse error",
+        Some(-32600) => "invalid request",
+        Some(-32601) => "method not found",
+        Some(-32602) => "invalid params",
+        Some(-32603) => "internal error",
+        Some(-32099..=-32000) => "server error",
+        Some(_) => "other",
+        None => "no code",
+    }
+}
+
+/// The question guard asks the person at the client: the server, the item, and the
+/// arguments — escaped, each cut to 80 characters, secrets shown as ⟨redacted⟩.
+fn question(server: &str, item: &str, arguments: Option<&Value>) -> Value {
+    let escape = crate::visible::escape;
+    let mut text = format!("toolreg guard: the server {} wants to run {}", escape(server), escape(item));
+    match arguments {
+        Some(Value::Object(map)) if !map.is_empty() => {
+            text.push_str(" with:");
+            for (key, value) in map.iter().take(20) {
+                text.push_str(&format!(
+                    "\n  {} = {}",
+                    escape(&truncate(key, 60)),
+                    shown_argument(key, value)
+                ));
+            }
+            if map.len() > 20 {
+                text.push_str(&format!("\n  … and {} more", map.len() - 20));
+            }
+        }
+        _ => text.push_str(" with no arguments."),
+    }
+    text.push_str("\nAllow this call?");
+    json!({"mode": "form", "message": text, "requestedSchema": {"type": "object", "properties": {}}})
+}
+
+/// One argument as the question shows it.
+fn shown_argument(key: &str, value: &Value) -> String {
+    let words = crate::fields::ident_words(key);
+    let secret_name = words.split(' ').any(|w| {
+        [
+            "password",
+            "passwd",
+            "secret",
+            "token",
+            "key",
+            "apikey",
+            "auth",
+            "authorization",
+            "credential",
+            "credentials",
+            "cookie",
+            "session",
+            "bearer",
+            "otp",
+            "pin",
+        ]
+        .contains(&w)
+    });
+    let mut secret_value = false;
+    visit_strings(value, &mut |s| secret_value |= looks_secret(s));
+    if secret_name || secret_value {
+        return "\u{27E8}redacted\u{27E9}".to_owned();
+    }
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    crate::visible::escape(&truncate(&text, 80))
+}
+
+fn visit_strings(value: &Value, visit: &mut dyn FnMut(&str)) {
+    match value {
+        Value::String(s) => visit(s),
+        Value::Array(list) => list.iter().for_each(|v| visit_strings(v, visit)),
+        Value::Object(map) => map.values().for_each(|v| visit_strings(v, visit)),
+        _ => {}
+    }
+}
+
+/// A string shaped like a credential: a known token prefix, a private key, a JWT, or
+/// a long run of token characters mixing letters and digits.
+fn looks_secret(text: &str) -> bool {
+    const PREFIXES: [&str; 12] = [
+        "sk-",
+        "sk_live_",
+        "ghp_",
+        "gho_",
+        "ghs_",
+        "github_pat_",
+        "glpat-",
+        "xox",
+        "AKIA",
+        "ASIA",
+        "AIza",
+        "-----BEGIN",
+    ];
+    if PREFIXES.iter().any(|p| text.starts_with(p)) {
+        return true;
+    }
+    if text.starts_with("eyJ") && text.matches('.').count() == 2 {
+        return true;
+    }
+    let token = |c: char| c.is_ascii_alphanumeric() || "+/=_-".contains(c);
+    text.split(|c: char| !token(c)).any(|run| {
+        run.len() >= 24
+            && run.chars().any(|c| c.is_ascii_digit())
+            && run.chars().any(|c| c.is_ascii_alphabetic())
+    })
+}
+
+fn truncate(text: &str, chars: usize) -> String {
+    let mut cut: String = text.chars().take(chars).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+/// Lines, each newline-terminated, as one write; nothing when there are none.
+fn lines_of(values: &[Value]) -> Option<Vec<u8>> {
+    if values.is_empty() {
+        return None;
+    }
+    Some(values.iter().flat_map(line_of).collect())
 }
 
 /// JSON-RPC 2.0 §4–5: a request has `method`, an answer `result` or `error`; one
@@ -590,7 +1437,23 @@ mod tests {
             "tools": {"echo": "sha256:0"}
         }))
         .unwrap_or_else(|e| panic!("{e}"));
-        Judge::new(locked, Mode::Enforce)
+        Judge::new(locked, Mode::Enforce, Settings::plain("demo"))
+    }
+
+    #[test]
+    fn the_question_shows_arguments_with_secrets_redacted() {
+        let arguments = json!({"path": "/srv/a\u{1b}[2J.txt", "api_key": "abc", "body": "use ghp_0123456789abcdefghijklmnopqrstuvwx",
+                               "note": "x".repeat(200), "nested": {"token": "sk-123"}});
+        let asked = question("srv", "delete_file", Some(&arguments));
+        let text = asked["message"].as_str().unwrap_or_default();
+        assert!(text.contains("delete_file") && text.contains("/srv/a\u{27E8}U+001B\u{27E9}[2J.txt"), "{text}");
+        assert!(!text.contains('\u{1b}') && !text.contains("abc") && !text.contains("ghp_") && !text.contains("sk-123"), "{text}");
+        assert_eq!(text.matches("\u{27E8}redacted\u{27E9}").count(), 3, "{text}");
+        assert!(text.contains(&format!("{}…", "x".repeat(80))), "{text}");
+        assert_eq!(asked["requestedSchema"], json!({"type": "object", "properties": {}}));
+        for plain in ["hello world", "2026-11-30", "/srv/data/report-2026.txt", "bob@example.com"] {
+            assert!(!looks_secret(plain), "{plain}");
+        }
     }
 
     #[test]
@@ -654,7 +1517,7 @@ mod tests {
             "resourceTemplates": {"file:///{name}": digest(&template())}
         }))
         .unwrap_or_else(|e| panic!("{e}"));
-        Judge::new(locked, mode)
+        Judge::new(locked, mode, Settings::plain("demo"))
     }
 
     fn greet() -> Value {

@@ -1,25 +1,39 @@
 //! `toolreg guard`: an enforcing stdio proxy between an MCP client (guard's own stdin
-//! and stdout) and the server it spawns. This module owns the processes and the pipes;
-//! [`judge`] decides about every message: tools, prompts, resources and resource
-//! templates the lock does not approve, at their digest, are removed from every
-//! listing, whatever its id; a `tools/call`, `prompts/get`, `resources/read` or
+//! and stdout) and the server it spawns. This module owns the processes, the pipes and
+//! the clock; [`judge`] decides about every message: tools, prompts, resources and
+//! resource templates the lock does not approve, at their digest, are removed from
+//! every listing, whatever its id; a `tools/call`, `prompts/get`, `resources/read` or
 //! `resources/subscribe` of any item not verified in this session's listing is
-//! answered by guard and never reaches the server; a server header that differs from
-//! the lock loses its `instructions`; a message guard cannot parse strictly is never
-//! passed on. Every decision goes to the audit log.
+//! answered by guard and never reaches the server; a verified call then meets the
+//! runtime policy (`deny`, `ask` a person through the client, `allow`), the approved
+//! input schema and the egress and path [`limits`]; after a `list_changed` guard lists
+//! again by itself and refuses until that listing verifies; a server header that
+//! differs from the lock loses its `instructions`; a message guard cannot parse
+//! strictly is never passed on. Every decision, and every call's outcome, goes to the
+//! audit log.
 
 pub mod judge;
+pub mod limits;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::audit::{AuditLog, Entry};
+use crate::audit::{AuditLog, Entry, Named};
 use crate::lock::LockedServer;
 
 pub use judge::Mode;
-use judge::{Judge, Record};
+use judge::{Client, Judge, Record, Settings};
+
+/// Who and what a guard session runs for, as every audit line names it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: String,
+    pub tenant: Option<String>,
+    /// The registry commit the lock was made from.
+    pub registry_commit: Option<String>,
+}
 
 /// Why guard could not run.
 #[derive(Debug, thiserror::Error)]
@@ -34,8 +48,9 @@ pub enum GuardError {
 
 /// Runs `command` behind the guard until the server exits; its exit status.
 pub fn run(
-    server: String,
     locked: LockedServer,
+    settings: Settings,
+    session: Session,
     command: &[String],
     mode: Mode,
     audit: Option<AuditLog>,
@@ -64,11 +79,14 @@ pub fn run(
             message: "no pipes".into(),
         });
     };
+    let tick = (settings.ask_timeout / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
     let guard = Arc::new(Guard {
-        server,
-        session: session_id(),
-        judge: Mutex::new(Judge::new(locked, mode)),
+        server: settings.server.clone(),
+        session_id: session_id(),
+        session,
+        judge: Mutex::new(Judge::new(locked, mode, settings)),
         client: Mutex::new(Box::new(std::io::stdout())),
+        server_in: Mutex::new(Some(to_server)),
         audit: Mutex::new(audit),
         failure: Mutex::new(None),
     });
@@ -77,11 +95,17 @@ pub fn run(
     // a client that waits for guard to exit).
     let client_side = Arc::clone(&guard);
     std::thread::spawn(move || {
-        let mut to_server = to_server;
-        pump(std::io::stdin().lock(), message_bytes, &client_side, |line, guard| {
-            guard.on_client_line(line, &mut to_server)
-        });
-        // The client is gone (or guard failed): dropping the server's stdin ends it.
+        pump(std::io::stdin().lock(), message_bytes, &client_side, |line, guard| guard.on_client_line(line));
+        // The client is gone (or guard failed): closing the server's stdin ends it.
+        if let Ok(mut server_in) = client_side.server_in.lock() {
+            server_in.take();
+        }
+    });
+    // The clock: a question nobody answers in time refuses its call.
+    let clock = Arc::clone(&guard);
+    std::thread::spawn(move || loop {
+        std::thread::sleep(tick);
+        clock.on_tick();
     });
     pump(BufReader::new(from_server), message_bytes, &guard, |line, guard| guard.on_server_line(line));
     let failure = guard.failure.lock().ok().and_then(|mut f| f.take());
@@ -124,37 +148,74 @@ fn pump<R: BufRead>(
 
 struct Guard {
     server: String,
-    session: String,
+    session_id: String,
+    session: Session,
     judge: Mutex<Judge>,
     client: Mutex<Box<dyn Write + Send>>,
+    /// The server's stdin (`None` once the client is gone).
+    server_in: Mutex<Option<ChildStdin>>,
     audit: Mutex<Option<AuditLog>>,
     failure: Mutex<Option<GuardError>>,
 }
 
 impl Guard {
     /// A line from the client: what the judge passes goes to the server, its answers
-    /// to the client. False when the server can no longer be written to.
-    fn on_client_line(&self, line: &[u8], to_server: &mut impl Write) -> bool {
+    /// (and questions) to the client. False when the server can no longer be written to.
+    fn on_client_line(&self, line: &[u8]) -> bool {
         let started = Instant::now();
-        let Ok(outcome) = self.judge.lock().map(|mut judge| judge.on_client(line)) else { return false };
-        self.log(&outcome.records, started);
+        let Ok((outcome, client)) =
+            self.judge.lock().map(|mut judge| (judge.on_client(line), judge.client().clone()))
+        else {
+            return false;
+        };
+        self.log(&outcome.records, &client, started);
         if let Some(reply) = &outcome.reply {
             self.to_client(reply);
         }
         match &outcome.forward {
-            Some(bytes) => to_server.write_all(bytes).and_then(|()| to_server.flush()).is_ok(),
+            Some(bytes) => self.to_server(bytes),
             None => true,
         }
     }
 
-    /// A line from the server: what the judge passes goes to the client.
+    /// A line from the server: what the judge passes goes to the client; guard's own
+    /// requests (listing again after a `list_changed`) to the server.
     fn on_server_line(&self, line: &[u8]) -> bool {
         let started = Instant::now();
-        let Ok(outcome) = self.judge.lock().map(|mut judge| judge.on_server(line)) else { return false };
-        self.log(&outcome.records, started);
+        let Ok((outcome, client)) =
+            self.judge.lock().map(|mut judge| (judge.on_server(line), judge.client().clone()))
+        else {
+            return false;
+        };
+        self.log(&outcome.records, &client, started);
+        if let Some(own) = &outcome.reply {
+            self.to_server(own);
+        }
         match &outcome.forward {
             Some(bytes) => self.to_client(bytes),
             None => true,
+        }
+    }
+
+    /// The clock: questions past their time refuse their calls.
+    fn on_tick(&self) {
+        let started = Instant::now();
+        let Ok((outcome, client)) =
+            self.judge.lock().map(|mut judge| (judge.expire(started), judge.client().clone()))
+        else {
+            return;
+        };
+        self.log(&outcome.records, &client, started);
+        if let Some(reply) = &outcome.reply {
+            self.to_client(reply);
+        }
+    }
+
+    fn to_server(&self, bytes: &[u8]) -> bool {
+        let Ok(mut server_in) = self.server_in.lock() else { return false };
+        match server_in.as_mut() {
+            Some(pipe) => pipe.write_all(bytes).and_then(|()| pipe.flush()).is_ok(),
+            None => false,
         }
     }
 
@@ -163,7 +224,7 @@ impl Guard {
         client.write_all(bytes).and_then(|()| client.flush()).is_ok()
     }
 
-    fn log(&self, records: &[Record], started: Instant) {
+    fn log(&self, records: &[Record], client: &Client, started: Instant) {
         if records.is_empty() {
             return;
         }
@@ -173,13 +234,26 @@ impl Guard {
         for record in records {
             let entry = Entry {
                 time: crate::clock::now_rfc3339(),
-                correlation: format!("{}:{}", self.session, record.id),
+                correlation: format!("{}:{}", self.session_id, record.id),
+                session: &self.session_id,
+                event: record.event,
+                user: &self.session.user,
+                tenant: self.session.tenant.as_deref(),
+                client: Named { name: client.name.as_deref(), version: client.version.as_deref() },
                 server: &self.server,
+                kind: record.kind.map(crate::item::Kind::as_str),
                 tool: record.item.as_deref(),
                 digest: record.digest.as_deref(),
+                registry_commit: self.session.registry_commit.as_deref(),
+                rule: record.rule,
                 decision: record.decision,
+                approval: record.approval,
+                outcome: record.outcome.as_deref(),
                 reason: &record.reason,
                 latency_ms,
+                call_ms: record.call_ms,
+                arguments: record.arguments.as_ref(),
+                result: record.result.as_ref(),
             };
             if let Err(e) = log.append(&entry) {
                 // An audit log that cannot be written is a guard that cannot be trusted.

@@ -32,6 +32,9 @@ pub struct Inventory {
     pub status: String,
     #[serde(default, skip_serializing_if = "Launch::is_empty")]
     pub launch: Launch,
+    /// What guard does at a call: per-item actions, egress and path limits.
+    #[serde(default, skip_serializing_if = "crate::runtime::ServerRuntime::is_empty")]
+    pub runtime: crate::runtime::ServerRuntime,
 }
 
 /// How the server is reached: a command (stdio) or a URL (HTTP).

@@ -1,6 +1,7 @@
 //! Reports: one model ([`Report`]) for every command that reports, rendered by each
 //! format's renderer; none of them decides policy.
 
+pub mod audit;
 pub mod check;
 pub mod diff;
 pub mod discover;
