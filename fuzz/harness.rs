@@ -88,10 +88,10 @@ pub fn jsonrpc_guard(data: &[u8]) {
         let outcome = if to_server { judge.on_client(line) } else { judge.on_server(line) };
         // What is passed on is one line; guard's own lines (answers, questions, its own
         // listings) may be several, each strict.
-        for bytes in &outcome.forward {
+        if let Some(bytes) = &outcome.forward {
             one_strict_line(bytes);
         }
-        for bytes in &outcome.reply {
+        if let Some(bytes) = &outcome.reply {
             for line in bytes.split_inclusive(|&b| b == b'\n') {
                 one_strict_line(line);
             }

@@ -1446,8 +1446,17 @@ mod tests {
                                "note": "x".repeat(200), "nested": {"token": "sk-123"}});
         let asked = question("srv", "delete_file", Some(&arguments));
         let text = asked["message"].as_str().unwrap_or_default();
-        assert!(text.contains("delete_file") && text.contains("/srv/a\u{27E8}U+001B\u{27E9}[2J.txt"), "{text}");
-        assert!(!text.contains('\u{1b}') && !text.contains("abc") && !text.contains("ghp_") && !text.contains("sk-123"), "{text}");
+        assert!(
+            text.contains("delete_file") && text.contains("/srv/a\u{27E8}U+001B\u{27E9}[2J.txt"),
+            "{text}"
+        );
+        assert!(
+            !text.contains('\u{1b}')
+                && !text.contains("abc")
+                && !text.contains("ghp_")
+                && !text.contains("sk-123"),
+            "{text}"
+        );
         assert_eq!(text.matches("\u{27E8}redacted\u{27E9}").count(), 3, "{text}");
         assert!(text.contains(&format!("{}…", "x".repeat(80))), "{text}");
         assert_eq!(asked["requestedSchema"], json!({"type": "object", "properties": {}}));
