@@ -164,13 +164,7 @@ pub const NAMED_CLASSES: [(&str, &[&str]); 3] = [
             "uninstall",
         ],
     ),
-    (
-        "pays",
-        &[
-            "pay", "charge", "transfer", "purchase", "buy", "refund", "withdraw", "checkout", "wire",
-            "donate", "tip",
-        ],
-    ),
+    ("pays", &["pay", "charge", "transfer", "purchase", "buy", "refund", "withdraw", "donate"]),
 ];
 
 /// First words that make a name a read, whatever follows.
