@@ -349,6 +349,8 @@ mod tests {
             ("create_payment", "class:pays"),
             ("post_message", "class:sends"),
             ("delete_entities", "class:deletes"),
+            ("git_checkout", "default"),
+            ("git_reset", "default"),
         ] {
             assert_eq!(decide(name, json!({})).rule, class, "{name}");
         }
