@@ -3,7 +3,8 @@
 per-message round trip (median, p99) of N sequential tools/call, and the throughput of
 M pipelined calls, on scripts/echo_server.py; then the added latency = guard − direct.
 
-usage: scripts/bench-guard.py [N] [M]      (default 5000 20000; needs target/release/toolreg)
+usage: scripts/bench-guard.py [N] [M]      (default 5000 20000; needs target/release/toolreg,
+                                           or TOOLREG_BIN=path)
 
 With the audit log three ways (issue 15 §4): a fresh log, a keyed one, and a log that
 already holds 100 MB (every append locks the file and reads only its last line, so its
@@ -18,7 +19,8 @@ import tempfile
 import time
 
 here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-toolreg = os.path.join(here, "target", "release", "toolreg")
+# TOOLREG_BIN: another build (an older commit's, for an A/B in one sitting).
+toolreg = os.environ.get("TOOLREG_BIN") or os.path.join(here, "target", "release", "toolreg")
 echo = [sys.executable, os.path.join(here, "scripts", "echo_server.py")]
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
 m = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
