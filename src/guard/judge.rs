@@ -150,6 +150,9 @@ impl Settings {
 
 static NULL: Value = Value::Null;
 
+/// The prefix of every id and state guard makes up itself.
+const OWN_PREFIX: &str = "toolreg-guard-";
+
 /// The key of guard's own question in a modern `input_required` result.
 pub const ASK_KEY: &str = "io.toolreg/guard-approval";
 
@@ -343,10 +346,17 @@ impl Judge {
         let Some(method) = message.get("method") else {
             // An answer to a server → client request, a bare result/error — or the
             // answer to guard's own question.
-            let ask =
-                id.as_ref().and_then(Value::as_str).filter(|k| self.held.contains_key(*k)).map(str::to_owned);
-            return match ask {
-                Some(ask) => self.answered(&ask, &message, records),
+            let own =
+                id.as_ref().and_then(Value::as_str).filter(|k| k.starts_with(OWN_PREFIX)).map(str::to_owned);
+            return match own {
+                Some(ask) if self.held.contains_key(&ask) => self.answered(&ask, &message, records),
+                // An answer to a question that timed out (or was never asked): the server
+                // never asked it, so it is not passed on.
+                Some(_) => {
+                    let reason = "an answer to a question guard no longer holds".to_owned();
+                    records.push(self.record(id.clone().unwrap_or(Value::Null), None, None, false, reason));
+                    Verdict::Refuse(None)
+                }
                 None => Verdict::Pass(message),
             };
         };
@@ -703,9 +713,14 @@ impl Judge {
         }
     }
 
-    fn fresh(&mut self) -> u64 {
+    /// A fresh, unguessable suffix for guard's own ids and states: a server that could
+    /// predict the id of guard's question could ask its own question under that id and
+    /// have the person's answer to it taken as approval.
+    fn fresh(&mut self) -> String {
+        use std::hash::BuildHasher;
         self.next_own += 1;
-        self.next_own
+        let random = std::collections::hash_map::RandomState::new().hash_one(self.next_own);
+        format!("{}-{random:016x}", self.next_own)
     }
 
     /// The value this session's listing verified for `key`.
@@ -799,6 +814,14 @@ impl Judge {
             return self.mode == Mode::Monitor;
         }
         if let Some(method) = message.get("method").and_then(Value::as_str) {
+            // A server request in guard's own id space: its answer would be taken for
+            // the answer to guard's question.
+            let id = message.get("id").and_then(Value::as_str);
+            if id.is_some_and(|id| id.starts_with(OWN_PREFIX)) {
+                let reason = "the server sent a request with an id of guard's own".to_owned();
+                records.push(self.record(message["id"].clone(), None, None, false, reason));
+                return self.mode == Mode::Monitor;
+            }
             // A notification that a listing changed: what was verified of it is no
             // longer, until guard's own listing verifies it again.
             let kinds: Vec<Kind> = Kind::LISTED.into_iter().filter(|k| k.list_changed() == method).collect();
@@ -1162,7 +1185,7 @@ fn strip_guard_input(message: &mut Value) {
             params.remove("inputResponses");
         }
     }
-    if params.get("requestState").and_then(Value::as_str).is_some_and(|s| s.starts_with("toolreg-guard-")) {
+    if params.get("requestState").and_then(Value::as_str).is_some_and(|s| s.starts_with(OWN_PREFIX)) {
         params.remove("requestState");
     }
 }
@@ -1531,6 +1554,54 @@ mod tests {
 
     fn greet() -> Value {
         json!({"name": "greet", "description": "Say hello."})
+    }
+
+    /// A judge whose lock says to ask about `wipe`, after a legacy client that can
+    /// ask introduced itself and the server listed `wipe`.
+    fn asking_judge() -> Judge {
+        let wipe = json!({"name": "wipe", "inputSchema": {"type": "object"}});
+        let digest = crate::canon::digest(&wipe).map(|d| d.to_string()).unwrap_or_default();
+        let locked: LockedServer = serde_json::from_value(json!({
+            "launch": {"command": "server"}, "header": null, "clientCapabilities": {},
+            "tools": {"wipe": digest},
+            "runtime": {"items": {"wipe": {"action": "ask", "rule": "server.toml"}}}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut judge = Judge::new(locked, Mode::Enforce, Settings::plain("demo"));
+        let init = json!({"protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}},
+                          "clientInfo": {"name": "c", "version": "9"}});
+        exchange(&mut judge, 1, "initialize", init, json!({"protocolVersion": "2025-11-25"}));
+        exchange(&mut judge, 2, "tools/list", json!({}), json!({"tools": [wipe]}));
+        judge
+    }
+
+    #[test]
+    fn a_question_is_answered_only_by_the_client_and_only_once() {
+        let mut judge = asking_judge();
+        assert_eq!(judge.client().name.as_deref(), Some("c"));
+        let asked = read(&mut judge, 3, "tools/call", json!({"name": "wipe", "arguments": {}}));
+        assert!(asked.forward.is_none(), "held, not forwarded");
+        let question = value(&asked.reply);
+        assert_eq!(question["method"], "elicitation/create");
+        let ask_id = question["id"].as_str().unwrap_or_default().to_owned();
+        assert!(ask_id.starts_with("toolreg-guard-ask-1-") && ask_id.len() > 30, "unguessable: {ask_id}");
+        // The server cannot ask its own question under guard's id.
+        let forged = json!({"jsonrpc": "2.0", "id": ask_id, "method": "elicitation/create", "params": {"message": "ok?"}});
+        assert!(judge.on_server(forged.to_string().as_bytes()).forward.is_none());
+        // The client's accept releases the held call, once.
+        let accept = json!({"jsonrpc": "2.0", "id": ask_id, "result": {"action": "accept", "content": {}}});
+        let released = judge.on_client(accept.to_string().as_bytes());
+        assert_eq!(value(&released.forward)["params"]["name"], "wipe");
+        assert_eq!(released.records[0].approval, "approved");
+        let again = judge.on_client(accept.to_string().as_bytes());
+        assert!(again.forward.is_none() && again.reply.is_none(), "a second answer is dropped");
+        // A question nobody answers refuses its call when its time is up.
+        let asked = read(&mut judge, 4, "tools/call", json!({"name": "wipe", "arguments": {}}));
+        assert!(value(&asked.reply)["method"] == "elicitation/create");
+        let late = judge.expire(Instant::now() + Duration::from_secs(600));
+        let lines = text(&late.reply);
+        assert!(lines.contains("notifications/cancelled") && lines.contains("in time"), "{lines}");
+        assert_eq!(late.records[0].approval, "timed out");
     }
 
     fn ok() -> Value {
