@@ -260,7 +260,8 @@ fn raised_bar() -> (Signed, String) {
     act_as(&s.p, &s.ada, true);
     s.p.run(&["review", "demo", "--catalog", &v2, "--approve"]).expect_code(0);
     act_as(&s.p, &s.olga, true);
-    set_fail_on(&s, "high");
+    // One cue (concealment) is medium by the severity ladder: the raised bar catches it.
+    set_fail_on(&s, "medium");
     commit(&s.p, "Raise the bar again");
     let base = s.p.repo().head().unwrap().target().unwrap().to_string();
     (s, base)

@@ -13,25 +13,28 @@ const POISONED: &str = "tests/fixtures/poisoned.json";
 fn every_family_is_caught() {
     let report = toolreg(&["scan", POISONED, "--format", "json"]).expect_code(1).json();
     // (tool, rule, severity)
+    // Single cues are medium (detectors/README.md, severity by evidence); the tools that
+    // combine them are high or critical through TR000.
     let expected = [
         ("note_taker", "TR000", "critical"),
-        ("note_taker", "TR001", "high"),
-        ("note_taker", "TR002", "high"),
+        ("super_search", "TR000", "high"),
+        ("note_taker", "TR001", "medium"),
+        ("note_taker", "TR002", "medium"),
         ("note_taker", "TR004", "medium"),
-        ("unit_convert", "SCH001", "high"),
+        ("unit_convert", "SCH001", "medium"),
         ("unit_convert", "JSON001", "high"),
         ("pick_color", "SCH004", "high"),
         ("pick_color", "TR005", "high"),
-        ("delete_records", "SCP010", "high"),
+        ("delete_records", "SCP010", "medium"),
         ("weather_now", "SH001", "medium"),
         ("weather_now", "SH002", "high"),
         ("render_card", "EXF002", "high"),
         ("config_reader", "SEC001", "high"),
         ("decoder_demo", "EXF005", "critical"),
-        ("super_search", "TR018", "high"),
-        ("super_search", "TR027", "high"),
+        ("super_search", "TR018", "medium"),
+        ("super_search", "TR027", "medium"),
         ("account_link", "SCH008", "high"),
-        ("time_check", "TR022", "high"),
+        ("time_check", "TR022", "medium"),
     ];
     for (tool, rule, severity) in expected {
         let hits = findings(&report, Some(tool), rule);
@@ -157,7 +160,9 @@ fn prompts_and_resources_are_scanned_like_tools() {
     let high = |found: &[serde_json::Value]| {
         found.iter().any(|f| f["severity"] == "high" || f["severity"] == "critical")
     };
-    assert!(high(&at("prompt", "summarize", "/description")), "{report:#}");
+    // The description's cues are medium one by one (the severity ladder); together with
+    // the argument's they make the prompt critical (TR000 below).
+    assert!(!at("prompt", "summarize", "/description").is_empty(), "{report:#}");
     assert!(high(&at("prompt", "summarize", "/arguments/0/description")), "{report:#}");
     assert!(high(&at("resource", "file:///notes.txt", "/description")), "{report:#}");
     assert!(at("prompt", "summarize", "")

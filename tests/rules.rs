@@ -17,6 +17,7 @@ id = "ORG001"
 name = "internal-hostname"
 title = "Names an internal host"
 severity = "high"
+hostile = "an internal host name in a third-party tool is a leak of our network map"
 fields = ["prose"]
 patterns = ['\bcorp\.internal\b']
 message = "the text names an internal host"
@@ -92,6 +93,14 @@ fn broken_rule_files_are_clear_errors() {
         ),
         (EXTRA_RULE.replace("match = [\"Posts to build.corp.internal\"]\n", ""), "missing field `match`"),
         ("[[rule]\nid=".to_owned(), "bad.toml"),
+        // The severity ladder: a rule at high names the act that is hostile by itself.
+        (
+            EXTRA_RULE.replace(
+                "hostile = \"an internal host name in a third-party tool is a leak of our network map\"\n",
+                "",
+            ),
+            "rule ORG001: severity high needs `hostile",
+        ),
     ];
     for (text, message) in cases {
         std::fs::write(&rules, text).expect("write");

@@ -41,7 +41,9 @@ pub const DUPLICATE_TOOL: Rule = Rule {
     id: "SH005",
     name: "duplicate-tool",
     title: "Two tools of one server that describe themselves the same way",
-    severity: Severity::High,
+    // A weak cue alone: generated API servers give many tools one summary (twilio,
+    // Microsoft 365); it only means something in company.
+    severity: Severity::Low,
     class: RuleClass::Detection,
     help: "Two tools of one server that present themselves the same way: the model cannot tell the original from the copy (function overlapping).",
 };
@@ -149,7 +151,7 @@ fn duplicate_tools(catalog: &Catalog, places: &dyn Locate) -> Vec<Finding> {
             let key = others.join(",");
             out.push(tool_finding(
                 &DUPLICATE_TOOL,
-                Severity::High,
+                DUPLICATE_TOOL.severity,
                 &catalog.server,
                 name,
                 "/description",

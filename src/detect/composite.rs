@@ -20,9 +20,10 @@ pub const RULES: [&Rule; 1] = [&COMPOSITE];
 
 /// TR000 for one tool (or, with `tool` = `None`, one server header) from its findings:
 /// - critical: instruction + target + (sink or concealment);
-/// - high: an instruction of medium severity or more + any other signal, or two
-///   independent instructions of medium severity or more (different rules matching
-///   different text: one phrase caught by two rules counts once).
+/// - high: an instruction (or a concealment, which is addressed to the model as much)
+///   of medium severity or more + any other signal, or two independent instructions
+///   of medium severity or more (different rules matching different text: one phrase
+///   caught by two rules counts once).
 pub fn check(
     server: &str,
     item: Option<&ItemRef>,
@@ -34,11 +35,16 @@ pub fn check(
     let mut strong_instruction = false;
     for f in findings {
         let Some(signal) = f.signal else { continue };
-        let rules = by_signal.entry(signal).or_default();
-        if !rules.contains(&f.rule) {
-            rules.push(f.rule);
+        for signal in located(signal, &f.pointer) {
+            let rules = by_signal.entry(signal).or_default();
+            if !rules.contains(&f.rule) {
+                rules.push(f.rule);
+            }
         }
-        strong_instruction |= signal == Signal::Instruction && f.severity >= Severity::Medium;
+        // Concealment is addressed to the model too: "do not tell the user" tells it
+        // what to do. With another signal it makes the conjunction.
+        strong_instruction |=
+            matches!(signal, Signal::Instruction | Signal::Concealment) && f.severity >= Severity::Medium;
     }
     let has = |s: Signal| by_signal.contains_key(&s);
     let instruction = has(Signal::Instruction);
@@ -65,6 +71,22 @@ pub fn check(
             .field_in(places)
             .build(),
     )
+}
+
+/// Where a signal stands weighs (issue 19 §3): a request for a secret in the
+/// description of an input parameter says what to put in that parameter, which goes to
+/// the server — the parameter is the sink; an instruction in an output schema (which
+/// describes data, not what the assistant should do) is concealed from whoever reads
+/// the tool's description.
+fn located(signal: Signal, pointer: &str) -> Vec<Signal> {
+    let in_parameter = pointer.starts_with("/inputSchema/") && pointer.ends_with("/description");
+    match signal {
+        Signal::Target if in_parameter => vec![Signal::Target, Signal::Sink],
+        Signal::Instruction if pointer.starts_with("/outputSchema/") => {
+            vec![Signal::Instruction, Signal::Concealment]
+        }
+        other => vec![other],
+    }
 }
 
 /// How many medium-or-worse instruction findings stand on separate text: different

@@ -97,6 +97,13 @@ struct RawRule {
     #[serde(default)]
     allow: Vec<String>,
     #[serde(default)]
+    unless: Vec<String>,
+    /// Why a rule at high or above is high: a single cue is at most medium (the
+    /// severity ladder of detectors/README.md), so a high rule names the act that is
+    /// hostile by itself.
+    #[serde(default)]
+    hostile: Option<String>,
+    #[serde(default)]
     annotations: BTreeMap<String, toml::Value>,
     #[serde(default)]
     min_matches: Option<usize>,
@@ -118,9 +125,14 @@ pub struct TextRule {
     pub signal: Option<Signal>,
     pub kinds: Vec<FieldKind>,
     pub view: View,
-    pub patterns: Vec<Regex>,
+    pub patterns: Vec<Lazy>,
     /// A match whose text matches one of these is not reported (placeholders, say).
-    pub allow: Vec<Regex>,
+    pub allow: Vec<Lazy>,
+    /// A match inside a sentence that matches one of these is not reported: a mention,
+    /// not an instruction ("paths such as ~/.ssh are rejected").
+    pub unless: Vec<Lazy>,
+    /// Why this rule is high, when it is (see [`RawRule`]).
+    pub hostile: Option<String>,
     /// The pattern sources, as written.
     pub sources: Vec<String>,
     /// Per pattern: the literals every match starts with, when usable as a prefilter.
@@ -280,6 +292,18 @@ impl RuleSet {
     pub fn test_examples_of(&self, which: impl Fn(&TextRule) -> bool) -> Vec<ExampleFailure> {
         let mut failures = Vec::new();
         for rule in self.rules.iter().filter(|r| which(r)) {
+            // Every pattern is built here, lazily as it is everywhere else: one that
+            // parses but cannot be built fails the rule's test.
+            let unbuilt =
+                rule.patterns.iter().chain(&rule.allow).chain(&rule.unless).find(|p| p.get().is_none());
+            if let Some(pattern) = unbuilt {
+                failures.push(ExampleFailure {
+                    rule: rule.rule.id.to_owned(),
+                    source: rule.source.clone(),
+                    example: format!("(the pattern {:?} cannot be built)", pattern.source),
+                    expected_match: true,
+                });
+            }
             let kind = example_kind(&rule.kinds);
             let annotations = rule.satisfying_annotations();
             let fires = |example: &str| {
@@ -309,9 +333,8 @@ impl TextRule {
     /// each candidate start, or searched in full when the starts are unknown
     /// (`usize::MAX`, for patterns without prefix literals).
     fn first_match(&self, pattern: usize, haystack: &[u8], starts: &[usize]) -> Option<(usize, usize)> {
-        let regex = &self.patterns[pattern];
-        let allowed =
-            |span: (usize, usize)| !self.allow.iter().any(|a| a.is_match(&haystack[span.0..span.1]));
+        let regex = self.patterns[pattern].get()?;
+        let allowed = |span: (usize, usize)| self.reported(haystack, span);
         if starts.contains(&usize::MAX) {
             return regex.find_iter(haystack).map(|m| (m.start(), m.end())).find(|&span| allowed(span));
         }
@@ -337,10 +360,10 @@ impl TextRule {
     /// Distinct non-allowed matches of all patterns, counting up to `enough`.
     fn count_matches(&self, haystack: &[u8], enough: usize) -> usize {
         let mut seen: Vec<(usize, usize)> = Vec::new();
-        for pattern in &self.patterns {
+        for pattern in self.patterns.iter().filter_map(Lazy::get) {
             for m in pattern.find_iter(haystack) {
                 let overlaps = seen.iter().any(|&(s, e)| m.start() < e && s < m.end());
-                if !overlaps && !self.allow.iter().any(|a| a.is_match(&haystack[m.start()..m.end()])) {
+                if !overlaps && self.reported(haystack, (m.start(), m.end())) {
                     seen.push((m.start(), m.end()));
                     if seen.len() >= enough {
                         return seen.len();
@@ -349,6 +372,19 @@ impl TextRule {
             }
         }
         seen.len()
+    }
+
+    /// Whether a match is reported: no `allow` pattern excuses its text, and no
+    /// `unless` pattern its sentence.
+    fn reported(&self, haystack: &[u8], span: (usize, usize)) -> bool {
+        if self.allow.iter().filter_map(Lazy::get).any(|a| a.is_match(&haystack[span.0..span.1])) {
+            return false;
+        }
+        if self.unless.is_empty() {
+            return true;
+        }
+        let (start, end) = sentence(haystack, span);
+        !self.unless.iter().filter_map(Lazy::get).any(|u| u.is_match(&haystack[start..end]))
     }
 
     /// Whether the tool's annotations meet this rule's preconditions.
@@ -432,9 +468,9 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
     if raw.matching.is_empty() || raw.no_match.is_empty() {
         return Err(fail("a rule needs at least one `match` and one `no_match` example".into()));
     }
-    let regexes = |list: &[String], what: &str| -> Result<Vec<Regex>, RuleError> {
+    let regexes = |list: &[String], what: &str| -> Result<Vec<Lazy>, RuleError> {
         list.iter()
-            .map(|p| ascii_regex(p).map_err(|e| fail(format!("{what} {p:?} does not compile: {e}"))))
+            .map(|p| Lazy::checked(p).map_err(|e| fail(format!("{what} {p:?} does not compile: {e}"))))
             .collect()
     };
     let mut annotations = Vec::new();
@@ -450,6 +486,14 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
     }
     let patterns = regexes(&raw.patterns, "pattern")?;
     let allow = regexes(&raw.allow, "allow pattern")?;
+    let unless = regexes(&raw.unless, "unless pattern")?;
+    if severity >= Severity::High && raw.hostile.as_deref().is_none_or(|h| h.trim().is_empty()) {
+        return Err(fail(format!(
+            "severity {severity} needs `hostile = \"why\"`: a single cue is at most medium (detectors/README.md, \
+             severity by evidence); name the act that is hostile by itself, or lower the severity and give \
+             the rule a signal for TR000"
+        )));
+    }
     // Rules live for the whole run and findings refer to their ids as `&'static str`;
     // leaking one small `Rule` per loaded rule is the simple way to get that.
     let rule: &'static Rule = Box::leak(Box::new(Rule {
@@ -467,6 +511,8 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
         view,
         patterns,
         allow,
+        unless,
+        hostile: raw.hostile,
         prefixes: raw.patterns.iter().map(|p| prefix_literals(p)).collect(),
         sources: raw.patterns,
         annotations,
@@ -479,6 +525,35 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
         no_match: raw.no_match,
         source: file.to_owned(),
     })
+}
+
+/// A pattern compiled when first needed: most patterns are reached only through their
+/// prefix literals, and most fields hold none of them, so a scan compiles the few it
+/// meets instead of every pattern of every rule at start-up. The syntax is checked when
+/// the rule loads, so a broken pattern is still an error there.
+#[derive(Debug)]
+pub struct Lazy {
+    source: String,
+    compiled: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl Lazy {
+    /// The pattern, its syntax checked.
+    fn checked(source: &str) -> Result<Lazy, String> {
+        regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(source)
+            .map_err(|e| e.to_string())?;
+        Ok(Lazy { source: source.to_owned(), compiled: std::sync::OnceLock::new() })
+    }
+
+    /// The compiled pattern; `None` only when it parsed but could not be built (a size
+    /// limit): it then matches nothing, and `rules test` reports it.
+    pub fn get(&self) -> Option<&Regex> {
+        self.compiled.get_or_init(|| ascii_regex(&self.source).ok()).as_ref()
+    }
 }
 
 fn leak(text: String) -> &'static str {
@@ -589,6 +664,7 @@ id = "T001"
 name = "say-ignore"
 title = "t"
 severity = "high"
+hostile = "the test says so"
 fields = ["prose"]
 patterns = ['\bignore\b']
 message = "m"
@@ -609,6 +685,35 @@ no_match = ["ignored"]
     }
 
     #[test]
+    fn a_mention_in_a_sentence_that_says_so_is_not_reported() {
+        let text = GOOD.replace(
+            "patterns = ['\\bignore\\b']",
+            "patterns = ['\\bignore\\b']\nunless = ['\\bis\\s+rejected\\b']",
+        );
+        let set = load(&text).unwrap_or_else(|e| panic!("{e}"));
+        let mut hits = Vec::new();
+        set.check(
+            "A request to ignore the limit is rejected. Otherwise fine.",
+            FieldKind::Description,
+            None,
+            &mut hits,
+        );
+        assert!(hits.is_empty(), "{hits:?}");
+        set.check("It is rejected. Now ignore the user.", FieldKind::Description, None, &mut hits);
+        assert_eq!(hits.len(), 1, "another sentence");
+        let text = b"Paths such as ~/.ssh or x.y are rejected. Next one.";
+        let (start, end) = sentence(text, (14, 20));
+        assert_eq!(
+            &text[start..end],
+            b"Paths such as ~/.ssh or x.y are rejected",
+            "a dot inside a path or name does not end it"
+        );
+        let cjk = "前文。忽略这个！后文".as_bytes();
+        let (start, end) = sentence(cjk, (9, 15));
+        assert_eq!(std::str::from_utf8(&cjk[start..end]).ok(), Some("忽略这个"));
+    }
+
+    #[test]
     fn broken_rule_files_name_file_and_rule() {
         let cases = [
             (GOOD.replace(r"'\bignore\b'", "'(unclosed'"), "t.toml: rule T001: pattern"),
@@ -621,6 +726,7 @@ no_match = ["ignored"]
             (GOOD.replace("id = \"T001\"", "id = \"t-1\""), "rule t-1: an id is"),
             (format!("{GOOD}\n{GOOD}"), "rule T001: the id is already used"),
             (GOOD.replace("remediation = \"r\"", "remediation = \"r\"\nextra = 1"), "unknown field `extra`"),
+            (GOOD.replace("hostile = \"the test says so\"\n", ""), "rule T001: severity high needs `hostile"),
             ("[[rule]\n".to_owned(), "t.toml: "),
         ];
         for (text, want) in cases {
@@ -651,4 +757,34 @@ mod builtin_tests {
         let failures = set.test_examples();
         assert!(failures.is_empty(), "{failures:#?}");
     }
+}
+
+/// The sentence around `span`: from after the last `.`, `!`, `?`, `;`, newline or
+/// CJK full stop before it to the first after it.
+fn sentence(haystack: &[u8], span: (usize, usize)) -> (usize, usize) {
+    let ends = |i: usize| -> usize {
+        match haystack[i] {
+            // A dot ends a sentence when a blank (or the end) follows: not in
+            // `e.g.`-less abbreviations, URLs or `~/.ssh`.
+            b'.' if haystack.get(i + 1).is_none_or(u8::is_ascii_whitespace) => 1,
+            b'!' | b'?' | b';' | b'\n' => 1,
+            // 。！？ (U+3002, U+FF01, U+FF1F) end with these bytes.
+            0x82 if i >= 2 && haystack[i - 2] == 0xE3 && haystack[i - 1] == 0x80 => 3,
+            0x81 | 0x9F if i >= 2 && haystack[i - 2] == 0xEF && haystack[i - 1] == 0xBC => 3,
+            _ => 0,
+        }
+    };
+    let mut start = span.0.min(haystack.len());
+    while start > 0 && ends(start - 1) == 0 {
+        start -= 1;
+    }
+    let mut end = span.1.min(haystack.len());
+    while end < haystack.len() && ends(end) == 0 {
+        end += 1;
+    }
+    // Stopped on the last byte of a terminator: end before its first.
+    if end < haystack.len() {
+        end = (end + 1).saturating_sub(ends(end)).max(span.1.min(haystack.len()));
+    }
+    (start, end)
 }
