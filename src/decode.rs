@@ -34,34 +34,46 @@ pub fn variation_selectors(run: &[char]) -> Option<String> {
     most_printable(candidates.collect(), 0.8)
 }
 
-/// Invisible-operator run (Sneaky Bits: U+2062 = 0, U+2064 = 1) → text. Tries 8-bit and
-/// 7-bit groups, and garak's variable-length form where U+200B separates characters.
+/// Invisible-operator run (Sneaky Bits: U+2062 = 0, U+2064 = 1) → text. Any two of the
+/// four invisible operators (U+2061–U+2064) can carry the bits, in either order: every
+/// assignment of the two used is tried, with 8-bit and 7-bit groups, and garak's
+/// variable-length form where U+200B separates characters; the most printable wins.
 pub fn invisible_operators(run: &[char]) -> Option<String> {
-    let bit = |c: char| match c {
-        '\u{2062}' => Some(0u32),
-        '\u{2064}' => Some(1u32),
-        _ => None,
+    let operator = |c: char| ('\u{2061}'..='\u{2064}').contains(&c);
+    let mut used: Vec<char> = run.iter().copied().filter(|&c| operator(c)).collect();
+    used.sort_unstable();
+    used.dedup();
+    let assignments: Vec<(char, char)> = match used.as_slice() {
+        [a, b] => vec![(*a, *b), (*b, *a)],
+        _ => vec![('\u{2062}', '\u{2064}')],
     };
-    let bits: Vec<u32> = run.iter().filter_map(|&c| bit(c)).collect();
     let mut candidates = Vec::new();
-    for width in [8, 7] {
-        if bits.len() >= width && bits.len().is_multiple_of(width) {
-            let text: String = bits
-                .chunks(width)
-                .filter_map(|chunk| char::from_u32(chunk.iter().fold(0, |acc, b| acc << 1 | b)))
+    for (zero, one) in assignments {
+        let bit = |c: char| match c {
+            c if c == zero => Some(0u32),
+            c if c == one => Some(1u32),
+            _ => None,
+        };
+        let bits: Vec<u32> = run.iter().filter_map(|&c| bit(c)).collect();
+        for width in [8, 7] {
+            if bits.len() >= width && bits.len().is_multiple_of(width) {
+                let text: String = bits
+                    .chunks(width)
+                    .filter_map(|chunk| char::from_u32(chunk.iter().fold(0, |acc, b| acc << 1 | b)))
+                    .collect();
+                candidates.push(text);
+            }
+        }
+        if run.contains(&'\u{200B}') {
+            let text: String = run
+                .split(|&c| c == '\u{200B}')
+                .filter(|group| !group.is_empty())
+                .filter_map(|group| {
+                    char::from_u32(group.iter().filter_map(|&c| bit(c)).fold(0, |acc, b| acc << 1 | b))
+                })
                 .collect();
             candidates.push(text);
         }
-    }
-    if run.contains(&'\u{200B}') {
-        let text: String = run
-            .split(|&c| c == '\u{200B}')
-            .filter(|group| !group.is_empty())
-            .filter_map(|group| {
-                char::from_u32(group.iter().filter_map(|&c| bit(c)).fold(0, |acc, b| acc << 1 | b))
-            })
-            .collect();
-        candidates.push(text);
     }
     best_text(candidates)
 }
@@ -167,6 +179,15 @@ mod tests {
             .flat_map(|b| (0..8).rev().map(move |i| if b >> i & 1 == 1 { '\u{2064}' } else { '\u{2062}' }))
             .collect();
         assert_eq!(invisible_operators(&run).as_deref(), Some("ok!"));
+        // The other two operators (U+2061 FUNCTION APPLICATION, U+2063 INVISIBLE
+        // SEPARATOR), in either order, decode the same way.
+        for (zero, one) in [('\u{2061}', '\u{2063}'), ('\u{2063}', '\u{2061}'), ('\u{2064}', '\u{2061}')] {
+            let run: Vec<char> = "send ~/.ssh"
+                .bytes()
+                .flat_map(|b| (0..8).rev().map(move |i| if b >> i & 1 == 1 { one } else { zero }))
+                .collect();
+            assert_eq!(invisible_operators(&run).as_deref(), Some("send ~/.ssh"), "{zero:?}/{one:?}");
+        }
     }
 
     #[test]
