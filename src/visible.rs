@@ -6,6 +6,16 @@
 
 use crate::charclass;
 
+/// The first `chars` characters of `text`, with `…` when something was cut (raw: escape
+/// it to show it).
+pub fn truncate(text: &str, chars: usize) -> String {
+    let mut cut: String = text.chars().take(chars).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
+}
+
 /// Escapes `text` for a single line of human output: newlines and tabs included.
 pub fn escape(text: &str) -> String {
     escape_with(text, false, true)

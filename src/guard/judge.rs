@@ -22,7 +22,7 @@
 //! or subscribed to; a URI that merely fits an approved resource template is refused,
 //! since guard cannot tell what a server will serve under a template.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -31,6 +31,7 @@ use crate::catalog::Header;
 use crate::item::{ItemRef, Kind};
 use crate::lock::LockedServer;
 use crate::runtime::Action;
+use crate::visible::truncate;
 
 /// How guard treats what the lock does not approve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +173,8 @@ struct Call {
     digest: Option<String>,
     rule: &'static str,
     approval: &'static str,
+    /// The SHA-256 of its arguments (empty for a read without arguments).
+    arguments: String,
     started: Instant,
 }
 
@@ -214,7 +217,9 @@ pub struct Judge {
     issued: HashMap<String, Issued>,
     /// `requestState`s the server issued in answer to calls a person approved: a retry
     /// carrying one continues an approved call.
-    continuing: HashSet<String>,
+    /// … bound, like guard's own questions, to the item and the SHA-256 of its
+    /// arguments: a state cannot carry another call past the question.
+    continuing: HashMap<String, (String, String)>,
     /// The `_meta` of the client's last modern request (guard's own requests carry it).
     modern_meta: Option<Value>,
     client: Client,
@@ -235,7 +240,7 @@ impl Judge {
             own: HashMap::new(),
             held: HashMap::new(),
             issued: HashMap::new(),
-            continuing: HashSet::new(),
+            continuing: HashMap::new(),
             modern_meta: None,
             client: Client::default(),
             next_own: 0,
@@ -416,6 +421,7 @@ impl Judge {
             digest: digest.clone(),
             rule,
             approval: "not asked",
+            arguments: hashed.as_ref().map(|h| h.sha256.clone()).unwrap_or_default(),
             started: Instant::now(),
         };
         let mut refused = |rule: &'static str, reason: String, this: &mut Judge| {
@@ -592,8 +598,10 @@ impl Judge {
                 return Verdict::Pass(message);
             }
             // A retry that continues a call a person approved (the server asked for input).
-            if let Some(state) = state.filter(|s| self.continuing.remove(s)) {
-                let _ = state;
+            let bound = |(item, args): &(String, String)| *item == spec && *args == arguments.sha256;
+            let continues = state.as_deref().filter(|s| self.continuing.get(*s).is_some_and(bound));
+            if let Some(state) = continues {
+                self.continuing.remove(state);
                 call.approval = "approved";
                 records.push(Record {
                     decision: "allow",
@@ -888,7 +896,7 @@ impl Judge {
             {
                 if call.approval == "approved" {
                     if let Some(state) = result.get("requestState").and_then(Value::as_str) {
-                        self.continuing.insert(state.to_owned());
+                        self.continuing.insert(state.to_owned(), (call.item.clone(), call.arguments.clone()));
                     }
                 }
                 ("input required".to_owned(), result)
@@ -1314,14 +1322,6 @@ fn looks_secret(text: &str) -> bool {
     })
 }
 
-fn truncate(text: &str, chars: usize) -> String {
-    let mut cut: String = text.chars().take(chars).collect();
-    if cut.len() < text.len() {
-        cut.push('…');
-    }
-    cut
-}
-
 /// Lines, each newline-terminated, as one write; nothing when there are none.
 fn lines_of(values: &[Value]) -> Option<Vec<u8>> {
     if values.is_empty() {
@@ -1573,6 +1573,32 @@ mod tests {
         exchange(&mut judge, 1, "initialize", init, json!({"protocolVersion": "2025-11-25"}));
         exchange(&mut judge, 2, "tools/list", json!({}), json!({"tools": [wipe]}));
         judge
+    }
+
+    #[test]
+    fn a_server_state_continues_only_the_call_a_person_approved() {
+        let mut judge = asking_judge();
+        let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                          "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}});
+        let call = |id: i64, args: Value, more: Value, judge: &mut Judge| {
+            let mut params = json!({"name": "wipe", "arguments": args, "_meta": meta});
+            if let (Some(params), Value::Object(more)) = (params.as_object_mut(), more) {
+                params.extend(more);
+            }
+            read(judge, id, "tools/call", params)
+        };
+        let asked = call(5, json!({"a": 1}), json!({}), &mut judge);
+        let state = value(&asked.reply)["result"]["requestState"].clone();
+        let accept = json!({"inputResponses": {ASK_KEY: {"action": "accept"}}, "requestState": state});
+        assert!(call(6, json!({"a": 1}), accept, &mut judge).forward.is_some(), "approved");
+        let input = json!({"jsonrpc": "2.0", "id": 6, "result": {"resultType": "input_required", "requestState": "srv-1"}});
+        judge.on_server(input.to_string().as_bytes());
+        // The server's state carries only the approved call on: other arguments are asked.
+        let other = call(7, json!({"a": 2}), json!({"requestState": "srv-1"}), &mut judge);
+        assert!(other.forward.is_none(), "{:?}", text(&other.forward));
+        assert_eq!(value(&other.reply)["result"]["resultType"], "input_required");
+        let same = call(8, json!({"a": 1}), json!({"requestState": "srv-1"}), &mut judge);
+        assert!(same.forward.is_some(), "the approved call continues");
     }
 
     #[test]

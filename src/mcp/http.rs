@@ -526,13 +526,7 @@ pub(super) fn transport_error(error: &ureq::Error, method: &str, timeout: Durati
     }
 }
 
-pub(super) fn truncate(text: &str, chars: usize) -> String {
-    let mut cut: String = text.chars().take(chars).collect();
-    if cut.len() < text.len() {
-        cut.push('…');
-    }
-    cut
-}
+pub(super) use crate::visible::truncate;
 
 #[cfg(test)]
 mod tests {
