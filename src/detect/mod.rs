@@ -52,6 +52,9 @@ pub struct Hit {
     pub signal: Option<Signal>,
     /// The span is a secret: evidence shows it masked (the fingerprint still binds it).
     pub redact: bool,
+    /// Further secrets the same rule saw in the field: reported once (one hit per rule),
+    /// masked in every finding's evidence all the same.
+    pub more_secrets: Vec<(usize, usize)>,
 }
 
 impl Hit {
@@ -61,7 +64,16 @@ impl Hit {
         span: (usize, usize),
         message: impl Into<String>,
     ) -> Hit {
-        Hit { rule, severity, span, message: message.into(), decoded: None, signal: None, redact: false }
+        Hit {
+            rule,
+            severity,
+            span,
+            message: message.into(),
+            decoded: None,
+            signal: None,
+            redact: false,
+            more_secrets: Vec::new(),
+        }
     }
 
     pub fn decoded(mut self, decoded: Option<String>) -> Hit {
@@ -181,6 +193,7 @@ impl Drop for Fold<'_> {
                     .decoded(Some(payload));
             hit.signal = first.signal;
             hit.redact = first.redact;
+            hit.more_secrets = first.more_secrets;
             self.hits.push(hit);
         }
     }
@@ -427,9 +440,10 @@ impl Detectors {
         out: &mut Vec<Finding>,
     ) {
         let place = Place { unit, pointer: &field.pointer, kind: field.kind, annotations };
-        // Field checks are pure in (kind, text) — except tool names, whose annotation
-        // rules also read the tool's annotations — so repeated strings are checked once.
-        let hits = if field.kind == FieldKind::ToolName {
+        // Field checks are pure in (kind, text) — except tool names and descriptions,
+        // whose annotation rules also read the tool's annotations — so repeated strings
+        // are checked once.
+        let hits = if matches!(field.kind, FieldKind::ToolName | FieldKind::Description) {
             self.check_text(field.text, field.kind, annotations)
         } else {
             memo.entry((field.kind, field.text))
@@ -525,7 +539,11 @@ struct Place<'a> {
 /// `text` with every secret a hit redacts masked after its first four characters, byte
 /// for byte (`*`), so every span into `text` still fits.
 fn masked<'t>(text: &'t str, hits: &[Hit]) -> std::borrow::Cow<'t, str> {
-    let secrets: Vec<(usize, usize)> = hits.iter().filter(|h| h.redact).map(|h| h.span).collect();
+    let secrets: Vec<(usize, usize)> = hits
+        .iter()
+        .filter(|h| h.redact)
+        .flat_map(|h| std::iter::once(h.span).chain(h.more_secrets.iter().copied()))
+        .collect();
     if secrets.is_empty() {
         return std::borrow::Cow::Borrowed(text);
     }

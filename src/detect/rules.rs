@@ -278,6 +278,14 @@ impl RuleSet {
                 let mut hit = Hit::new(rule.rule, rule.rule.severity, span, rule.message.clone());
                 hit.signal = rule.signal;
                 hit.redact = rule.redact;
+                if rule.redact {
+                    let to_raw = |found| match matcher.view {
+                        View::Shadow => shadow.as_ref().map_or((0, text.len()), |v| v.raw_span(found)),
+                        _ => found,
+                    };
+                    hit.more_secrets =
+                        rule.all_matches(haystack).into_iter().map(to_raw).filter(|&s| s != span).collect();
+                }
                 hits.push(hit);
             }
         }
@@ -358,8 +366,18 @@ impl TextRule {
         None
     }
 
+    /// Every distinct non-allowed match of all patterns (for masking every secret a
+    /// field holds, not only the one reported).
+    fn all_matches(&self, haystack: &[u8]) -> Vec<(usize, usize)> {
+        self.matches_up_to(haystack, usize::MAX)
+    }
+
     /// Distinct non-allowed matches of all patterns, counting up to `enough`.
     fn count_matches(&self, haystack: &[u8], enough: usize) -> usize {
+        self.matches_up_to(haystack, enough).len()
+    }
+
+    fn matches_up_to(&self, haystack: &[u8], enough: usize) -> Vec<(usize, usize)> {
         let mut seen: Vec<(usize, usize)> = Vec::new();
         for pattern in self.patterns.iter().filter_map(Lazy::get) {
             for m in pattern.find_iter(haystack) {
@@ -367,12 +385,12 @@ impl TextRule {
                 if !overlaps && self.reported(haystack, (m.start(), m.end())) {
                     seen.push((m.start(), m.end()));
                     if seen.len() >= enough {
-                        return seen.len();
+                        return seen;
                     }
                 }
             }
         }
-        seen.len()
+        seen
     }
 
     /// Whether a match is reported: no `allow` pattern excuses its text, and no
