@@ -281,8 +281,13 @@ pub struct FetchArgs {
     pub command: Vec<String>,
 
     /// Write the catalog here (atomically) instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "repeat")]
     pub output: Option<std::path::PathBuf>,
+
+    /// Fetch N times (a fresh start each time) and report the pointers whose values
+    /// differ between fetches, with the `[digest]` exclusions that would pin them.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=100))]
+    pub repeat: Option<u32>,
 
     #[command(flatten)]
     pub limits: LimitArgs,

@@ -104,6 +104,9 @@ pub struct Drift {
     pub header: Option<Item>,
     /// Items added, removed or changed, by kind then key.
     pub items: Vec<Item>,
+    /// Items that differ only where the server's `[digest]` policy looks away (a
+    /// computed default): not drift, shown so that nothing is hidden.
+    pub ignored: Vec<Item>,
     /// Content changed while `serverInfo.version` stayed the same.
     pub same_version: Option<String>,
 }
@@ -120,8 +123,19 @@ pub struct Item {
     pub new_digest: Option<String>,
     pub fields: Vec<FieldChange>,
     /// For an added item: a removed one of its kind whose content (all but the key) is
-    /// identical.
-    pub renamed_from: Option<String>,
+    /// identical, or close ([`find_edited_renames`]).
+    pub renamed: Option<Rename>,
+    /// Changes the server's `[digest]` policy leaves out: shown, marked, not judged.
+    pub ignored: Vec<FieldChange>,
+}
+
+/// An added item that is likely a removed one under a new key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rename {
+    /// The removed item's name.
+    pub from: String,
+    /// What changed besides the key (empty for an exact rename).
+    pub edits: Vec<FieldChange>,
 }
 
 impl Item {
@@ -165,6 +179,22 @@ pub enum FieldChange {
 }
 
 impl FieldChange {
+    /// The value before, for a change of a non-string value (arrays, numbers).
+    pub fn old_value(&self) -> Option<&Value> {
+        match self {
+            FieldChange::Value { old, .. } => Some(old),
+            _ => None,
+        }
+    }
+
+    /// The value after, for a change of a non-string value.
+    pub fn new_value(&self) -> Option<&Value> {
+        match self {
+            FieldChange::Value { new, .. } => Some(new),
+            _ => None,
+        }
+    }
+
     pub fn pointer(&self) -> &str {
         match self {
             FieldChange::Text { pointer, .. }
@@ -190,31 +220,58 @@ impl Drift {
                 new: Some(new_header.clone()),
                 old_digest: pin.as_ref().map(|p| p.digest.clone()),
                 new_digest: Some(new_header_digest.to_string()),
-                renamed_from: None,
+                renamed: None,
+                ignored: Vec::new(),
             }),
         };
         let mut items = Vec::new();
+        let mut ignored_items = Vec::new();
         for kind in Kind::PINNED {
             let served: BTreeMap<&str, &Value> =
                 catalog.of_kind(kind).map(|i| (i.name.as_str(), &i.value)).collect();
             let mut of_kind = Vec::new();
+            let policy = &server.inventory.digest;
             for (name, value) in &served {
-                let digest = canon::digest(value)?.to_string();
                 let key = ItemRef::new(kind, *name);
+                let digest = server.served_digest(&key, value)?;
                 let pin = server.items.get(&key);
-                if pin.is_some_and(|p| p.digest == digest) {
+                if pin.is_some_and(|p| p.digest == digest && (policy.is_empty() || p.value == **value)) {
                     continue;
                 }
-                of_kind.push(Item {
+                let (fields, ignored): (Vec<FieldChange>, Vec<FieldChange>) =
+                    diff_values(pin.map(|p| &p.value), value).into_iter().partition(|change| {
+                        pin.is_none()
+                            || !policy.ignores(
+                                kind,
+                                name,
+                                change.pointer(),
+                                change.old_value(),
+                                change.new_value(),
+                            )
+                    });
+                let item = Item {
                     item: Some(key),
                     change: if pin.is_some() { Change::Changed } else { Change::Added },
-                    fields: diff_values(pin.map(|p| &p.value), value),
+                    fields,
                     old: pin.map(|p| p.value.clone()),
                     new: Some((*value).clone()),
                     old_digest: pin.map(|p| p.digest.clone()),
                     new_digest: Some(digest),
-                    renamed_from: None,
-                });
+                    renamed: None,
+                    ignored,
+                };
+                match pin {
+                    // The same as pinned up to the policy: whatever differs is ignored.
+                    Some(p) if Some(&p.digest) == item.new_digest.as_ref() => {
+                        let mut item = item;
+                        let fields = std::mem::take(&mut item.fields);
+                        item.ignored.extend(fields);
+                        if !item.ignored.is_empty() {
+                            ignored_items.push(item);
+                        }
+                    }
+                    _ => of_kind.push(item),
+                }
             }
             for (key, pin) in server.of_kind(kind) {
                 if !served.contains_key(key.name.as_str()) {
@@ -226,7 +283,8 @@ impl Drift {
                         new: None,
                         old_digest: Some(pin.digest.clone()),
                         new_digest: None,
-                        renamed_from: None,
+                        renamed: None,
+                        ignored: Vec::new(),
                     });
                 }
             }
@@ -250,7 +308,7 @@ impl Drift {
             }
             _ => None,
         };
-        Ok(Drift { server: catalog.server.clone(), header, items, same_version })
+        Ok(Drift { server: catalog.server.clone(), header, items, ignored: ignored_items, same_version })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -312,9 +370,12 @@ impl Item {
             }
             Change::Added => {
                 let rename = self
-                    .renamed_from
-                    .as_deref()
-                    .map(|from| format!(" (likely a rename of {})", crate::visible::escape(from)))
+                    .renamed
+                    .as_ref()
+                    .map(|r| {
+                        let edited = if r.edits.is_empty() { "" } else { ", edited" };
+                        format!(" (likely a rename of {}{edited})", crate::visible::escape(&r.from))
+                    })
                     .unwrap_or_default();
                 vec![finding(&TOOL_ADDED, TOOL_ADDED.severity, "", format!("{what} is new{rename}"))]
             }
@@ -432,14 +493,82 @@ fn find_renames(kind: Kind, tools: &mut [Item]) -> Result<(), CanonError> {
             removed.entry(without_name(old)?).or_insert_with(|| key.name.clone());
         }
     }
-    for item in tools.iter_mut().filter(|t| t.change == Change::Added) {
+    let mut unmatched: Vec<usize> = Vec::new();
+    for (index, item) in tools.iter_mut().enumerate().filter(|(_, t)| t.change == Change::Added) {
         if let Some(new) = &item.new {
             let key = without_name(new)?;
-            item.renamed_from = removed.get(&key).cloned();
+            item.renamed = removed.get(&key).map(|from| Rename { from: from.clone(), edits: Vec::new() });
+            if item.renamed.is_none() {
+                unmatched.push(index);
+            }
+        }
+    }
+    find_edited_renames(kind, tools, &unmatched)?;
+    Ok(())
+}
+
+/// Renames with a small edit: an added item whose content, key aside, is close to a
+/// removed one's (at least [`RENAME_SIMILARITY`] of its words) is marked as a likely
+/// rename of the closest, with the edits as its field changes. Bounded: with more
+/// than [`MAX_RENAME_PAIRS`] pairs to compare, or an item over [`MAX_RENAME_TEXT`]
+/// bytes, only exact renames are found.
+fn find_edited_renames(kind: Kind, items: &mut [Item], added: &[usize]) -> Result<(), CanonError> {
+    let text = |v: &Value| -> Result<String, CanonError> {
+        let mut v = v.clone();
+        if let Value::Object(map) = &mut v {
+            map.remove(kind.name_key());
+        }
+        Ok(String::from_utf8_lossy(&canon::canonical(&v)?).into_owned())
+    };
+    let removed: Vec<usize> = (0..items.len()).filter(|&i| items[i].change == Change::Removed).collect();
+    if added.is_empty() || removed.is_empty() || added.len() * removed.len() > MAX_RENAME_PAIRS {
+        return Ok(());
+    }
+    let mut old_texts = Vec::new();
+    for &i in &removed {
+        old_texts.push(items[i].old.as_ref().map(text).transpose()?);
+    }
+    let mut claimed = vec![false; removed.len()];
+    for &a in added {
+        let Some(new) = items[a].new.as_ref().map(text).transpose()? else { continue };
+        if new.len() > MAX_RENAME_TEXT {
+            continue;
+        }
+        let mut best: Option<(f32, usize)> = None;
+        for (r, old) in old_texts.iter().enumerate() {
+            let Some(old) = old.as_ref().filter(|o| o.len() <= MAX_RENAME_TEXT && !claimed[r]) else {
+                continue;
+            };
+            let ratio = similar::TextDiff::from_words(old.as_str(), new.as_str()).ratio();
+            if ratio >= RENAME_SIMILARITY && best.is_none_or(|(b, _)| ratio > b) {
+                best = Some((ratio, r));
+            }
+        }
+        let Some((_, r)) = best else { continue };
+        claimed[r] = true;
+        let old_item = &items[removed[r]];
+        let from = old_item.item.as_ref().map(|k| k.name.clone());
+        let mut old_value = old_item.old.clone();
+        let mut new_value = items[a].new.clone();
+        for v in [&mut old_value, &mut new_value].into_iter().flatten() {
+            if let Value::Object(map) = v {
+                map.remove(kind.name_key());
+            }
+        }
+        if let (Some(old_value), Some(new_value), Some(from)) = (old_value, new_value, from) {
+            let edits = diff_values(Some(&old_value), &new_value);
+            items[a].renamed = Some(Rename { from, edits });
         }
     }
     Ok(())
 }
+
+/// How close an added item must be to a removed one to be shown as its rename.
+const RENAME_SIMILARITY: f32 = 0.8;
+/// Added × removed pairs compared for edited renames at most.
+const MAX_RENAME_PAIRS: usize = 2_500;
+/// Canonical bytes of an item compared for edited renames at most.
+const MAX_RENAME_TEXT: usize = 64 * 1024;
 
 /// The structural difference of two JSON values, by RFC 6901 pointer.
 pub fn diff_values(old: Option<&Value>, new: &Value) -> Vec<FieldChange> {

@@ -33,6 +33,7 @@ pub mod report;
 pub mod runtime;
 pub mod signers;
 pub mod visible;
+pub mod volatile;
 
 use std::io::Write;
 

@@ -88,6 +88,11 @@ pub struct LockedServer {
     /// What guard does at a call: each approved item's action, egress and path limits.
     #[serde(default, skip_serializing_if = "crate::runtime::Locked::is_empty")]
     pub runtime: crate::runtime::Locked,
+    /// What the digests above leave out (server.toml `[digest]`), so that `verify` and
+    /// `guard` digest a served item exactly as the registry did. With a policy, each
+    /// digest is of the item as the policy leaves it (the pin keeps the exact one).
+    #[serde(default, skip_serializing_if = "crate::volatile::DigestPolicy::is_empty")]
+    pub digest: crate::volatile::DigestPolicy,
 }
 
 impl LockedServer {
@@ -113,6 +118,24 @@ impl LockedServer {
             Kind::ResourceTemplate => Some(&mut self.resource_templates),
             Kind::Auth => Some(&mut self.auth),
         }
+    }
+
+    /// The digest of an item as this lock compares it: under the lock's `[digest]`
+    /// policy, or `exact` (already computed) without one. A value that cannot be
+    /// canonicalized (never from JSON) gets an empty digest, which nothing matches.
+    pub fn item_digest(&self, kind: Kind, name: &str, value: &Value, exact: &str) -> String {
+        if self.digest.is_empty() {
+            return exact.to_owned();
+        }
+        self.digest.digest(kind, name, value).unwrap_or_default()
+    }
+
+    /// The digest of a served item as this lock compares it.
+    pub fn served_digest(&self, kind: Kind, name: &str, value: &Value) -> Result<String, canon::CanonError> {
+        if self.digest.is_empty() {
+            return Ok(canon::digest(value)?.to_string());
+        }
+        self.digest.digest(kind, name, value)
     }
 
     /// The digest the lock approves for `item`, if any.
@@ -149,12 +172,14 @@ impl Lock {
                     resource_templates: BTreeMap::new(),
                     auth: BTreeMap::new(),
                     runtime: crate::runtime::Locked::default(),
+                    digest: server.inventory.digest.clone(),
                 };
                 let settings = &server.inventory.runtime;
                 let defaults = &registry.config.runtime;
                 for (item, pin) in server.items().filter(|(_, pin)| approved(pin)) {
+                    let digest = locked.item_digest(item.kind, &item.name, &pin.value, &pin.digest);
                     if let Some(map) = locked.approved_mut(item.kind) {
-                        map.insert(item.name.clone(), pin.digest.clone());
+                        map.insert(item.name.clone(), digest);
                     }
                     if matches!(item.kind, Kind::Tool | Kind::Prompt | Kind::Resource) {
                         locked.runtime.items.insert(item.spec(), defaults.decide(settings, item, &pin.value));
@@ -293,7 +318,7 @@ pub fn verify(locked: &LockedServer, catalog: &Catalog) -> Result<Vec<Mismatch>,
     for kind in Kind::PINNED {
         let mut served = BTreeMap::new();
         for item in catalog.of_kind(kind) {
-            served.insert(item.name.as_str(), canon::digest(&item.value)?.to_string());
+            served.insert(item.name.as_str(), locked.served_digest(kind, &item.name, &item.value)?);
         }
         let locked_items = locked.approved(kind);
         let mismatch = |name: &str, change, locked: Option<&String>, served: Option<&String>| Mismatch {

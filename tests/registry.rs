@@ -388,6 +388,35 @@ fn removals_renames_and_odd_tool_names() {
     let added = diff["drift"].as_array().unwrap().iter().find(|d| d["change"] == "added").unwrap();
     assert_eq!(added["tool"], "list_all_notes");
     assert_eq!(added["renamedFrom"], "list_notes");
+    assert!(added.get("renameEdits").is_none(), "{added}");
+    // A rename with a small edit is still shown as one, with the edit.
+    let mut edited = renamed.clone();
+    edited["tools"][1]["description"] = json!("List the titles of every note.");
+    let v3 = p.catalog("v3.json", &edited);
+    let diff = p.run(&["diff", "demo", "--catalog", &v3, "--format", "json"]).expect_code(1).json();
+    let added = diff["drift"].as_array().unwrap().iter().find(|d| d["change"] == "added").unwrap();
+    assert_eq!(added["renamedFrom"], "list_notes");
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report-v1.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&diff), "{diff:#}");
+    let edits = added["renameEdits"].as_array().unwrap();
+    assert_eq!(edits.len(), 1, "{added}");
+    assert_eq!(edits[0]["pointer"], "/description");
+    let human = p.run(&["diff", "demo", "--catalog", &v3, "--color", "never"]).expect_code(1).stdout;
+    assert!(human.contains("likely a rename of the removed list_notes, edited:"), "{human}");
+    // A different tool is not taken for a rename.
+    let mut other = catalog.clone();
+    other["tools"][1] = json!({"name": "purge_archive", "description": "Erase every archived note older than a year, without asking.",
+        "inputSchema": {"type": "object", "properties": {"older_than_days": {"type": "integer"}}}});
+    let v4 = p.catalog("v4.json", &other);
+    let diff = p.run(&["diff", "demo", "--catalog", &v4, "--format", "json"]).expect_code(1).json();
+    let added = diff["drift"].as_array().unwrap().iter().find(|d| d["change"] == "added").unwrap();
+    assert!(added.get("renamedFrom").is_none(), "{added}");
     // Approving the removal drops the pin.
     p.run(&["review", "demo", "--catalog", &v2, "--approve"]).expect_code(0);
     assert!(!p.registry().join("servers/demo/tools/list_notes.json").exists());

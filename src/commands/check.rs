@@ -227,7 +227,9 @@ type Served = Vec<(Option<ItemRef>, String)>;
 fn served_digests(server: &Server, catalog: &Catalog) -> Result<Served, Error> {
     let mut served = vec![(None, canon::digest(&server.header_value(&catalog.header))?.to_string())];
     for item in &catalog.items {
-        served.push((Some(item.key()), canon::digest(&item.value)?.to_string()));
+        let key = item.key();
+        let digest = server.served_digest(&key, &item.value)?;
+        served.push((Some(key), digest));
     }
     Ok(served)
 }

@@ -107,6 +107,7 @@ pub fn add(args: &AddArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome
         status: args.status.clone(),
         launch,
         runtime: Default::default(),
+        digest: Default::default(),
     };
     let missing = inventory.missing(&registry.config.registry.required_fields);
     if !missing.is_empty() {

@@ -999,7 +999,11 @@ impl Judge {
         let mut kept = Vec::with_capacity(items.len());
         for item in items.drain(..) {
             let key = item.get(kind.name_key()).and_then(Value::as_str).map(str::to_owned);
-            let digest = crate::canon::digest(&item).map(|d| d.to_string()).unwrap_or_default();
+            // The lock's `[digest]` policy names the few pointers it leaves out.
+            let digest = key
+                .as_deref()
+                .and_then(|k| self.locked.served_digest(kind, k, &item).ok())
+                .unwrap_or_default();
             let (approved, reason) = match key.as_ref().map(|k| approved_items.get(k)) {
                 None => (false, format!("no string {}", kind.name_key())),
                 Some(Some(locked)) if *locked == digest => (true, "matches the lock".to_owned()),

@@ -35,6 +35,9 @@ pub struct Inventory {
     /// What guard does at a call: per-item actions, egress and path limits.
     #[serde(default, skip_serializing_if = "crate::runtime::ServerRuntime::is_empty")]
     pub runtime: crate::runtime::ServerRuntime,
+    /// What the server computes at start and its digests leave out (`[digest]`).
+    #[serde(default, skip_serializing_if = "crate::volatile::DigestPolicy::is_empty")]
+    pub digest: crate::volatile::DigestPolicy,
 }
 
 /// How the server is reached: a command (stdio) or a URL (HTTP).

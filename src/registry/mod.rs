@@ -183,6 +183,21 @@ impl Server {
         }
     }
 
+    /// The digest a served item is compared with pins, reviews and the blocklist by:
+    /// the pin's own digest when the item equals the pinned one but for what the
+    /// server's `[digest]` policy leaves out (a computed default), else its exact
+    /// digest. The one place a registry decides that two contents are the same.
+    pub fn served_digest(&self, item: &ItemRef, value: &Value) -> Result<String, canon::CanonError> {
+        let exact = canon::digest(value)?.to_string();
+        let policy = &self.inventory.digest;
+        let Some(pin) = self.items.get(item).filter(|p| !policy.is_empty() && p.digest != exact) else {
+            return Ok(exact);
+        };
+        let same = policy.digest(item.kind, &item.name, &pin.value)?
+            == policy.digest(item.kind, &item.name, value)?;
+        Ok(if same { pin.digest.clone() } else { exact })
+    }
+
     /// The pinned items of one kind.
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = (&ItemRef, &Pin)> {
         self.items.iter().filter(move |(item, _)| item.kind == kind)

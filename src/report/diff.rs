@@ -42,6 +42,19 @@ fn write_drift(out: &mut String, drift: &Drift, findings: &[&Finding], style: St
         out.push('\n');
         write_item(out, item, findings, style);
     }
+    for item in &drift.ignored {
+        let name = item.item.as_ref().map_or_else(|| "(server header)".to_owned(), ItemRef::label);
+        out.push('\n');
+        let what = "same as pinned but for what its [digest] policy leaves out";
+        let _ = writeln!(
+            out,
+            "{} {}  {}",
+            style.paint("2", "="),
+            style.paint("1", &name),
+            style.paint("2", what)
+        );
+        write_ignored(out, &item.ignored, style);
+    }
     // Server-level findings with no header item to sit under (PIN007, say).
     let loose: Vec<&&Finding> =
         findings.iter().filter(|f| f.item.is_none() && drift.header.is_none()).collect();
@@ -82,9 +95,19 @@ pub fn write_item(out: &mut String, item: &Item, findings: &[&Finding], style: S
         style.paint("1", &name),
         style.paint("2", &what)
     );
-    if let Some(from) = &item.renamed_from {
-        let _ =
-            writeln!(out, "    likely a rename: same content as the removed one {}", visible::escape(from));
+    match &item.renamed {
+        Some(rename) if rename.edits.is_empty() => {
+            let from = visible::escape(&rename.from);
+            let _ = writeln!(out, "    likely a rename: same content as the removed one {from}");
+        }
+        Some(rename) => {
+            let from = visible::escape(&rename.from);
+            let _ = writeln!(out, "    likely a rename of the removed {from}, edited:");
+            for change in &rename.edits {
+                write_change(out, change, style);
+            }
+        }
+        None => {}
     }
     let label = item.item.as_ref().map(ItemRef::label);
     for finding in findings.iter().filter(|f| f.item_label() == label) {
@@ -95,7 +118,9 @@ pub fn write_item(out: &mut String, item: &Item, findings: &[&Finding], style: S
             for change in &item.fields {
                 write_change(out, change, style);
             }
+            write_ignored(out, &item.ignored, style);
         }
+        Change::Added if item.renamed.as_ref().is_some_and(|r| !r.edits.is_empty()) => {}
         Change::Added => {
             if let Some(text) = item.new.as_ref().and_then(|v| v.get("description")).and_then(Value::as_str) {
                 let _ = writeln!(out, "    /description: {}", visible::escape(text));
@@ -106,6 +131,17 @@ pub fn write_item(out: &mut String, item: &Item, findings: &[&Finding], style: S
             }
         }
         Change::Removed => {}
+    }
+}
+
+/// Changes a `[digest]` policy leaves out: shown (nothing is hidden), marked ignored.
+fn write_ignored(out: &mut String, changes: &[FieldChange], style: Style) {
+    if changes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "    {}", style.paint("2", "ignored (server.toml [digest] leaves these out):"));
+    for change in changes {
+        write_change(out, change, style);
     }
 }
 
@@ -225,9 +261,25 @@ pub fn json_entries(drift: &Drift) -> Vec<DriftEntry> {
             fields: item.fields.iter().map(|c| visible::escape(c.pointer())).collect(),
             old_digest: item.old_digest.clone(),
             new_digest: item.new_digest.clone(),
-            renamed_from: item.renamed_from.as_deref().map(visible::escape),
+            renamed_from: item.renamed.as_ref().map(|r| visible::escape(&r.from)),
+            rename_edits: item.renamed.iter().flat_map(|r| &r.edits).map(ChangeEntry::of).collect(),
             changes: item.fields.iter().map(ChangeEntry::of).collect(),
+            ignored: item.ignored.iter().map(|c| visible::escape(c.pointer())).collect(),
         })
+        .chain(drift.ignored.iter().map(|item| DriftEntry {
+            server: visible::escape(&drift.server),
+            tool: item.tool().map(visible::escape),
+            kind: item.item.as_ref().map_or(Kind::Server, |i| i.kind),
+            item: item.item.as_ref().map(|i| visible::escape(&i.name)),
+            change: "ignored",
+            fields: Vec::new(),
+            old_digest: item.old_digest.clone(),
+            new_digest: item.new_digest.clone(),
+            renamed_from: None,
+            rename_edits: Vec::new(),
+            changes: Vec::new(),
+            ignored: item.ignored.iter().map(|c| visible::escape(c.pointer())).collect(),
+        }))
         .collect()
 }
 
@@ -246,7 +298,13 @@ pub struct DriftEntry {
     pub new_digest: Option<String>,
     #[serde(rename = "renamedFrom", skip_serializing_if = "Option::is_none")]
     pub renamed_from: Option<String>,
+    /// A rename's edits besides the key (absent for an exact rename).
+    #[serde(rename = "renameEdits", skip_serializing_if = "Vec::is_empty")]
+    pub rename_edits: Vec<ChangeEntry>,
     pub changes: Vec<ChangeEntry>,
+    /// Pointers that changed where server.toml `[digest]` looks away (not drift).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }
 
 /// One field change; every string inside is made visible.
