@@ -11,6 +11,7 @@ pub mod composite;
 pub mod controls;
 pub mod length;
 pub mod oauth;
+pub mod prefix;
 pub mod rules;
 pub mod schema;
 pub mod unicode;

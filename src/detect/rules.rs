@@ -5,7 +5,7 @@
 //!
 //! The format is documented once, in `detectors/README.md`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use std::sync::Arc;
 
@@ -13,17 +13,16 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
-use regex_syntax::hir::literal::{ExtractKind, Extractor};
-
-/// Prefix literals shorter than this do not make a useful prefilter: such patterns
-/// always run.
-const MIN_LITERAL: usize = 2;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::prefix::prefix_literals;
 use super::Hit;
 use crate::fields::{self, FieldKind};
 use crate::finding::{Rule, RuleClass, Severity, Signal};
+
+// BUILTIN_PREFIXES: the prefix literals of every built-in pattern, made by build.rs.
+include!(concat!(env!("OUT_DIR"), "/builtin_prefixes.rs"));
 
 /// The built-in rule files, one per family.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -160,10 +159,14 @@ struct Matcher {
     view: View,
     /// (rule index, pattern index) of every applicable pattern, in rule order.
     patterns: Vec<(usize, usize)>,
-    /// Finds the prefix literals; `None` when no pattern has usable literals.
-    prefilter: Option<AhoCorasick>,
-    /// Literal index → indices into `patterns` whose matches start with it.
-    literal_owners: Vec<Vec<usize>>,
+    /// Finds the prefix literals of every rule of this view (one automaton per view,
+    /// shared by every field kind); `None` when no pattern has usable literals.
+    prefilter: Option<Arc<AhoCorasick>>,
+    /// Literal index → the view's pattern ids whose matches start with it (shared).
+    owners: Arc<Vec<Vec<u32>>>,
+    /// View pattern id → index into `patterns`, or [`NOT_HERE`] for a pattern of a
+    /// rule that does not apply to this kind.
+    local: Vec<u32>,
     /// Indices into `patterns` without usable prefix literals: searched in full.
     always: Vec<usize>,
 }
@@ -197,13 +200,15 @@ impl RuleSet {
         let mut rules = Vec::new();
         let mut seen = HashSet::new();
         for (file, text) in sources {
+            // The embedded files were checked, and their prefixes computed, by build.rs.
+            let built_in = BUILTIN.iter().any(|(f, t)| *f == file && *t == text);
             let parsed: RuleFile = toml::from_str(&text).map_err(|e| RuleError {
                 file: file.clone(),
                 rule: None,
                 message: e.to_string(),
             })?;
             for raw in parsed.rule {
-                let rule = compile(&file, raw)?;
+                let rule = compile(&file, raw, built_in)?;
                 if !seen.insert(rule.rule.id) {
                     return Err(RuleError {
                         file,
@@ -247,8 +252,11 @@ impl RuleSet {
             let mut starts: Vec<(usize, usize)> = Vec::new();
             if let Some(prefilter) = &matcher.prefilter {
                 for found in prefilter.find_overlapping_iter(haystack) {
-                    for &i in &matcher.literal_owners[found.pattern().as_usize()] {
-                        starts.push((i, found.start()));
+                    for &id in &matcher.owners[found.pattern().as_usize()] {
+                        match matcher.local.get(id as usize) {
+                            Some(&i) if i != NOT_HERE => starts.push((i as usize, found.start())),
+                            _ => {}
+                        }
                     }
                 }
             }
@@ -443,7 +451,9 @@ pub fn example_kind(kinds: &[FieldKind]) -> FieldKind {
     }
 }
 
-fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
+/// One rule from its TOML form; `built_in` patterns were checked at build time and
+/// their prefixes are looked up, not computed.
+fn compile(file: &str, raw: RawRule, built_in: bool) -> Result<TextRule, RuleError> {
     let fail = |message: String| RuleError { file: file.to_owned(), rule: Some(raw.id.clone()), message };
     let valid_id = raw.id.len() <= 16
         && raw.id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
@@ -491,9 +501,19 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
     if raw.matching.is_empty() || raw.no_match.is_empty() {
         return Err(fail("a rule needs at least one `match` and one `no_match` example".into()));
     }
-    let regexes = |list: &[String], what: &str| -> Result<Vec<Lazy>, RuleError> {
+    let regexes = |list: &[String], what: &str| -> Result<Vec<(Lazy, Prefixes)>, RuleError> {
         list.iter()
-            .map(|p| Lazy::checked(p).map_err(|e| fail(format!("{what} {p:?} does not compile: {e}"))))
+            .map(|p| {
+                let prefixes =
+                    match built_in.then(|| BUILTIN_PREFIXES.binary_search_by(|(q, _)| (*q).cmp(p))) {
+                        Some(Ok(at)) => {
+                            BUILTIN_PREFIXES[at].1.map(|list| list.iter().map(|l| l.to_vec()).collect())
+                        }
+                        _ => prefix_literals(p)
+                            .map_err(|e| fail(format!("{what} {p:?} does not compile: {e}")))?,
+                    };
+                Ok((Lazy::new(p), prefixes))
+            })
             .collect()
     };
     let mut annotations = Vec::new();
@@ -507,9 +527,10 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
         };
         annotations.push((key.clone(), expect));
     }
-    let patterns = regexes(&raw.patterns, "pattern")?;
-    let allow = regexes(&raw.allow, "allow pattern")?;
-    let unless = regexes(&raw.unless, "unless pattern")?;
+    let (patterns, prefixes): (Vec<Lazy>, Vec<Prefixes>) =
+        regexes(&raw.patterns, "pattern")?.into_iter().unzip();
+    let allow = regexes(&raw.allow, "allow pattern")?.into_iter().map(|(r, _)| r).collect();
+    let unless = regexes(&raw.unless, "unless pattern")?.into_iter().map(|(r, _)| r).collect();
     if severity >= Severity::High && raw.hostile.as_deref().is_none_or(|h| h.trim().is_empty()) {
         return Err(fail(format!(
             "severity {severity} needs `hostile = \"why\"`: a single cue is at most medium (detectors/README.md, \
@@ -536,7 +557,7 @@ fn compile(file: &str, raw: RawRule) -> Result<TextRule, RuleError> {
         allow,
         unless,
         hostile: raw.hostile,
-        prefixes: raw.patterns.iter().map(|p| prefix_literals(p)).collect(),
+        prefixes,
         sources: raw.patterns,
         annotations,
         min_matches: raw.min_matches.unwrap_or(1).max(1),
@@ -561,15 +582,10 @@ pub struct Lazy {
 }
 
 impl Lazy {
-    /// The pattern, its syntax checked.
-    fn checked(source: &str) -> Result<Lazy, String> {
-        regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .build()
-            .parse(source)
-            .map_err(|e| e.to_string())?;
-        Ok(Lazy { source: source.to_owned(), compiled: std::sync::OnceLock::new() })
+    /// The pattern, its syntax checked already (by [`prefix_literals`], or by build.rs
+    /// for a built-in one).
+    fn new(source: &str) -> Lazy {
+        Lazy { source: source.to_owned(), compiled: std::sync::OnceLock::new() }
     }
 
     /// The compiled pattern; `None` only when it parsed but could not be built (a size
@@ -593,20 +609,55 @@ fn ascii_regex(pattern: &str) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Literals every match of `pattern` starts with, when there is a list of them and
-/// each is long enough to filter on. A match then starts where one of them occurs.
-/// Classes of more than four characters are not expanded (`you\s` gives `you`),
-/// which keeps the lists short and the prefilter small.
-fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
-    let seq = Extractor::new().kind(ExtractKind::Prefix).limit_class(4).extract(&hir);
+/// The literals every match of a pattern starts with (`None`: it always runs).
+type Prefixes = Option<Vec<Vec<u8>>>;
 
-    let literals = seq.literals()?;
-    let usable = !literals.is_empty() && literals.iter().all(|l| l.as_bytes().len() >= MIN_LITERAL);
-    usable.then(|| literals.iter().map(|l| l.as_bytes().to_vec()).collect())
-}
+/// In [`Matcher::local`]: the pattern's rule does not apply to the matcher's kind.
+const NOT_HERE: u32 = u32::MAX;
 
 fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matcher>>>, RuleError> {
+    // One literal automaton per view, over every rule's literals: building one per
+    // field kind cost more at start than anything a scan of a small catalog does.
+    struct ViewLiterals {
+        prefilter: Option<Arc<AhoCorasick>>,
+        owners: Arc<Vec<Vec<u32>>>,
+        ids: HashMap<(usize, usize), u32>,
+    }
+    let mut views: BTreeMap<View, ViewLiterals> = BTreeMap::new();
+    for view in [View::Raw, View::Shadow, View::Ident] {
+        let mut literals: Vec<&[u8]> = Vec::new();
+        let mut index: HashMap<&[u8], usize> = HashMap::new();
+        let mut owners: Vec<Vec<u32>> = Vec::new();
+        let mut ids: HashMap<(usize, usize), u32> = HashMap::new();
+        for (r, rule) in rules.iter().enumerate().filter(|(_, rule)| rule.view == view) {
+            for (p, prefixes) in rule.prefixes.iter().enumerate() {
+                let id = u32::try_from(ids.len()).unwrap_or(NOT_HERE);
+                ids.insert((r, p), id);
+                for literal in prefixes.iter().flatten() {
+                    let at = *index.entry(literal.as_slice()).or_insert_with(|| {
+                        literals.push(literal.as_slice());
+                        owners.push(Vec::new());
+                        literals.len() - 1
+                    });
+                    owners[at].push(id);
+                }
+            }
+        }
+        let prefilter = if literals.is_empty() {
+            None
+        } else {
+            let built = AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(&literals)
+                .map_err(|e| RuleError {
+                    file: "(rule set)".into(),
+                    rule: None,
+                    message: format!("cannot build the literal prefilter: {e}"),
+                })?;
+            Some(Arc::new(built))
+        };
+        views.insert(view, ViewLiterals { prefilter, owners: Arc::new(owners), ids });
+    }
     let mut out = BTreeMap::new();
     let mut shared: BTreeMap<Vec<usize>, Arc<Vec<Matcher>>> = BTreeMap::new();
     for kind in FieldKind::ALL {
@@ -619,52 +670,35 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
             continue;
         }
         let mut matchers = Vec::new();
-        for view in [View::Raw, View::Shadow, View::Ident] {
+        for (view, literals) in &views {
             let patterns: Vec<(usize, usize)> = applicable
                 .iter()
-                .filter(|&&r| rules[r].view == view)
+                .filter(|&&r| rules[r].view == *view)
                 .flat_map(|&r| (0..rules[r].patterns.len()).map(move |p| (r, p)))
                 .collect();
             if patterns.is_empty() {
                 continue;
             }
-            let mut literals: Vec<Vec<u8>> = Vec::new();
-            let mut literal_owners: Vec<Vec<usize>> = Vec::new();
-            let mut always = Vec::new();
-            for (i, &(r, p)) in patterns.iter().enumerate() {
-                match &rules[r].prefixes[p] {
-                    Some(prefixes) => {
-                        for literal in prefixes.iter().cloned() {
-                            match literals.iter().position(|l| *l == literal) {
-                                Some(at) => literal_owners[at].push(i),
-                                None => {
-                                    literals.push(literal);
-                                    literal_owners.push(vec![i]);
-                                }
-                            }
-                        }
-                    }
-                    None => always.push(i),
+            let mut local = vec![NOT_HERE; literals.ids.len()];
+            for (i, rp) in patterns.iter().enumerate() {
+                if let (Some(&id), Ok(i)) = (literals.ids.get(rp), u32::try_from(i)) {
+                    local[id as usize] = i;
                 }
             }
-            let prefilter = if literals.is_empty() {
-                None
-            } else {
-                Some(
-                    AhoCorasick::builder()
-                        .kind(Some(AhoCorasickKind::ContiguousNFA))
-                        .build(&literals)
-                        .map_err(|e| RuleError {
-                            file: "(rule set)".into(),
-                            rule: None,
-                            message: format!(
-                                "cannot build the literal prefilter for {} fields: {e}",
-                                kind.name()
-                            ),
-                        })?,
-                )
-            };
-            matchers.push(Matcher { view, patterns, prefilter, literal_owners, always });
+            let always: Vec<usize> = patterns
+                .iter()
+                .enumerate()
+                .filter(|(_, &(r, p))| rules[r].prefixes[p].is_none())
+                .map(|(i, _)| i)
+                .collect();
+            matchers.push(Matcher {
+                view: *view,
+                patterns,
+                prefilter: literals.prefilter.clone(),
+                owners: Arc::clone(&literals.owners),
+                local,
+                always,
+            });
         }
         let matchers = Arc::new(matchers);
         shared.insert(applicable, Arc::clone(&matchers));
