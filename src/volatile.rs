@@ -314,16 +314,26 @@ impl Volatility {
     }
 }
 
-/// A TOML basic string (pointers hold `"`, `\\` or controls only when names do).
+/// A TOML basic string that is safe on a terminal: a server's item names are
+/// attacker text, so every character `visible` would escape is written as a TOML
+/// escape (`\u202E`), which reads back as the same name.
 fn toml_string(text: &str) -> String {
     let mut out = String::from("\"");
+    let mut prev = None;
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if crate::visible::must_escape(c, prev) || c.is_control() => {
+                if u32::from(c) <= 0xFFFF {
+                    out.push_str(&format!("\\u{:04X}", u32::from(c)));
+                } else {
+                    out.push_str(&format!("\\U{:08X}", u32::from(c)));
+                }
+            }
             c => out.push(c),
         }
+        prev = Some(c);
     }
     out.push('"');
     out
@@ -574,6 +584,22 @@ mod tests {
         assert_eq!(found.pointers.len(), 1);
         assert!(found.pointers[0].refused.as_deref().is_some_and(|r| r.contains("text a model reads")));
         assert_eq!(found.proposal(), None);
+    }
+
+    #[test]
+    fn a_proposal_shows_no_raw_control_and_reads_back_as_the_name() {
+        let name = "runs\u{202E}\u{1b}[31m\u{E0041}\"x";
+        let catalog = |d: &str| json!({"tools": [{"name": name, "inputSchema": {"properties": {"a": {"default": d}}}}]});
+        let proposal = compare(&[catalog("1"), catalog("2")]).proposal().unwrap_or_default();
+        assert!(proposal.chars().all(|c| c == '\n' || !crate::visible::must_escape(c, None)), "{proposal:?}");
+        assert!(
+            proposal.contains("\\u202E") && proposal.contains("\\u001B") && proposal.contains("\\U000E0041")
+        );
+        let table: toml::Table = toml::from_str(&proposal).unwrap_or_default();
+        let policy: DigestPolicy =
+            table.get("digest").cloned().and_then(|d| d.try_into().ok()).unwrap_or_default();
+        let pointer = format!("/tools/{name}/inputSchema/properties/a/default");
+        assert_eq!(policy.exclusions().collect::<Vec<_>>(), [pointer.as_str()]);
     }
 
     #[test]

@@ -284,7 +284,7 @@ fn the_real_currents_server_pins_with_one_exclusion() {
         .and_then(|l| l.rsplit('@').next())
         .expect("currents-mcp in servers.tsv")
         .to_owned();
-    let package = Path::new(&servers).join("node_modules/@currents/mcp");
+    let package = Path::new(&servers).join("currents/node_modules/@currents/mcp");
     let installed: Value =
         serde_json::from_str(&std::fs::read_to_string(package.join("package.json")).unwrap()).unwrap();
     assert_eq!(installed["version"], wanted.as_str(), "install the version servers.tsv names");
