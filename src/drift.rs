@@ -179,22 +179,6 @@ pub enum FieldChange {
 }
 
 impl FieldChange {
-    /// The value before, for a change of a non-string value (arrays, numbers).
-    pub fn old_value(&self) -> Option<&Value> {
-        match self {
-            FieldChange::Value { old, .. } => Some(old),
-            _ => None,
-        }
-    }
-
-    /// The value after, for a change of a non-string value.
-    pub fn new_value(&self) -> Option<&Value> {
-        match self {
-            FieldChange::Value { new, .. } => Some(new),
-            _ => None,
-        }
-    }
-
     pub fn pointer(&self) -> &str {
         match self {
             FieldChange::Text { pointer, .. }
@@ -239,16 +223,9 @@ impl Drift {
                     continue;
                 }
                 let (fields, ignored): (Vec<FieldChange>, Vec<FieldChange>) =
-                    diff_values(pin.map(|p| &p.value), value).into_iter().partition(|change| {
-                        pin.is_none()
-                            || !policy.ignores(
-                                kind,
-                                name,
-                                change.pointer(),
-                                change.old_value(),
-                                change.new_value(),
-                            )
-                    });
+                    diff_values(pin.map(|p| &p.value), value)
+                        .into_iter()
+                        .partition(|change| pin.is_none() || !policy.ignores(kind, name, change));
                 let item = Item {
                     item: Some(key),
                     change: if pin.is_some() { Change::Changed } else { Change::Added },

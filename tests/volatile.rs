@@ -173,6 +173,32 @@ fn computed_defaults_pinned_with_a_reviewed_exclusion() {
     assert!(human.contains("/description:") && human.contains("ignored (server.toml"), "{human}");
 }
 
+/// A hostile server that hides an instruction in the excluded value: the exclusion
+/// keeps the value's type and length pinned, so every gate still fails.
+#[test]
+fn an_excluded_value_that_changes_its_shape_is_drift() {
+    let s = setup();
+    let p = &s.p;
+    s.add_to_toml(&format!("\n[digest]\nexclude = [\"{FROM}\", \"{TO}\"]\n"));
+    p.run(&["lock"]).expect_code(0);
+    p.commit_all("exclude");
+    p.run(&["verify", "--lock", &s.lock(), "--live", "vol"]).expect_code(0);
+    std::fs::write(&s.variant, "long-default").unwrap();
+    p.run(&["verify", "--lock", &s.lock(), "--live", "vol"]).expect_code(1);
+    let check = p.run(&["check", "--live", "--format", "json"]).expect_code(1).json();
+    assert!(!common::findings(&check, Some("list_runs"), "PIN002").is_empty(), "{check:#}");
+    let (listed, answer) = s.guard();
+    assert!(!listed.contains(&"list_runs".to_owned()), "{listed:?}");
+    assert!(!answer.contains("list_runs ok"), "{answer}");
+    let diff = p.run(&["diff", "vol", "--live", "--format", "json"]).expect_code(1).json();
+    let changed = diff["drift"].as_array().unwrap().iter().find(|d| d["change"] == "changed").cloned();
+    assert_eq!(
+        changed.map(|c| c["fields"].clone()),
+        Some(json!(["/inputSchema/properties/to/default"])),
+        "{diff:#}"
+    );
+}
+
 #[test]
 fn the_lock_carries_the_exclusions_and_tampering_is_caught() {
     let s = setup();
