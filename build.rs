@@ -9,23 +9,20 @@ use std::fmt::Write as _;
 #[path = "src/detect/prefix.rs"]
 mod prefix;
 
-/// The rule files embedded in the binary (`BUILTIN` in src/detect/rules.rs).
-const BUILTIN: &[&str] = &[
-    "detectors/tr.toml",
-    "detectors/sh.toml",
-    "detectors/sch.toml",
-    "detectors/exf.toml",
-    "detectors/sec.toml",
-    "detectors/scp.toml",
-    "detectors/lch.toml",
-    "detectors/oau.toml",
-];
-
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/detect/prefix.rs");
+    println!("cargo:rerun-if-changed=detectors");
+    // Every rule file in detectors/, not a second list of the embedded ones: the engine
+    // looks a pattern up here and computes it itself when it is missing.
+    let mut files: Vec<String> = std::fs::read_dir("detectors")
+        .unwrap_or_else(|e| panic!("detectors: {e}"))
+        .filter_map(|entry| entry.ok().map(|e| e.path().display().to_string()))
+        .filter(|path| path.ends_with(".toml"))
+        .collect();
+    files.sort();
     let mut table: Vec<(String, Option<Vec<Vec<u8>>>)> = Vec::new();
-    for file in BUILTIN {
+    for file in &files {
         println!("cargo:rerun-if-changed={file}");
         let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
         let parsed: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));

@@ -455,13 +455,8 @@ pub fn guard_lowering_flips(old: Option<&Value>, new: Option<&Value>) -> Vec<Str
 
 /// Marks added items whose content, key aside, equals a removed one's (of one kind).
 fn find_renames(kind: Kind, tools: &mut [Item]) -> Result<(), CanonError> {
-    let without_name = |v: &Value| -> Result<String, CanonError> {
-        let mut v = v.clone();
-        if let Value::Object(map) = &mut v {
-            map.remove(kind.name_key());
-        }
-        Ok(canon::digest(&v)?.to_string())
-    };
+    let without_name =
+        |v: &Value| -> Result<String, CanonError> { Ok(canon::digest(&without_key(kind, v))?.to_string()) };
     // By content digest, the first removed tool for each (a map, not a search per
     // added tool: thousands of added and removed tools made that quadratic).
     let mut removed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
@@ -491,11 +486,7 @@ fn find_renames(kind: Kind, tools: &mut [Item]) -> Result<(), CanonError> {
 /// bytes, only exact renames are found.
 fn find_edited_renames(kind: Kind, items: &mut [Item], added: &[usize]) -> Result<(), CanonError> {
     let text = |v: &Value| -> Result<String, CanonError> {
-        let mut v = v.clone();
-        if let Value::Object(map) = &mut v {
-            map.remove(kind.name_key());
-        }
-        Ok(String::from_utf8_lossy(&canon::canonical(&v)?).into_owned())
+        Ok(String::from_utf8_lossy(&canon::canonical(&without_key(kind, v))?).into_owned())
     };
     let removed: Vec<usize> = (0..items.len()).filter(|&i| items[i].change == Change::Removed).collect();
     if added.is_empty() || removed.is_empty() || added.len() * removed.len() > MAX_RENAME_PAIRS {
@@ -524,20 +515,21 @@ fn find_edited_renames(kind: Kind, items: &mut [Item], added: &[usize]) -> Resul
         let Some((_, r)) = best else { continue };
         claimed[r] = true;
         let old_item = &items[removed[r]];
-        let from = old_item.item.as_ref().map(|k| k.name.clone());
-        let mut old_value = old_item.old.clone();
-        let mut new_value = items[a].new.clone();
-        for v in [&mut old_value, &mut new_value].into_iter().flatten() {
-            if let Value::Object(map) = v {
-                map.remove(kind.name_key());
-            }
-        }
-        if let (Some(old_value), Some(new_value), Some(from)) = (old_value, new_value, from) {
-            let edits = diff_values(Some(&old_value), &new_value);
-            items[a].renamed = Some(Rename { from, edits });
+        if let (Some(old), Some(new), Some(from)) = (&old_item.old, &items[a].new, &old_item.item) {
+            let edits = diff_values(Some(&without_key(kind, old)), &without_key(kind, new));
+            items[a].renamed = Some(Rename { from: from.name.clone(), edits });
         }
     }
     Ok(())
+}
+
+/// An item without its key (`name`, `uri`, `uriTemplate`): what a rename keeps.
+fn without_key(kind: Kind, item: &Value) -> Value {
+    let mut item = item.clone();
+    if let Value::Object(map) = &mut item {
+        map.remove(kind.name_key());
+    }
+    item
 }
 
 /// How close an added item must be to a removed one to be shown as its rename.

@@ -380,42 +380,43 @@ fn removals_renames_and_odd_tool_names() {
     p.run(&["review", "demo", "--catalog", &v1, "--approve"]).expect_code(0);
     assert!(p.registry().join("servers/demo/tools/@2e2e2f2e2e2f657363617065.json").is_file());
     assert!(!p.root.join("escape.json").exists());
+    // The JSON diff of a catalog, and its entry for the added tool.
+    let added_in = |name: &str, value: &Value| -> (Value, Value) {
+        let path = p.catalog(name, value);
+        let diff = p.run(&["diff", "demo", "--catalog", &path, "--format", "json"]).expect_code(1).json();
+        let added =
+            diff["drift"].as_array().unwrap().iter().find(|d| d["change"] == "added").cloned().unwrap();
+        (diff, added)
+    };
     // Rename list_notes → list_all_notes, same content otherwise.
     let mut renamed = catalog.clone();
     renamed["tools"][1]["name"] = json!("list_all_notes");
     let v2 = p.catalog("v2.json", &renamed);
-    let diff = p.run(&["diff", "demo", "--catalog", &v2, "--format", "json"]).expect_code(1).json();
-    let added = diff["drift"].as_array().unwrap().iter().find(|d| d["change"] == "added").unwrap();
+    let (_, added) = added_in("v2.json", &renamed);
     assert_eq!(added["tool"], "list_all_notes");
     assert_eq!(added["renamedFrom"], "list_notes");
     assert!(added.get("renameEdits").is_none(), "{added}");
     // A rename with a small edit is still shown as one, with the edit.
     let mut edited = renamed.clone();
     edited["tools"][1]["description"] = json!("List the titles of every note.");
-    let v3 = p.catalog("v3.json", &edited);
-    let diff = p.run(&["diff", "demo", "--catalog", &v3, "--format", "json"]).expect_code(1).json();
-    let added = diff["drift"].as_array().unwrap().iter().find(|d| d["change"] == "added").unwrap();
+    let (diff, added) = added_in("v3.json", &edited);
     assert_eq!(added["renamedFrom"], "list_notes");
-    let schema: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report-v1.schema.json"),
-        )
-        .unwrap(),
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report-v1.schema.json")).unwrap(),
     )
     .unwrap();
     assert!(jsonschema::validator_for(&schema).unwrap().is_valid(&diff), "{diff:#}");
     let edits = added["renameEdits"].as_array().unwrap();
     assert_eq!(edits.len(), 1, "{added}");
     assert_eq!(edits[0]["pointer"], "/description");
+    let v3 = p.root.join("v3.json").display().to_string();
     let human = p.run(&["diff", "demo", "--catalog", &v3, "--color", "never"]).expect_code(1).stdout;
     assert!(human.contains("likely a rename of the removed list_notes, edited:"), "{human}");
     // A different tool is not taken for a rename.
     let mut other = catalog.clone();
     other["tools"][1] = json!({"name": "purge_archive", "description": "Erase every archived note older than a year, without asking.",
         "inputSchema": {"type": "object", "properties": {"older_than_days": {"type": "integer"}}}});
-    let v4 = p.catalog("v4.json", &other);
-    let diff = p.run(&["diff", "demo", "--catalog", &v4, "--format", "json"]).expect_code(1).json();
-    let added = diff["drift"].as_array().unwrap().iter().find(|d| d["change"] == "added").unwrap();
+    let (_, added) = added_in("v4.json", &other);
     assert!(added.get("renamedFrom").is_none(), "{added}");
     // Approving the removal drops the pin.
     p.run(&["review", "demo", "--catalog", &v2, "--approve"]).expect_code(0);

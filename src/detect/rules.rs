@@ -21,7 +21,7 @@ use super::Hit;
 use crate::fields::{self, FieldKind};
 use crate::finding::{Rule, RuleClass, Severity, Signal};
 
-// BUILTIN_PREFIXES: the prefix literals of every built-in pattern, made by build.rs.
+// BUILTIN_PREFIXES: the prefix literals of every pattern in detectors/, made by build.rs.
 include!(concat!(env!("OUT_DIR"), "/builtin_prefixes.rs"));
 
 /// The built-in rule files, one per family.

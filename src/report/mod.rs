@@ -13,6 +13,7 @@ pub mod junit;
 pub mod markdown;
 pub mod sarif;
 pub mod verify;
+pub mod volatile;
 
 use crate::drift::Drift;
 use crate::finding::Rule;
