@@ -430,3 +430,20 @@ fn a_merge_cannot_bring_back_an_old_policy_over_an_owners_signed_change() {
     let message = finding(&doc, "PR003")["message"].as_str().unwrap();
     assert!(message.contains("toolreg.toml") && message.contains("not signed by an owner"), "{message}");
 }
+
+/// Issue 20: a pull request cannot exclude its way past a pin. A `[digest]` table that
+/// someone other than an owner adds to server.toml is an unapproved policy change.
+#[test]
+fn a_digest_exclusion_in_a_pull_request_needs_an_owner() {
+    let s = signed();
+    s.check().expect_code(0);
+    let inventory = s.p.registry().join("servers/demo/server.toml");
+    let mut text = std::fs::read_to_string(&inventory).unwrap();
+    text.push_str("\n[digest]\nexclude = [\"/tools/*/inputSchema/properties/title/default\"]\n");
+    std::fs::write(&inventory, text).unwrap();
+    act_as(&s.p, &s.mallory, false);
+    commit(&s.p, "Ignore a computed default");
+    let run = s.check().expect_code(1);
+    let finding = policy_finding(&run.json(), "servers/demo/server.toml").clone();
+    assert!(finding["message"].as_str().unwrap().contains("not signed by an owner"), "{finding}");
+}
