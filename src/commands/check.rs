@@ -63,7 +63,7 @@ pub fn run(args: &CheckArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outco
     // catalog of it captured all the same means it is still served.
     let servers: Vec<&Server> = registry.servers.values().filter(|s| s.inventory.is_active()).collect();
     let checked =
-        crate::parallel::map(&servers, || (), |(), server| check_server(&registry, server, args, &places));
+        crate::parallel::map(&servers, 1, || (), |(), server| check_server(&registry, server, args, &places));
     let mut findings: Vec<Finding> =
         registry.problems.iter().map(|p| problem_finding(&registry, p)).collect();
     findings.extend(inactive_served(&registry, args.catalogs.as_deref()));

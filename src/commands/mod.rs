@@ -140,6 +140,12 @@ fn detectors(config: &Config, extra: &[PathBuf], proven: bool) -> Result<Detecto
     Ok(load(&files, &config.disabled_rules)?)
 }
 
+/// The size of the input files on disk (standard input and unreadable files count
+/// nothing: this only decides whether parsing is worth a thread of its own).
+pub fn input_bytes(input: &InputArgs) -> u64 {
+    input.files.iter().filter(|f| *f != "-").filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum()
+}
+
 /// Loads every input; the first bad one stops the run (nothing half-checked is reported).
 pub fn load_inputs(input: &InputArgs) -> Result<Vec<Catalog>, Error> {
     let mut files = input.files.clone();
@@ -152,6 +158,7 @@ pub fn load_inputs(input: &InputArgs) -> Result<Vec<Catalog>, Error> {
     // Files parse in parallel; the first bad one in command-line order is the error.
     let parsed = crate::parallel::map(
         &files,
+        1,
         || (),
         |(), path| {
             let bytes = catalog::read_input(path)?;

@@ -12,6 +12,9 @@ use crate::policy::{self, Outcome, Policy};
 use crate::registry::Server;
 use crate::report::{Command, Report};
 
+/// Input bytes whose parsing takes about as long as compiling the rules.
+const PARSE_WORTH_A_THREAD: u64 = 256 * 1024;
+
 /// The live catalogs of the registered servers `ids` (all of them when empty).
 fn live_catalogs(ids: &[String], ctx: &Context) -> Result<Vec<Catalog>, Error> {
     let registry = ctx.registry()?;
@@ -25,13 +28,13 @@ fn live_catalogs(ids: &[String], ctx: &Context) -> Result<Vec<Catalog>, Error> {
 
 pub fn run(args: &ScanArgs, ctx: &Context, out: &mut dyn Write) -> Result<Outcome, Error> {
     let template = super::read_template(&args.output)?;
-    // Compiling the rules and parsing the inputs are independent: do both at once.
-    let (detectors, catalogs) = std::thread::scope(|scope| {
-        let detectors = scope.spawn(|| ctx.detectors(&args.rules));
-        let catalogs =
-            if args.live { live_catalogs(&args.input.files, ctx) } else { load_inputs(&args.input) };
-        (detectors.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), catalogs)
-    });
+    // Compiling the rules and parsing the inputs are independent: both at once, when
+    // the inputs take long enough to read to be worth a thread.
+    let (detectors, catalogs) = crate::parallel::join(
+        args.live || super::input_bytes(&args.input) >= PARSE_WORTH_A_THREAD,
+        || ctx.detectors(&args.rules),
+        || if args.live { live_catalogs(&args.input.files, ctx) } else { load_inputs(&args.input) },
+    );
     let (detectors, catalogs) = (detectors?, catalogs?);
     let servers: Vec<String> = catalogs.iter().map(|c| c.server.clone()).collect();
     let places = CatalogFiles::new(&catalogs, ctx.config.path.as_deref());

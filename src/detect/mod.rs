@@ -10,6 +10,7 @@ pub mod catalog_set;
 pub mod composite;
 pub mod controls;
 pub mod length;
+pub mod literals;
 pub mod oauth;
 pub mod prefix;
 pub mod rules;
@@ -35,6 +36,10 @@ pub const MAX_DECODE_DEPTH: u8 = 2;
 /// into one hit that counts them (so a run of 100,000 zero-width characters is one
 /// finding more, not 100,000 findings each carrying the text).
 pub const MAX_HITS_PER_RULE: usize = 16;
+
+/// Items (and headers) a scan thread is worth: fewer are scanned on the calling
+/// thread, since starting a thread costs about what scanning a few dozen tools does.
+const UNITS_PER_THREAD: usize = 48;
 
 /// How much of the folded hits' decoded payloads is kept (and rescanned), in bytes.
 const MAX_FOLDED_PAYLOAD: usize = 64 * 1024;
@@ -305,15 +310,17 @@ impl Detectors {
                 std::iter::once((c, None)).chain((0..catalog.items.len()).map(move |t| (c, Some(t))))
             })
             .collect();
-        let (across, mut per_unit) = std::thread::scope(|scope| {
-            let across = scope.spawn(|| catalog_set::check(catalogs, places));
-            let fields = parallel::map(&units, Memo::default, |memo, &(c, t)| {
-                let catalog = &catalogs[c];
-                let item = t.and_then(|t| catalog.items.get(t));
-                self.scan_unit(memo, &references, catalog, &own[c], item, places)
-            });
-            (across.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), fields)
-        });
+        let (across, mut per_unit) = parallel::join(
+            units.len() >= UNITS_PER_THREAD,
+            || catalog_set::check(catalogs, places),
+            || {
+                parallel::map(&units, UNITS_PER_THREAD, Memo::default, |memo, &(c, t)| {
+                    let catalog = &catalogs[c];
+                    let item = t.and_then(|t| catalog.items.get(t));
+                    self.scan_unit(memo, &references, catalog, &own[c], item, places)
+                })
+            },
+        );
         // Cross-catalog findings join their tool's before the composite is judged; they
         // name server and tool escaped, as every finding does. The first input wins when
         // a server and tool name is given twice.

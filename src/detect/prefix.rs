@@ -1,5 +1,5 @@
 //! Prefix literals of a rule pattern: the literals every match starts with, which the
-//! rule engine's Aho-Corasick prefilter searches for. Shared with `build.rs`, which
+//! rule engine's literal prefilter (`literals.rs`) searches for. Shared with `build.rs`, which
 //! computes them for the built-in rule files once, at build time (a `#[path]`
 //! module there: this file uses nothing but `regex_syntax`).
 

@@ -1,21 +1,20 @@
 //! The data rule engine: text rules loaded from `detectors/*.toml` (embedded in the
 //! binary) and from user rule files. Each field is matched in one pass however many
-//! rules there are: an Aho-Corasick automaton over the literals every match of a
-//! pattern must start with picks the candidate patterns, and only those run.
+//! rules there are: a table of the literals every match of a pattern must start with
+//! (`literals`) picks the candidate patterns, and only those run.
 //!
 //! The format is documented once, in `detectors/README.md`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex_automata::meta::Regex;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::literals::{self, LiteralSet};
 use super::prefix::prefix_literals;
 use super::Hit;
 use crate::fields::{self, FieldKind};
@@ -23,6 +22,8 @@ use crate::finding::{Rule, RuleClass, Severity, Signal};
 
 // BUILTIN_PREFIXES: the prefix literals of every pattern in detectors/, made by build.rs.
 include!(concat!(env!("OUT_DIR"), "/builtin_prefixes.rs"));
+// BUILTIN_JSON: every file in detectors/ as JSON, made by build.rs.
+include!(concat!(env!("OUT_DIR"), "/builtin_json.rs"));
 
 /// The built-in rule files, one per family.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -159,9 +160,9 @@ struct Matcher {
     view: View,
     /// (rule index, pattern index) of every applicable pattern, in rule order.
     patterns: Vec<(usize, usize)>,
-    /// Finds the prefix literals of every rule of this view (one automaton per view,
+    /// Finds the prefix literals of every rule of this view (one table per view,
     /// shared by every field kind); `None` when no pattern has usable literals.
-    prefilter: Option<Arc<AhoCorasick>>,
+    prefilter: Option<Arc<LiteralSet>>,
     /// Literal index → the view's pattern ids whose matches start with it (shared).
     owners: Arc<Vec<Vec<u32>>>,
     /// View pattern id → index into `patterns`, or [`NOT_HERE`] for a pattern of a
@@ -202,11 +203,13 @@ impl RuleSet {
         for (file, text) in sources {
             // The embedded files were checked, and their prefixes computed, by build.rs.
             let built_in = BUILTIN.iter().any(|(f, t)| *f == file && *t == text);
-            let parsed: RuleFile = toml::from_str(&text).map_err(|e| RuleError {
-                file: file.clone(),
-                rule: None,
-                message: e.to_string(),
-            })?;
+            let error = |message: String| RuleError { file: file.clone(), rule: None, message };
+            // An embedded file is read from its JSON twin (build.rs): the same rules.
+            let as_json = built_in.then(|| BUILTIN_JSON.iter().find(|(f, _)| *f == file)).flatten();
+            let parsed: RuleFile = match as_json {
+                Some((_, json)) => serde_json::from_str(json).map_err(|e| error(e.to_string()))?,
+                None => toml::from_str(&text).map_err(|e| error(e.to_string()))?,
+            };
             for raw in parsed.rule {
                 let rule = compile(&file, raw, built_in)?;
                 if !seen.insert(rule.rule.id) {
@@ -251,14 +254,14 @@ impl RuleSet {
             // literals are searched in full.
             let mut starts: Vec<(usize, usize)> = Vec::new();
             if let Some(prefilter) = &matcher.prefilter {
-                for found in prefilter.find_overlapping_iter(haystack) {
-                    for &id in &matcher.owners[found.pattern().as_usize()] {
+                prefilter.each_start(haystack, |literal, start| {
+                    for &id in &matcher.owners[literal] {
                         match matcher.local.get(id as usize) {
-                            Some(&i) if i != NOT_HERE => starts.push((i as usize, found.start())),
+                            Some(&i) if i != NOT_HERE => starts.push((i as usize, start)),
                             _ => {}
                         }
                     }
-                }
+                });
             }
             starts.extend(matcher.always.iter().map(|&i| (i, usize::MAX)));
             starts.sort_unstable();
@@ -512,7 +515,11 @@ fn compile(file: &str, raw: RawRule, built_in: bool) -> Result<TextRule, RuleErr
                         _ => prefix_literals(p)
                             .map_err(|e| fail(format!("{what} {p:?} does not compile: {e}")))?,
                     };
-                Ok((Lazy::new(p), prefixes))
+                // A pattern with prefix literals is searched anchored where one of them
+                // starts, and allow and unless patterns only on a match's own text or
+                // sentence: none of them needs a search prefilter of its own.
+                let searched_in_full = what == "pattern" && prefixes.is_none();
+                Ok((Lazy::new(p, searched_in_full), prefixes))
             })
             .collect()
     };
@@ -578,20 +585,24 @@ fn compile(file: &str, raw: RawRule, built_in: bool) -> Result<TextRule, RuleErr
 #[derive(Debug)]
 pub struct Lazy {
     source: String,
+    /// Searched through whole fields (no prefix literal to anchor it): worth the
+    /// literal prefilter the regex engine builds, which costs more to build than the
+    /// rest of a pattern and does nothing for an anchored search.
+    searched_in_full: bool,
     compiled: std::sync::OnceLock<Option<Regex>>,
 }
 
 impl Lazy {
     /// The pattern, its syntax checked already (by [`prefix_literals`], or by build.rs
     /// for a built-in one).
-    fn new(source: &str) -> Lazy {
-        Lazy { source: source.to_owned(), compiled: std::sync::OnceLock::new() }
+    fn new(source: &str, searched_in_full: bool) -> Lazy {
+        Lazy { source: source.to_owned(), searched_in_full, compiled: std::sync::OnceLock::new() }
     }
 
     /// The compiled pattern; `None` only when it parsed but could not be built (a size
     /// limit): it then matches nothing, and `rules test` reports it.
     pub fn get(&self) -> Option<&Regex> {
-        self.compiled.get_or_init(|| ascii_regex(&self.source).ok()).as_ref()
+        self.compiled.get_or_init(|| ascii_regex(&self.source, self.searched_in_full).ok()).as_ref()
     }
 }
 
@@ -602,9 +613,10 @@ fn leak(text: String) -> &'static str {
 /// Patterns are ASCII byte regexes: `\w`, `\s`, `\b` and `.` are ASCII (a non-ASCII
 /// character is several bytes). The shadow view is NFKC-folded and lowercased already,
 /// and ASCII classes keep the compiled sets small enough to build at every start.
-fn ascii_regex(pattern: &str) -> Result<Regex, String> {
+fn ascii_regex(pattern: &str, with_prefilter: bool) -> Result<Regex, String> {
     Regex::builder()
         .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .configure(Regex::config().auto_prefilter(with_prefilter))
         .build(pattern)
         .map_err(|e| e.to_string())
 }
@@ -616,10 +628,10 @@ type Prefixes = Option<Vec<Vec<u8>>>;
 const NOT_HERE: u32 = u32::MAX;
 
 fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matcher>>>, RuleError> {
-    // One literal automaton per view, over every rule's literals: building one per
-    // field kind cost more at start than anything a scan of a small catalog does.
+    // One literal table per view, over every rule's literals, shared by every field
+    // kind: a field is searched once per view however many kinds apply.
     struct ViewLiterals {
-        prefilter: Option<Arc<AhoCorasick>>,
+        prefilter: Option<Arc<LiteralSet>>,
         owners: Arc<Vec<Vec<u32>>>,
         ids: HashMap<(usize, usize), u32>,
     }
@@ -634,26 +646,26 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
                 let id = u32::try_from(ids.len()).unwrap_or(NOT_HERE);
                 ids.insert((r, p), id);
                 for literal in prefixes.iter().flatten() {
-                    let at = *index.entry(literal.as_slice()).or_insert_with(|| {
-                        literals.push(literal.as_slice());
+                    let literal = &literal[..literal.len().min(literals::MAX_LEN)];
+                    let at = *index.entry(literal).or_insert_with(|| {
+                        literals.push(literal);
                         owners.push(Vec::new());
                         literals.len() - 1
                     });
-                    owners[at].push(id);
+                    if owners[at].last() != Some(&id) {
+                        owners[at].push(id);
+                    }
                 }
             }
         }
         let prefilter = if literals.is_empty() {
             None
         } else {
-            let built = AhoCorasick::builder()
-                .kind(Some(AhoCorasickKind::ContiguousNFA))
-                .build(&literals)
-                .map_err(|e| RuleError {
-                    file: "(rule set)".into(),
-                    rule: None,
-                    message: format!("cannot build the literal prefilter: {e}"),
-                })?;
+            let built = LiteralSet::new(&literals).map_err(|at| RuleError {
+                file: "(rule set)".into(),
+                rule: None,
+                message: format!("the prefix literal {:?} is too short to filter on", literals[at]),
+            })?;
             Some(Arc::new(built))
         };
         views.insert(view, ViewLiterals { prefilter, owners: Arc::new(owners), ids });
@@ -817,6 +829,47 @@ mod builtin_tests {
         let set = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
         let failures = set.test_examples();
         assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    /// The embedded files load from their JSON twins (build.rs): the same rules, field
+    /// for field, as their TOML (loaded here under another name, so as TOML).
+    #[test]
+    fn json_twins_hold_the_same_rules_as_the_toml() {
+        let summary = |set: &RuleSet| -> Vec<String> {
+            set.rules()
+                .iter()
+                .map(|r| {
+                    let sources = |list: &[Lazy]| list.iter().map(|p| p.source.clone()).collect::<Vec<_>>();
+                    format!(
+                        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {:?} {:?} {:?} {:?} {:?}",
+                        r.rule,
+                        r.signal,
+                        r.kinds,
+                        r.view,
+                        sources(&r.patterns),
+                        sources(&r.allow),
+                        sources(&r.unless),
+                        r.hostile,
+                        r.prefixes,
+                        r.annotations,
+                        r.min_matches,
+                        r.redact,
+                        r.message,
+                        r.remediation,
+                        r.references,
+                        r.matching,
+                        r.no_match,
+                    )
+                })
+                .collect()
+        };
+        let from_json = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let as_toml: Vec<(String, String)> =
+            BUILTIN.iter().map(|(file, text)| (format!("copy-of-{file}"), (*text).to_owned())).collect();
+        let from_toml = RuleSet::load(as_toml, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(from_json.rules().len() > 50);
+        assert_eq!(summary(&from_json), summary(&from_toml));
+        assert!(BUILTIN.iter().all(|(file, _)| BUILTIN_JSON.iter().any(|(twin, _)| twin == file)));
     }
 }
 

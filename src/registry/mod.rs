@@ -361,6 +361,7 @@ impl Registry {
             // first error in directory order wins, as if they had loaded one by one.
             let loaded = crate::parallel::map(
                 &dirs,
+                1,
                 || (),
                 |(), (id, dir)| {
                     let mut found = Vec::new();

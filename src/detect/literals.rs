@@ -1,0 +1,173 @@
+//! The rule engine's prefilter: every place in a text where one of a set of short
+//! literals (the first bytes of the rules' prefix literals) starts, found with one table
+//! lookup per byte.
+//!
+//! Why a table and not an Aho-Corasick automaton (which the engine used before): the
+//! literals are at most [`MAX_LEN`] bytes, so a literal is one masked 64-bit comparison,
+//! and the table keyed by their first two bytes builds in tens of microseconds, where the
+//! automaton over the thousand-odd built-in literals took about a millisecond at every
+//! start, a fifth of a small scan. It searches faster as well (BENCHMARKS.md).
+
+/// The longest literal kept; longer ones are cut to this (the pattern behind a literal
+/// checks the rest, anchored at the start found here).
+pub const MAX_LEN: usize = 8;
+
+/// The shortest literal that can be indexed: its first two bytes are its key.
+pub const MIN_LEN: usize = 2;
+
+// Every prefix literal the rules hand over is long enough to be indexed.
+const _: () = assert!(super::prefix::MIN_LITERAL >= MIN_LEN);
+
+/// Literals indexed by their first two bytes.
+#[derive(Debug)]
+pub struct LiteralSet {
+    /// For each key (see [`key`]), where its literals start in `entries`; the next
+    /// key's entry is where they end.
+    heads: Vec<u32>,
+    entries: Vec<Entry>,
+}
+
+/// One literal: its bytes as a little-endian word, which of the word's bytes are its,
+/// its length, and its index in the list it was built from.
+#[derive(Debug)]
+struct Entry {
+    word: u64,
+    mask: u64,
+    len: usize,
+    index: usize,
+}
+
+/// Keys: the first byte and the low six bits of the second. Letters, digits and
+/// punctuation stay apart within each case; the few that share a key (`p` and `0`)
+/// share a bucket, and the comparison tells them apart. A quarter of the full table
+/// of two bytes: less to build at every start.
+const KEYS: usize = 1 << 14;
+
+fn key(first: u8, second: u8) -> usize {
+    usize::from(first) << 6 | usize::from(second & 0x3f)
+}
+
+/// Up to eight bytes from the start of `bytes`, as a little-endian word (zeros past
+/// the end).
+fn word(bytes: &[u8]) -> u64 {
+    let mut out = [0u8; 8];
+    let n = bytes.len().min(8);
+    out[..n].copy_from_slice(&bytes[..n]);
+    u64::from_le_bytes(out)
+}
+
+impl LiteralSet {
+    /// Indexes `literals` (each cut to [`MAX_LEN`] bytes); a literal shorter than
+    /// [`MIN_LEN`] is refused with its index (it would match nearly everywhere: its
+    /// pattern must run in full instead).
+    pub fn new(literals: &[&[u8]]) -> Result<LiteralSet, usize> {
+        let mut entries = Vec::with_capacity(literals.len());
+        for (index, literal) in literals.iter().enumerate() {
+            let literal = &literal[..literal.len().min(MAX_LEN)];
+            if literal.len() < MIN_LEN {
+                return Err(index);
+            }
+            let mask = if literal.len() == 8 { u64::MAX } else { (1u64 << (8 * literal.len())) - 1 };
+            entries.push(Entry { word: word(literal), mask, len: literal.len(), index });
+        }
+        entries.sort_by_key(|e| (key(e.word as u8, (e.word >> 8) as u8), e.index));
+        let mut heads = vec![0u32; KEYS + 1];
+        for entry in &entries {
+            heads[key(entry.word as u8, (entry.word >> 8) as u8) + 1] += 1;
+        }
+        for k in 0..KEYS {
+            heads[k + 1] += heads[k];
+        }
+        Ok(LiteralSet { heads, entries })
+    }
+
+    /// Calls `found(literal index, start)` for every literal at every place it starts
+    /// in `haystack`, by start, then by literal index.
+    pub fn each_start(&self, haystack: &[u8], mut found: impl FnMut(usize, usize)) {
+        for start in 0..haystack.len().saturating_sub(1) {
+            let k = key(haystack[start], haystack[start + 1]);
+            let (from, to) = (self.heads[k] as usize, self.heads[k + 1] as usize);
+            if from == to {
+                continue;
+            }
+            let rest = &haystack[start..];
+            let here = word(rest);
+            for entry in &self.entries[from..to] {
+                if here & entry.mask == entry.word && entry.len <= rest.len() {
+                    found(entry.index, start);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every (literal, start) by brute force.
+    fn naive(literals: &[&[u8]], haystack: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for start in 0..haystack.len() {
+            for (i, literal) in literals.iter().enumerate() {
+                let literal = &literal[..literal.len().min(MAX_LEN)];
+                if haystack[start..].starts_with(literal) {
+                    out.push((i, start));
+                }
+            }
+        }
+        out.sort_by_key(|&(i, s)| (s, i));
+        out
+    }
+
+    fn found(set: &LiteralSet, haystack: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        set.each_start(haystack, |i, s| out.push((i, s)));
+        out
+    }
+
+    #[test]
+    fn finds_every_start_of_every_literal_as_brute_force_does() {
+        let literals: &[&[u8]] = &[
+            b"ig",
+            b"ignore",
+            b"ignored",
+            b"gn",
+            b"no",
+            b"\xff\x00",
+            b"aaaaaaaaaaaa",
+            b"aa",
+            b"ore",
+            b"e ",
+            b"ap",
+            b"a0",
+        ];
+        let set = LiteralSet::new(literals).unwrap_or_else(|i| panic!("literal {i} refused"));
+        for haystack in [
+            &b"please ignore previous; ignored? ig"[..],
+            b"",
+            b"i",
+            b"ig",
+            b"\xff\x00\xff\x00",
+            b"aaaaaaaaaaaaaaaaaaaaa",
+            b"more ore e ",
+            // `p` and `0` share a key: the comparison tells them apart.
+            b"map a0 ap a",
+        ] {
+            assert_eq!(found(&set, haystack), naive(literals, haystack), "{haystack:?}");
+        }
+    }
+
+    #[test]
+    fn a_literal_at_the_very_end_is_found_and_one_past_it_is_not() {
+        let set = LiteralSet::new(&[b"end", b"ending"]).unwrap_or_else(|i| panic!("literal {i} refused"));
+        assert_eq!(found(&set, b"the end"), vec![(0, 4)]);
+        assert_eq!(found(&set, b"the en"), vec![]);
+    }
+
+    #[test]
+    fn a_one_byte_literal_is_refused() {
+        assert_eq!(LiteralSet::new(&[b"ok", b"x"]).err(), Some(1));
+        assert!(LiteralSet::new(&[]).is_ok());
+    }
+}
