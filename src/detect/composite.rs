@@ -19,11 +19,14 @@ pub const COMPOSITE: Rule = Rule {
 pub const RULES: [&Rule; 1] = [&COMPOSITE];
 
 /// TR000 for one tool (or, with `tool` = `None`, one server header) from its findings:
-/// - critical: instruction + target + (sink or concealment);
+/// - critical: instruction + target + (sink or concealment); a sink of low severity
+///   (a parameter named as where something goes) counts only as below;
 /// - high: an instruction (or a concealment, which is addressed to the model as much)
 ///   of medium severity or more + any other signal, or two independent instructions
 ///   of medium severity or more (different rules matching different text: one phrase
-///   caught by two rules counts once).
+///   caught by two rules counts once), or a sensitive target of medium severity or
+///   more and a sink named by another rule in the same field: sensitive data sent to a
+///   destination, hostile by itself (detectors/README.md, severity by evidence).
 pub fn check(
     server: &str,
     item: Option<&ItemRef>,
@@ -35,6 +38,11 @@ pub fn check(
     let mut strong_instruction = false;
     for f in findings {
         let Some(signal) = f.signal else { continue };
+        // A weak sink ("pass it as the `dir` parameter") is how documentation talks
+        // too: it counts only as the carrier of a target in its own field (below).
+        if signal == Signal::Sink && f.severity < Severity::Medium {
+            continue;
+        }
         for signal in located(signal, &f.pointer) {
             let rules = by_signal.entry(signal).or_default();
             if !rules.contains(&f.rule) {
@@ -50,7 +58,9 @@ pub fn check(
     let instruction = has(Signal::Instruction);
     let severity = if instruction && has(Signal::Target) && (has(Signal::Sink) || has(Signal::Concealment)) {
         Severity::Critical
-    } else if strong_instruction && (by_signal.len() >= 2 || independent_instructions(findings) >= 2) {
+    } else if strong_instruction && (by_signal.len() >= 2 || independent_instructions(findings) >= 2)
+        || target_sent_to_sink(findings)
+    {
         Severity::High
     } else {
         return None;
@@ -87,6 +97,22 @@ fn located(signal: Signal, pointer: &str) -> Vec<Signal> {
         }
         other => vec![other],
     }
+}
+
+/// Whether one field holds a medium-or-worse sensitive target and a sink found by
+/// another rule ("paste your system prompt here", "pass the whole conversation in the
+/// `context` parameter"): the target is what the sink carries away. A weak target (a
+/// mention of preferences, an environment variable's name) does not count.
+fn target_sent_to_sink(findings: &[Finding]) -> bool {
+    findings.iter().filter(|t| t.signal == Some(Signal::Target) && t.severity >= Severity::Medium).any(
+        |target| {
+            findings.iter().any(|sink| {
+                sink.signal == Some(Signal::Sink)
+                    && sink.pointer == target.pointer
+                    && sink.rule != target.rule
+            })
+        },
+    )
 }
 
 /// How many medium-or-worse instruction findings stand on separate text: different
@@ -180,5 +206,45 @@ mod tests {
             check("s", Some(&ItemRef::tool("t")), &[one, same_phrase], &Nowhere).map(|f| f.severity),
             Some(Severity::High)
         );
+    }
+
+    #[test]
+    fn a_weak_sink_with_an_instruction_is_documentation() {
+        // "you MUST pass it as the `outputDir` parameter": an instruction and a channel,
+        // nothing sensitive in it.
+        let must = finding("TR020", Severity::Medium, Signal::Instruction);
+        let channel = finding("TR028", Severity::Low, Signal::Sink);
+        let target_elsewhere = {
+            let mut t = finding("SEC105", Severity::Medium, Signal::Target);
+            t.pointer = "/title".into();
+            t
+        };
+        let judge = |findings: &[Finding]| {
+            check("s", Some(&ItemRef::tool("t")), findings, &Nowhere).map(|f| f.severity)
+        };
+        assert_eq!(judge(&[must.clone(), channel.clone()]), None);
+        // The target elsewhere makes instruction + target a high, but never critical
+        // through the weak sink.
+        assert_eq!(judge(&[must, channel, target_elsewhere]), Some(Severity::High));
+    }
+
+    #[test]
+    fn a_target_sent_to_a_sink_in_one_field_is_high() {
+        let tool = ItemRef::tool("t");
+        let judge = |findings: &[Finding]| check("s", Some(&tool), findings, &Nowhere).map(|f| f.severity);
+        let target = finding("TR010", Severity::Medium, Signal::Target);
+        let sink = finding("TR028", Severity::Low, Signal::Sink);
+        assert_eq!(judge(&[target.clone(), sink.clone()]), Some(Severity::High));
+        // In different fields, a mention and a parameter's documentation: no.
+        let mut elsewhere = sink.clone();
+        elsewhere.pointer = "/inputSchema/properties/q/description".into();
+        assert_eq!(judge(&[target.clone(), elsewhere]), None);
+        // A weak target (a mention of preferences) is not something sent away.
+        let weak = finding("SEC106", Severity::Low, Signal::Target);
+        assert_eq!(judge(&[weak, sink.clone()]), None);
+        // The sink must be another rule's: one rule's target in a parameter is not both.
+        let same_rule = finding("TR010", Severity::Medium, Signal::Sink);
+        assert_eq!(judge(&[target, same_rule]), None);
+        assert_eq!(judge(&[sink]), None);
     }
 }
