@@ -64,6 +64,14 @@ impl Setup {
         std::fs::write(self.toml(), toml).unwrap();
     }
 
+    /// Excludes the two computed defaults, locks and commits: the approved state most
+    /// tests start from.
+    fn exclude_the_defaults_and_lock(&self) {
+        self.add_to_toml(&format!("\n[digest]\nexclude = [\"{FROM}\", \"{TO}\"]\n"));
+        self.p.run(&["lock"]).expect_code(0);
+        self.p.commit_all("exclude");
+    }
+
     /// One guard session: list the tools, call list_runs. (listed names, call answer).
     fn guard(&self) -> (Vec<String>, String) {
         let script = self.p.root.join("script.json");
@@ -179,9 +187,7 @@ fn computed_defaults_pinned_with_a_reviewed_exclusion() {
 fn an_excluded_value_that_changes_its_shape_is_drift() {
     let s = setup();
     let p = &s.p;
-    s.add_to_toml(&format!("\n[digest]\nexclude = [\"{FROM}\", \"{TO}\"]\n"));
-    p.run(&["lock"]).expect_code(0);
-    p.commit_all("exclude");
+    s.exclude_the_defaults_and_lock();
     p.run(&["verify", "--lock", &s.lock(), "--live", "vol"]).expect_code(0);
     std::fs::write(&s.variant, "long-default").unwrap();
     p.run(&["verify", "--lock", &s.lock(), "--live", "vol"]).expect_code(1);
@@ -266,9 +272,7 @@ fn exclusions_of_text_names_or_whole_schemas_are_refused() {
 fn set_like_arrays_compare_without_order_only_when_asked() {
     let s = setup();
     let p = &s.p;
-    s.add_to_toml(&format!("\n[digest]\nexclude = [\"{FROM}\", \"{TO}\"]\n"));
-    p.run(&["lock"]).expect_code(0);
-    p.commit_all("exclude");
+    s.exclude_the_defaults_and_lock();
     p.run(&["check", "--live"]).expect_code(0);
     // The enum of get_run served in another order: drift while order counts.
     std::fs::write(&s.variant, "enum-order").unwrap();
