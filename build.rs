@@ -1,5 +1,5 @@
-//! Build script: the prefix literals of every built-in rule pattern, computed once here
-//! instead of at every start (`src/detect/prefix.rs`, shared with the engine), the
+//! Build script: the prefix literals and guard of every built-in rule pattern, computed
+//! once here instead of at every start (`src/detect/prefix.rs`, shared with the engine), the
 //! syntax of every built-in pattern, allow and unless checked (a broken built-in rule
 //! file fails the build), and each rule file as JSON: the same data, which parses in a
 //! fifth of the time TOML takes at every start.
@@ -15,14 +15,17 @@ fn main() {
     println!("cargo:rerun-if-changed=src/detect/prefix.rs");
     println!("cargo:rerun-if-changed=detectors");
     // Every rule file in detectors/, not a second list of the embedded ones: the engine
-    // looks a pattern up here and computes it itself when it is missing.
+    // takes a file's prefixes from here only when its text is the embedded one.
     let mut files: Vec<String> = std::fs::read_dir("detectors")
         .unwrap_or_else(|e| panic!("detectors: {e}"))
         .filter_map(|entry| entry.ok().map(|e| e.path().display().to_string()))
         .filter(|path| path.ends_with(".toml"))
         .collect();
     files.sort();
-    let mut table: Vec<(String, Option<Vec<Vec<u8>>>)> = Vec::new();
+    let mut out = String::from(
+        "/// (rule file, the prefix of every pattern of its rules, in order) for every file in detectors/.\n",
+    );
+    out.push_str("pub static BUILTIN_PREFIXES: &[(&str, &[Prefix])] = &[\n");
     let mut as_json = String::from("/// (rule file, the same file as JSON) for every file in detectors/.\n");
     as_json.push_str("pub static BUILTIN_JSON: &[(&str, &str)] = &[\n");
     for file in &files {
@@ -31,40 +34,23 @@ fn main() {
         let parsed: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
         let json = serde_json::to_string(&parsed).unwrap_or_else(|e| panic!("{file}: {e}"));
         let _ = writeln!(as_json, "    ({file:?}, {json:?}),");
+        let _ = writeln!(out, "    ({file:?}, &[");
         let rules = parsed.get("rule").and_then(toml::Value::as_array).cloned().unwrap_or_default();
         for rule in rules {
             let id = rule.get("id").and_then(toml::Value::as_str).unwrap_or("?").to_owned();
             for key in ["patterns", "allow", "unless"] {
                 let list = rule.get(key).and_then(toml::Value::as_array).cloned().unwrap_or_default();
                 for pattern in list.iter().filter_map(toml::Value::as_str) {
-                    let prefixes = prefix::prefix_literals(pattern).unwrap_or_else(|e| {
+                    let prefix = prefix::prefix(pattern).unwrap_or_else(|e| {
                         panic!("{file}: rule {id}: {key} {pattern:?} does not compile: {e}")
                     });
                     if key == "patterns" {
-                        table.push((pattern.to_owned(), prefixes));
+                        write_prefix(&mut out, &prefix);
                     }
                 }
             }
         }
-    }
-    table.sort();
-    table.dedup_by(|a, b| a.0 == b.0);
-    let mut out =
-        String::from("/// (pattern, its prefix literals) of every built-in pattern, sorted by pattern.\n");
-    out.push_str("pub static BUILTIN_PREFIXES: &[(&str, Option<&[&[u8]]>)] = &[\n");
-    for (pattern, prefixes) in &table {
-        let _ = write!(out, "    ({pattern:?}, ");
-        match prefixes {
-            None => out.push_str("None"),
-            Some(list) => {
-                out.push_str("Some(&[");
-                for literal in list {
-                    let _ = write!(out, "&{literal:?}, ");
-                }
-                out.push_str("])");
-            }
-        }
-        out.push_str("),\n");
+        out.push_str("    ]),\n");
     }
     out.push_str("];\n");
     as_json.push_str("];\n");
@@ -73,4 +59,34 @@ fn main() {
         std::fs::write(std::path::Path::new(&dir).join(name), text)
             .unwrap_or_else(|e| panic!("writing {name}: {e}"));
     }
+}
+
+/// One pattern's prefix as a constant expression.
+fn write_prefix(out: &mut String, prefix: &prefix::Prefix) {
+    let list = |out: &mut String, literals: &[&[u8]]| {
+        out.push_str("&[");
+        for literal in literals {
+            let _ = write!(out, "&{literal:?}, ");
+        }
+        out.push(']');
+    };
+    out.push_str("        Prefix { literals: ");
+    match prefix.literals {
+        None => out.push_str("None"),
+        Some(literals) => {
+            out.push_str("Some(");
+            list(out, literals);
+            out.push(')');
+        }
+    }
+    out.push_str(", guard: Guard { words: ");
+    list(out, prefix.guard.words);
+    let guard = &prefix.guard;
+    let _ =
+        write!(out, ", word_start: {}, text_start: {} }}, required: &[", guard.word_start, guard.text_start);
+    for required in prefix.required {
+        list(out, required);
+        out.push_str(", ");
+    }
+    out.push_str("] },\n");
 }

@@ -18,9 +18,25 @@ pub const MIN_LEN: usize = 2;
 // Every prefix literal the rules hand over is long enough to be indexed.
 const _: () = assert!(super::prefix::MIN_LITERAL >= MIN_LEN);
 
-/// Literals indexed by their first two bytes.
+/// Where a literal may start: a literal that only starts matches at a word boundary
+/// (`\bsend`) is not looked for inside words, nor one of a pattern anchored at the
+/// text's start (`^delete`) past it. Most positions in a text are inside a word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Place {
+    Anywhere,
+    /// Where an ASCII word byte follows a non-word byte (or the text's start).
+    WordStart,
+    TextStart,
+}
+
+/// Literals indexed by their first two bytes, one table per [`Place`].
 #[derive(Debug)]
 pub struct LiteralSet {
+    tables: [Table; 3],
+}
+
+#[derive(Debug)]
+struct Table {
     /// For each key (see [`key`]), where its literals start in `entries`; the next
     /// key's entry is where they end.
     heads: Vec<u32>,
@@ -47,6 +63,10 @@ fn key(first: u8, second: u8) -> usize {
     usize::from(first) << 6 | usize::from(second & 0x3f)
 }
 
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
 /// Up to eight bytes from the start of `bytes`, as a little-endian word (zeros past
 /// the end).
 fn word(bytes: &[u8]) -> u64 {
@@ -56,46 +76,65 @@ fn word(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(out)
 }
 
+impl Table {
+    fn new(mut entries: Vec<Entry>) -> Table {
+        entries.sort_by_key(|e| (key(e.word as u8, (e.word >> 8) as u8), e.index));
+        let mut heads = vec![0u32; if entries.is_empty() { 0 } else { KEYS + 1 }];
+        for entry in &entries {
+            heads[key(entry.word as u8, (entry.word >> 8) as u8) + 1] += 1;
+        }
+        for k in 0..heads.len().saturating_sub(1) {
+            heads[k + 1] += heads[k];
+        }
+        Table { heads, entries }
+    }
+
+    fn each_at(&self, k: usize, rest: &[u8], here: u64, start: usize, found: &mut impl FnMut(usize, usize)) {
+        let (Some(&from), Some(&to)) = (self.heads.get(k), self.heads.get(k + 1)) else { return };
+        for entry in &self.entries[from as usize..to as usize] {
+            if here & entry.mask == entry.word && entry.len <= rest.len() {
+                found(entry.index, start);
+            }
+        }
+    }
+}
+
 impl LiteralSet {
-    /// Indexes `literals` (each cut to [`MAX_LEN`] bytes); a literal shorter than
-    /// [`MIN_LEN`] is refused with its index (it would match nearly everywhere: its
-    /// pattern must run in full instead).
-    pub fn new(literals: &[&[u8]]) -> Result<LiteralSet, usize> {
-        let mut entries = Vec::with_capacity(literals.len());
-        for (index, literal) in literals.iter().enumerate() {
+    /// Indexes `literals` (each cut to [`MAX_LEN`] bytes), each with where it may
+    /// start; a literal shorter than [`MIN_LEN`] is refused with its index (it would
+    /// match nearly everywhere: its pattern must run in full instead). A literal not
+    /// starting with a word byte is looked for at every word start it may begin.
+    pub fn new(literals: &[(&[u8], Place)]) -> Result<LiteralSet, usize> {
+        let mut by_place: [Vec<Entry>; 3] = Default::default();
+        for (index, &(literal, place)) in literals.iter().enumerate() {
             let literal = &literal[..literal.len().min(MAX_LEN)];
             if literal.len() < MIN_LEN {
                 return Err(index);
             }
+            let place = match place {
+                Place::WordStart if !is_word_byte(literal[0]) => Place::Anywhere,
+                other => other,
+            };
             let mask = if literal.len() == 8 { u64::MAX } else { (1u64 << (8 * literal.len())) - 1 };
-            entries.push(Entry { word: word(literal), mask, len: literal.len(), index });
+            by_place[place as usize].push(Entry { word: word(literal), mask, len: literal.len(), index });
         }
-        entries.sort_by_key(|e| (key(e.word as u8, (e.word >> 8) as u8), e.index));
-        let mut heads = vec![0u32; KEYS + 1];
-        for entry in &entries {
-            heads[key(entry.word as u8, (entry.word >> 8) as u8) + 1] += 1;
-        }
-        for k in 0..KEYS {
-            heads[k + 1] += heads[k];
-        }
-        Ok(LiteralSet { heads, entries })
+        Ok(LiteralSet { tables: by_place.map(Table::new) })
     }
 
-    /// Calls `found(literal index, start)` for every literal at every place it starts
-    /// in `haystack`, by start, then by literal index.
+    /// Calls `found(literal index, start)` for every literal at every place it may
+    /// start and does in `haystack`, by start.
     pub fn each_start(&self, haystack: &[u8], mut found: impl FnMut(usize, usize)) {
+        let [anywhere, word_start, text_start] = &self.tables;
         for start in 0..haystack.len().saturating_sub(1) {
             let k = key(haystack[start], haystack[start + 1]);
-            let (from, to) = (self.heads[k] as usize, self.heads[k + 1] as usize);
-            if from == to {
-                continue;
-            }
             let rest = &haystack[start..];
             let here = word(rest);
-            for entry in &self.entries[from..to] {
-                if here & entry.mask == entry.word && entry.len <= rest.len() {
-                    found(entry.index, start);
-                }
+            anywhere.each_at(k, rest, here, start, &mut found);
+            if start == 0 || !is_word_byte(haystack[start - 1]) {
+                word_start.each_at(k, rest, here, start, &mut found);
+            }
+            if start == 0 {
+                text_start.each_at(k, rest, here, start, &mut found);
             }
         }
     }
@@ -106,12 +145,18 @@ mod tests {
     use super::*;
 
     /// Every (literal, start) by brute force.
-    fn naive(literals: &[&[u8]], haystack: &[u8]) -> Vec<(usize, usize)> {
+    fn naive(literals: &[(&[u8], Place)], haystack: &[u8]) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         for start in 0..haystack.len() {
-            for (i, literal) in literals.iter().enumerate() {
+            for (i, &(literal, place)) in literals.iter().enumerate() {
                 let literal = &literal[..literal.len().min(MAX_LEN)];
-                if haystack[start..].starts_with(literal) {
+                let word_start = start == 0 || !is_word_byte(haystack[start - 1]);
+                let may = match place {
+                    Place::Anywhere => true,
+                    Place::WordStart => word_start || !is_word_byte(literal[0]),
+                    Place::TextStart => start == 0,
+                };
+                if may && haystack[start..].starts_with(literal) {
                     out.push((i, start));
                 }
             }
@@ -123,7 +168,12 @@ mod tests {
     fn found(set: &LiteralSet, haystack: &[u8]) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         set.each_start(haystack, |i, s| out.push((i, s)));
+        out.sort_by_key(|&(i, s)| (s, i));
         out
+    }
+
+    fn anywhere<'a>(literals: &[&'a [u8]]) -> Vec<(&'a [u8], Place)> {
+        literals.iter().map(|&l| (l, Place::Anywhere)).collect()
     }
 
     #[test]
@@ -142,6 +192,18 @@ mod tests {
             b"ap",
             b"a0",
         ];
+        let mut literals = anywhere(literals);
+        // The same bytes again where only a word or the text may start.
+        for place in [Place::WordStart, Place::TextStart] {
+            literals.extend([
+                (&b"ig"[..], place),
+                (b"no", place),
+                (b"ore", place),
+                (b"e ", place),
+                (b" a", place),
+            ]);
+        }
+        let literals = &literals[..];
         let set = LiteralSet::new(literals).unwrap_or_else(|i| panic!("literal {i} refused"));
         for haystack in [
             &b"please ignore previous; ignored? ig"[..],
@@ -151,6 +213,8 @@ mod tests {
             b"\xff\x00\xff\x00",
             b"aaaaaaaaaaaaaaaaaaaaa",
             b"more ore e ",
+            b"no ignore_no 9ore-ore e  a",
+            b"ig",
             // `p` and `0` share a key: the comparison tells them apart.
             b"map a0 ap a",
         ] {
@@ -160,14 +224,15 @@ mod tests {
 
     #[test]
     fn a_literal_at_the_very_end_is_found_and_one_past_it_is_not() {
-        let set = LiteralSet::new(&[b"end", b"ending"]).unwrap_or_else(|i| panic!("literal {i} refused"));
+        let set = LiteralSet::new(&anywhere(&[b"end", b"ending"]))
+            .unwrap_or_else(|i| panic!("literal {i} refused"));
         assert_eq!(found(&set, b"the end"), vec![(0, 4)]);
         assert_eq!(found(&set, b"the en"), vec![]);
     }
 
     #[test]
     fn a_one_byte_literal_is_refused() {
-        assert_eq!(LiteralSet::new(&[b"ok", b"x"]).err(), Some(1));
+        assert_eq!(LiteralSet::new(&anywhere(&[b"ok", b"x"])).err(), Some(1));
         assert!(LiteralSet::new(&[]).is_ok());
     }
 }

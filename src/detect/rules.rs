@@ -14,13 +14,13 @@ use regex_automata::{Anchored, Input};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::literals::{self, LiteralSet};
-use super::prefix::prefix_literals;
+use super::literals::{self, LiteralSet, Place};
+use super::prefix::{self, Guard, Prefix};
 use super::Hit;
 use crate::fields::{self, FieldKind};
 use crate::finding::{Rule, RuleClass, Severity, Signal};
 
-// BUILTIN_PREFIXES: the prefix literals of every pattern in detectors/, made by build.rs.
+// BUILTIN_PREFIXES: the `Prefix` of every pattern in detectors/, made by build.rs.
 include!(concat!(env!("OUT_DIR"), "/builtin_prefixes.rs"));
 // BUILTIN_JSON: every file in detectors/ as JSON, made by build.rs.
 include!(concat!(env!("OUT_DIR"), "/builtin_json.rs"));
@@ -136,8 +136,9 @@ pub struct TextRule {
     pub hostile: Option<String>,
     /// The pattern sources, as written.
     pub sources: Vec<String>,
-    /// Per pattern: the literals every match starts with, when usable as a prefilter.
-    prefixes: Vec<Option<Vec<Vec<u8>>>>,
+    /// Per pattern: the literals every match starts with (when usable as a prefilter),
+    /// the guard a candidate start must pass, the literals a field must hold.
+    prefixes: Vec<Prefix>,
     /// Preconditions on the tool's annotations (empty: always applies).
     pub annotations: Vec<(String, Expect)>,
     /// Distinct matches (across all patterns) needed in one field: weak cues that only
@@ -170,6 +171,8 @@ struct Matcher {
     local: Vec<u32>,
     /// Indices into `patterns` without usable prefix literals: searched in full.
     always: Vec<usize>,
+    /// Per index into `patterns`: the guard a start of its literals must pass.
+    guards: Vec<Guard>,
 }
 
 /// Every text rule, compiled for matching. Kinds that share the same rules share one
@@ -210,8 +213,13 @@ impl RuleSet {
                 Some((_, json)) => serde_json::from_str(json).map_err(|e| error(e.to_string()))?,
                 None => toml::from_str(&text).map_err(|e| error(e.to_string()))?,
             };
+            // Its patterns' prefixes, computed by build.rs, in the file's order.
+            let mut prefixes = built_in
+                .then(|| BUILTIN_PREFIXES.iter().find(|(f, _)| *f == file))
+                .flatten()
+                .map(|(_, list)| list.iter());
             for raw in parsed.rule {
-                let rule = compile(&file, raw, built_in)?;
+                let rule = compile(&file, raw, prefixes.as_mut())?;
                 if !seen.insert(rule.rule.id) {
                     return Err(RuleError {
                         file,
@@ -253,11 +261,18 @@ impl RuleSet {
             // (pattern index, start) for every prefix-literal hit; patterns without
             // literals are searched in full.
             let mut starts: Vec<(usize, usize)> = Vec::new();
+            // Only starts the pattern's guard admits: a short literal such as `a ` is
+            // found in any English text, and most of the patterns it starts read on
+            // past it in another language.
             if let Some(prefilter) = &matcher.prefilter {
                 prefilter.each_start(haystack, |literal, start| {
                     for &id in &matcher.owners[literal] {
                         match matcher.local.get(id as usize) {
-                            Some(&i) if i != NOT_HERE => starts.push((i as usize, start)),
+                            Some(&i)
+                                if i != NOT_HERE && matcher.guards[i as usize].admits(haystack, start) =>
+                            {
+                                starts.push((i as usize, start));
+                            }
                             _ => {}
                         }
                     }
@@ -272,7 +287,9 @@ impl RuleSet {
                     continue;
                 }
                 let rule = &self.rules[rule_index];
-                if !rule.applies_to(annotations) {
+                if !rule.applies_to(annotations)
+                    || !holds_required(haystack, rule.prefixes[pattern_index].required)
+                {
                     continue;
                 }
                 let positions: Vec<usize> = group.iter().map(|g| g.1).collect();
@@ -454,9 +471,14 @@ pub fn example_kind(kinds: &[FieldKind]) -> FieldKind {
     }
 }
 
-/// One rule from its TOML form; `built_in` patterns were checked at build time and
-/// their prefixes are looked up, not computed.
-fn compile(file: &str, raw: RawRule, built_in: bool) -> Result<TextRule, RuleError> {
+/// One rule from its TOML form. `builtin`: the rest of an embedded file's pattern
+/// prefixes, in order; its patterns were checked at build time, and their prefixes are
+/// taken from it, not computed.
+fn compile(
+    file: &str,
+    raw: RawRule,
+    mut builtin: Option<&mut std::slice::Iter<'static, Prefix>>,
+) -> Result<TextRule, RuleError> {
     let fail = |message: String| RuleError { file: file.to_owned(), rule: Some(raw.id.clone()), message };
     let valid_id = raw.id.len() <= 16
         && raw.id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
@@ -504,22 +526,27 @@ fn compile(file: &str, raw: RawRule, built_in: bool) -> Result<TextRule, RuleErr
     if raw.matching.is_empty() || raw.no_match.is_empty() {
         return Err(fail("a rule needs at least one `match` and one `no_match` example".into()));
     }
-    let regexes = |list: &[String], what: &str| -> Result<Vec<(Lazy, Prefixes)>, RuleError> {
+    let mut regexes = |list: &[String], what: &str| -> Result<Vec<(Lazy, Prefix)>, RuleError> {
         list.iter()
             .map(|p| {
-                let prefixes =
-                    match built_in.then(|| BUILTIN_PREFIXES.binary_search_by(|(q, _)| (*q).cmp(p))) {
-                        Some(Ok(at)) => {
-                            BUILTIN_PREFIXES[at].1.map(|list| list.iter().map(|l| l.to_vec()).collect())
-                        }
-                        _ => prefix_literals(p)
-                            .map_err(|e| fail(format!("{what} {p:?} does not compile: {e}")))?,
-                    };
+                // A built-in allow or unless pattern was checked by build.rs and needs no
+                // prefix; every other pattern's is computed here, which checks its syntax.
+                let prefix = match builtin.as_mut() {
+                    Some(table) if what == "pattern" => table.next().copied(),
+                    Some(_) => Some(Prefix::default()),
+                    None => None,
+                };
+                let prefix = match prefix {
+                    Some(prefix) => prefix,
+                    None => {
+                        prefix::prefix(p).map_err(|e| fail(format!("{what} {p:?} does not compile: {e}")))?
+                    }
+                };
                 // A pattern with prefix literals is searched anchored where one of them
                 // starts, and allow and unless patterns only on a match's own text or
                 // sentence: none of them needs a search prefilter of its own.
-                let searched_in_full = what == "pattern" && prefixes.is_none();
-                Ok((Lazy::new(p, searched_in_full), prefixes))
+                let searched_in_full = what == "pattern" && prefix.literals.is_none();
+                Ok((Lazy::new(p, searched_in_full), prefix))
             })
             .collect()
     };
@@ -534,7 +561,7 @@ fn compile(file: &str, raw: RawRule, built_in: bool) -> Result<TextRule, RuleErr
         };
         annotations.push((key.clone(), expect));
     }
-    let (patterns, prefixes): (Vec<Lazy>, Vec<Prefixes>) =
+    let (patterns, prefixes): (Vec<Lazy>, Vec<Prefix>) =
         regexes(&raw.patterns, "pattern")?.into_iter().unzip();
     let allow = regexes(&raw.allow, "allow pattern")?.into_iter().map(|(r, _)| r).collect();
     let unless = regexes(&raw.unless, "unless pattern")?.into_iter().map(|(r, _)| r).collect();
@@ -593,7 +620,7 @@ pub struct Lazy {
 }
 
 impl Lazy {
-    /// The pattern, its syntax checked already (by [`prefix_literals`], or by build.rs
+    /// The pattern, its syntax checked already (by [`prefix::prefix`], or by build.rs
     /// for a built-in one).
     fn new(source: &str, searched_in_full: bool) -> Lazy {
         Lazy { source: source.to_owned(), searched_in_full, compiled: std::sync::OnceLock::new() }
@@ -621,8 +648,10 @@ fn ascii_regex(pattern: &str, with_prefilter: bool) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The literals every match of a pattern starts with (`None`: it always runs).
-type Prefixes = Option<Vec<Vec<u8>>>;
+/// Whether `haystack` holds a literal of each list of `required`.
+fn holds_required(haystack: &[u8], required: &[&[&[u8]]]) -> bool {
+    required.iter().all(|list| list.iter().any(|literal| memchr::memmem::find(haystack, literal).is_some()))
+}
 
 /// In [`Matcher::local`]: the pattern's rule does not apply to the matcher's kind.
 const NOT_HERE: u32 = u32::MAX;
@@ -637,7 +666,7 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
     }
     let mut views: BTreeMap<View, ViewLiterals> = BTreeMap::new();
     for view in [View::Raw, View::Shadow, View::Ident] {
-        let mut literals: Vec<&[u8]> = Vec::new();
+        let mut literals: Vec<(&[u8], Place)> = Vec::new();
         let mut index: HashMap<&[u8], usize> = HashMap::new();
         let mut owners: Vec<Vec<u32>> = Vec::new();
         let mut ids: HashMap<(usize, usize), u32> = HashMap::new();
@@ -645,13 +674,22 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
             for (p, prefixes) in rule.prefixes.iter().enumerate() {
                 let id = u32::try_from(ids.len()).unwrap_or(NOT_HERE);
                 ids.insert((r, p), id);
-                for literal in prefixes.iter().flatten() {
+                // Where the pattern's matches may start; a literal shared by several
+                // patterns is looked for wherever any of them may start.
+                let guard = prefixes.guard;
+                let place = match (guard.text_start, guard.word_start) {
+                    (true, _) => Place::TextStart,
+                    (false, true) => Place::WordStart,
+                    (false, false) => Place::Anywhere,
+                };
+                for &literal in prefixes.literals.unwrap_or_default() {
                     let literal = &literal[..literal.len().min(literals::MAX_LEN)];
                     let at = *index.entry(literal).or_insert_with(|| {
-                        literals.push(literal);
+                        literals.push((literal, place));
                         owners.push(Vec::new());
                         literals.len() - 1
                     });
+                    literals[at].1 = literals[at].1.min(place);
                     if owners[at].last() != Some(&id) {
                         owners[at].push(id);
                     }
@@ -664,7 +702,7 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
             let built = LiteralSet::new(&literals).map_err(|at| RuleError {
                 file: "(rule set)".into(),
                 rule: None,
-                message: format!("the prefix literal {:?} is too short to filter on", literals[at]),
+                message: format!("the prefix literal {:?} is too short to filter on", literals[at].0),
             })?;
             Some(Arc::new(built))
         };
@@ -700,11 +738,13 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
             let always: Vec<usize> = patterns
                 .iter()
                 .enumerate()
-                .filter(|(_, &(r, p))| rules[r].prefixes[p].is_none())
+                .filter(|(_, &(r, p))| rules[r].prefixes[p].literals.is_none())
                 .map(|(i, _)| i)
                 .collect();
+            let guards = patterns.iter().map(|&(r, p)| rules[r].prefixes[p].guard).collect();
             matchers.push(Matcher {
                 view: *view,
+                guards,
                 patterns,
                 prefilter: literals.prefilter.clone(),
                 owners: Arc::clone(&literals.owners),
@@ -833,6 +873,49 @@ mod builtin_tests {
 
     /// The embedded files load from their JSON twins (build.rs): the same rules, field
     /// for field, as their TOML (loaded here under another name, so as TOML).
+    #[test]
+    fn guards_and_required_literals_never_hide_a_match() {
+        // Every built-in pattern, on every example with its whitespace stretched: each
+        // match a full search finds must start where the pattern's guard admits, and
+        // hold a literal of each of its required lists.
+        let set = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let mut checked = 0;
+        for rule in set.rules() {
+            for example in rule.matching.iter().chain(&rule.no_match) {
+                for text in [example.clone(), example.replace(' ', "  "), example.replace(' ', " \t\n ")] {
+                    let haystack = match rule.view {
+                        View::Raw => text,
+                        View::Shadow => fields::shadow(&text),
+                        View::Ident => fields::ident_words(&text),
+                    };
+                    let haystack = haystack.as_bytes();
+                    for (p, pattern) in rule.patterns.iter().enumerate() {
+                        let prefix = rule.prefixes[p];
+                        let Some(regex) = pattern.get() else { continue };
+                        for m in regex.find_iter(haystack) {
+                            checked += 1;
+                            let here = format!(
+                                "{} pattern {p} on {:?}",
+                                rule.rule.id,
+                                String::from_utf8_lossy(haystack)
+                            );
+                            assert!(
+                                prefix.guard.admits(haystack, m.start()),
+                                "guard refuses a match: {here}"
+                            );
+                            let found = &haystack[m.start()..m.end()];
+                            assert!(
+                                holds_required(found, prefix.required),
+                                "a required literal missing: {here}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "only {checked} matches checked");
+    }
+
     #[test]
     fn json_twins_hold_the_same_rules_as_the_toml() {
         let summary = |set: &RuleSet| -> Vec<String> {
