@@ -7,7 +7,7 @@
 //! cargo run --release --example eval -- ../shared/corpus            # the tables
 //! cargo run --release --example eval -- ../shared/corpus --list     # plus every miss and false positive
 //! cargo run --release --example eval -- ../shared/corpus --authored tests/eval
-//! cargo run --release --example eval -- ../shared/corpus --rules detectors/ml.toml   # and extra rules
+//! cargo run --release --example eval -- ../shared/corpus --rules our-rules.toml      # and extra rules
 //! cargo run --release --example eval -- ../shared/corpus --check 0.94   # CI: exit 1 below that
 //!                                         # recall, or on any real-world item at high
 //! ```

@@ -35,6 +35,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("detectors/scp.toml", include_str!("../../detectors/scp.toml")),
     ("detectors/lch.toml", include_str!("../../detectors/lch.toml")),
     ("detectors/oau.toml", include_str!("../../detectors/oau.toml")),
+    ("detectors/ml.toml", include_str!("../../detectors/ml.toml")),
 ];
 
 /// An annotation precondition: the rule applies only when the tool's hint is this.
