@@ -51,6 +51,12 @@ pub struct Guard {
 impl Guard {
     /// Whether a match may start at `start`: false only when none can.
     pub fn admits(&self, haystack: &[u8], start: usize) -> bool {
+        self.admits_at(haystack, start, &Window::at(haystack, start))
+    }
+
+    /// [`Guard::admits`], with the text's [`Window`] at `start` made once for every
+    /// pattern whose literal starts there.
+    pub fn admits_at(&self, haystack: &[u8], start: usize, window: &Window) -> bool {
         if self.text_start && start != 0 {
             return false;
         }
@@ -61,8 +67,36 @@ impl Guard {
                 return false;
             }
         }
-        let rest = haystack.get(start..).unwrap_or_default();
-        self.words.is_empty() || self.words.iter().any(|word| starts_loosely(rest, word))
+        self.words.is_empty() || self.words.iter().any(|word| window.text().starts_with(word))
+    }
+}
+
+/// The text from a start as guard words are compared with it: its first bytes, each
+/// whitespace run read as one space, as many as the longest word.
+pub struct Window {
+    bytes: [u8; GUARD_LEN],
+    len: usize,
+}
+
+impl Window {
+    pub fn at(haystack: &[u8], start: usize) -> Window {
+        let mut window = Window { bytes: [0; GUARD_LEN], len: 0 };
+        let mut rest = haystack.get(start..).unwrap_or_default().iter().copied().peekable();
+        while window.len < GUARD_LEN {
+            let Some(b) = rest.next() else { break };
+            if is_space(b) {
+                while rest.next_if(|&next| is_space(next)).is_some() {}
+                window.bytes[window.len] = b' ';
+            } else {
+                window.bytes[window.len] = b;
+            }
+            window.len += 1;
+        }
+        window
+    }
+
+    fn text(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -81,7 +115,7 @@ pub fn prefix(pattern: &str) -> Result<Prefix, String> {
     let literals = literals_of(&hir, MIN_LITERAL);
     // The guard's words: the same extraction with every whitespace class read as one
     // space, so that it runs on past `\s+`. Sound because the text is compared with its
-    // whitespace runs read as one space too (`starts_loosely`). Cut to a few words'
+    // whitespace runs read as one space too ([`Window`]). Cut to a few words'
     // length they are still met by every match, and few: a start is compared with each,
     // for every pattern its literal begins.
     let mut words = literals_of(&whitespace_as_space(&hir), 1).unwrap_or_default();
@@ -246,27 +280,6 @@ fn collapse_spaces(literal: &[u8]) -> Vec<u8> {
         }
     }
     out
-}
-
-/// Whether `text` starts with `word` (spaces collapsed) when each whitespace run of
-/// `text` is read as one space.
-fn starts_loosely(text: &[u8], word: &[u8]) -> bool {
-    let mut i = 0;
-    for &b in word {
-        if b == b' ' {
-            if !text.get(i).copied().is_some_and(is_space) {
-                return false;
-            }
-            while text.get(i).copied().is_some_and(is_space) {
-                i += 1;
-            }
-        } else if text.get(i) == Some(&b) {
-            i += 1;
-        } else {
-            return false;
-        }
-    }
-    true
 }
 
 /// Whether every match of `hir` begins with the assertion `look` (`\b…`, `^…`).

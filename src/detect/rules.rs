@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::literals::{self, LiteralSet, Place};
-use super::prefix::{self, Guard, Prefix};
+use super::prefix::{self, Guard, Prefix, Window};
 use super::Hit;
 use crate::fields::{self, FieldKind};
 use crate::finding::{Rule, RuleClass, Severity, Signal};
@@ -266,11 +266,17 @@ impl RuleSet {
             // found in any English text, and most of the patterns it starts read on
             // past it in another language.
             if let Some(prefilter) = &matcher.prefilter {
+                let mut window: Option<(usize, Window)> = None;
                 prefilter.each_start(haystack, |literal, start| {
+                    let window = match window.take() {
+                        Some((at, made)) if at == start => window.insert((at, made)),
+                        _ => window.insert((start, Window::at(haystack, start))),
+                    };
                     for &id in &matcher.owners[literal] {
                         match matcher.local.get(id as usize) {
                             Some(&i)
-                                if i != NOT_HERE && matcher.guards[i as usize].admits(haystack, start) =>
+                                if i != NOT_HERE
+                                    && matcher.guards[i as usize].admits_at(haystack, start, &window.1) =>
                             {
                                 starts.push((i as usize, start));
                             }
