@@ -68,6 +68,10 @@ pub enum Signal {
     Sink,
     /// (D) concealment from the user.
     Concealment,
+    /// (E) the tool acts in a way the user cannot take back (deletes, pays, sends): no
+    /// signal of poisoning by itself, it makes keeping the act from the user, or
+    /// skipping the user's confirmation of it, hostile (TR000).
+    Consequence,
 }
 
 impl Signal {
@@ -77,6 +81,7 @@ impl Signal {
             "target" => Some(Signal::Target),
             "sink" => Some(Signal::Sink),
             "concealment" => Some(Signal::Concealment),
+            "consequence" => Some(Signal::Consequence),
             _ => None,
         }
     }
@@ -87,6 +92,7 @@ impl Signal {
             Signal::Target => "target",
             Signal::Sink => "sink",
             Signal::Concealment => "concealment",
+            Signal::Consequence => "consequence",
         }
     }
 }

@@ -26,7 +26,10 @@ pub const RULES: [&Rule; 1] = [&COMPOSITE];
 ///   of medium severity or more (different rules matching different text: one phrase
 ///   caught by two rules counts once), or a sensitive target of medium severity or
 ///   more and a sink named by another rule in the same field: sensitive data sent to a
-///   destination, hostile by itself (detectors/README.md, severity by evidence).
+///   destination, hostile by itself (detectors/README.md, severity by evidence), or a
+///   concealment or confirmation bypass of medium severity or more on a tool that
+///   acts in a way the user cannot take back ("deletion is permanent … never ask for
+///   confirmation"): the confirmation exists for exactly that act.
 pub fn check(
     server: &str,
     item: Option<&ItemRef>,
@@ -36,8 +39,15 @@ pub fn check(
     // signal → the rules that gave it, and the strongest instruction seen
     let mut by_signal: BTreeMap<Signal, Vec<&'static str>> = BTreeMap::new();
     let mut strong_instruction = false;
+    let mut strong_concealment = false;
+    let mut consequence: Option<&'static str> = None;
     for f in findings {
         let Some(signal) = f.signal else { continue };
+        // What the tool does is no cue of poisoning: it only weighs with concealment.
+        if signal == Signal::Consequence {
+            consequence = Some(f.rule);
+            continue;
+        }
         // A weak sink ("pass it as the `dir` parameter") is how documentation talks
         // too: it counts only as the carrier of a target in its own field (below).
         if signal == Signal::Sink && f.severity < Severity::Medium {
@@ -53,6 +63,11 @@ pub fn check(
         // what to do. With another signal it makes the conjunction.
         strong_instruction |=
             matches!(signal, Signal::Instruction | Signal::Concealment) && f.severity >= Severity::Medium;
+        strong_concealment |= signal == Signal::Concealment && f.severity >= Severity::Medium;
+    }
+    let concealed_act = strong_concealment && consequence.is_some();
+    if let Some(rule) = consequence.filter(|_| concealed_act) {
+        by_signal.entry(Signal::Consequence).or_default().push(rule);
     }
     let has = |s: Signal| by_signal.contains_key(&s);
     let instruction = has(Signal::Instruction);
@@ -60,6 +75,7 @@ pub fn check(
         Severity::Critical
     } else if strong_instruction && (by_signal.len() >= 2 || independent_instructions(findings) >= 2)
         || target_sent_to_sink(findings)
+        || concealed_act
     {
         Severity::High
     } else {
@@ -206,6 +222,24 @@ mod tests {
             check("s", Some(&ItemRef::tool("t")), &[one, same_phrase], &Nowhere).map(|f| f.severity),
             Some(Severity::High)
         );
+    }
+
+    #[test]
+    fn concealing_or_skipping_confirmation_of_an_irreversible_act_is_high() {
+        let tool = ItemRef::tool("delete_files");
+        let irreversible = finding("TR030", Severity::Info, Signal::Consequence);
+        let skip = finding("ML003", Severity::Medium, Signal::Concealment);
+        let composite = check("s", Some(&tool), &[irreversible.clone(), skip.clone()], &Nowhere);
+        assert_eq!(composite.as_ref().map(|f| f.severity), Some(Severity::High));
+        assert!(composite.is_some_and(|f| f.evidence.contains("consequence (TR030)")));
+        // Alone, or with an instruction ("you must give the id"), the act is no cue.
+        assert_eq!(check("s", Some(&tool), std::slice::from_ref(&irreversible), &Nowhere), None);
+        let must = finding("TR020", Severity::Medium, Signal::Instruction);
+        assert_eq!(check("s", Some(&tool), &[irreversible.clone(), must], &Nowhere), None);
+        // A weak concealment cue does not make it.
+        let weak = finding("TR013", Severity::Low, Signal::Concealment);
+        assert_eq!(check("s", Some(&tool), &[irreversible, weak], &Nowhere), None);
+        assert_eq!(check("s", Some(&tool), &[skip], &Nowhere), None, "the bypass alone");
     }
 
     #[test]
