@@ -15,6 +15,8 @@ pub const MAX_LEN: usize = 8;
 /// The shortest literal that can be indexed: its first two bytes are its key.
 pub const MIN_LEN: usize = 2;
 
+use super::prefix::is_word_byte;
+
 // Every prefix literal the rules hand over is long enough to be indexed.
 const _: () = assert!(super::prefix::MIN_LITERAL >= MIN_LEN);
 
@@ -61,10 +63,6 @@ const KEYS: usize = 1 << 14;
 
 fn key(first: u8, second: u8) -> usize {
     usize::from(first) << 6 | usize::from(second & 0x3f)
-}
-
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// Up to eight bytes from the start of `bytes`, as a little-endian word (zeros past

@@ -225,7 +225,8 @@ fn is_space(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
 }
 
-fn is_word_byte(b: u8) -> bool {
+/// An ASCII word byte, as `\b` reads it in the engine's ASCII mode.
+pub fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
