@@ -71,7 +71,18 @@ pub const CREDENTIAL_COLLECTION: Rule = Rule {
     help: "A tool that asks for several kinds of credentials, or for the user's own secrets, is harvesting them.",
 };
 
-pub const RULES: [&Rule; 7] = [
+pub const UNDOCUMENTED_INTERFACE: Rule = Rule {
+    id: "SCH010",
+    name: "documented-parameters-missing",
+    title: "The description documents parameters the input schema does not take",
+    // One cue, and a stale docstring looks the same; medium only when no documented
+    // parameter exists at all.
+    severity: Severity::Medium,
+    class: RuleClass::Detection,
+    help: "The description's argument list and the input schema disagree: the reviewer reads one interface and the model calls another (schema inconsistency).",
+};
+
+pub const RULES: [&Rule; 8] = [
     &UNKNOWN_KEYWORD,
     &INVALID_STRUCTURE,
     &INSTRUCTION_IN_VALUES,
@@ -79,6 +90,7 @@ pub const RULES: [&Rule; 7] = [
     &DUPLICATE_KEYS,
     &COVERT_CHANNEL,
     &CREDENTIAL_COLLECTION,
+    &UNDOCUMENTED_INTERFACE,
 ];
 
 /// Parameter names that carry data out when nothing in the tool's purpose needs them.
@@ -235,11 +247,12 @@ struct Subject<'a> {
     places: &'a dyn Locate,
 }
 
-/// Tool-level schema checks: SCH002, SCH003, SCH005, SCH006, SCH008, JSON001.
+/// Tool-level schema checks: SCH002, SCH003, SCH005, SCH006, SCH008, SCH010, JSON001.
 pub fn check_tool(server: &str, tool: &Item, places: &dyn Locate) -> Vec<Finding> {
     let mut out = Vec::new();
     let subject = Subject { server, tool, places };
     parameters(&subject, &mut out);
+    documented_parameters(&subject, &mut out);
     out.extend(duplicate_keys(server, tool, places));
     for key in ["inputSchema", "outputSchema"] {
         if let Some(schema) = tool.value.get(key) {
@@ -317,6 +330,80 @@ fn parameters(subject: &Subject<'_>, out: &mut Vec<Finding>) {
         &format!("the tool asks for {} kinds of credentials at once ({listed})", kinds.len()),
         &listed,
     ));
+}
+
+/// SCH010: the names a docstring's argument section lists (`Args:`, `Arguments:`,
+/// `Parameters:`) that the input schema does not have. Medium when none of them is
+/// there (`sub`: "Args: a, b" over an empty schema), low when some are.
+fn documented_parameters(subject: &Subject<'_>, out: &mut Vec<Finding>) {
+    let tool = subject.tool;
+    let Some(description) = tool.value.get("description").and_then(Value::as_str) else {
+        return;
+    };
+    let documented = docstring_arguments(description);
+    if documented.is_empty() {
+        return;
+    }
+    let props = tool.value.pointer("/inputSchema/properties").and_then(Value::as_object);
+    let taken = |name: &str| props.is_some_and(|p| p.contains_key(name));
+    let missing: Vec<&str> = documented.iter().copied().filter(|name| !taken(name)).collect();
+    if missing.is_empty() {
+        return;
+    }
+    let severity = if missing.len() == documented.len() { Severity::Medium } else { Severity::Low };
+    let listed = missing.iter().map(|n| visible::escape(n)).collect::<Vec<_>>().join(", ");
+    out.push(finding(
+        subject,
+        &UNDOCUMENTED_INTERFACE,
+        severity,
+        "/description",
+        &format!("the description documents parameters the input schema does not take: {listed}"),
+        &listed,
+    ));
+}
+
+/// The parameter names of a Google-style argument section: the lines one
+/// level deeper than its header that start `name:` or `name (type):`. Names a
+/// framework fills in itself (`ctx`, `self`) are left out: they are never in a schema.
+fn docstring_arguments(description: &str) -> Vec<&str> {
+    const HEADERS: [&str; 4] = ["args:", "arguments:", "parameters:", "params:"];
+    const IMPLICIT: [&str; 5] = ["ctx", "self", "cls", "args", "kwargs"];
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let mut names = Vec::new();
+    let mut lines = description.lines();
+    while let Some(line) = lines.next() {
+        if !HEADERS.iter().any(|h| line.trim().eq_ignore_ascii_case(h)) {
+            continue;
+        }
+        let header = indent(line);
+        let mut level = None;
+        for entry in lines.by_ref() {
+            if entry.trim().is_empty() {
+                continue;
+            }
+            let depth = indent(entry);
+            if depth <= header && !entry.trim_start().starts_with(['-', '*']) {
+                break;
+            }
+            if *level.get_or_insert(depth) != depth {
+                continue; // a continuation line of the entry above
+            }
+            let text = entry.trim_start().trim_start_matches(['-', '*']).trim_start();
+            let end = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(text.len());
+            let (name, rest) = text.split_at(end);
+            let rest = rest.trim_start();
+            let typed = rest.starts_with('(') && rest.find("):").is_some();
+            let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+            if valid
+                && (rest.starts_with(':') || typed)
+                && !IMPLICIT.contains(&name)
+                && !names.contains(&name)
+            {
+                names.push(name);
+            }
+        }
+    }
+    names
 }
 
 /// Appends `/token` to `path`, returning the length to truncate back to.
@@ -536,6 +623,34 @@ mod tests {
         assert_eq!(many, vec![("SCH008", Severity::High)]);
         let covert = asks(json!({"city": {}, "feedback": {}, "debug": {}}));
         assert_eq!(covert, vec![("SCH006", Severity::High)]);
+    }
+
+    fn documented(description: &str, schema: Value) -> Vec<(&'static str, Severity)> {
+        let tool = Item {
+            kind: Kind::Tool,
+            name: "t".into(),
+            value: json!({"name": "t", "description": description, "inputSchema": schema}),
+            duplicate_keys: vec![],
+            source_pointer: "/0".into(),
+        };
+        check_tool("s", &tool, &crate::finding::Nowhere).into_iter().map(|f| (f.rule, f.severity)).collect()
+    }
+
+    #[test]
+    fn a_description_that_documents_another_interface() {
+        let doc = "a minus b\n\n    Args:\n        a: integer\n        b: integer\n    ";
+        let empty = json!({"type": "object", "properties": {}});
+        assert_eq!(documented(doc, empty), vec![("SCH010", Severity::Medium)]);
+        let renamed = json!({"type": "object", "properties": {"a": {}, "c": {}}});
+        assert_eq!(documented(doc, renamed), vec![("SCH010", Severity::Low)]);
+        let both = json!({"type": "object", "properties": {"a": {}, "b": {}}});
+        assert!(documented(doc, both.clone()).is_empty());
+        // typed entries, continuation lines, a framework's ctx, a Returns section after
+        let typed = "Adds.\n\nArgs:\n    a (int): first\n        which is long\n    b (int): second\n    ctx: the MCP context\nReturns:\n    total: int";
+        assert!(documented(typed, both.clone()).is_empty());
+        assert_eq!(docstring_arguments(typed), vec!["a", "b"]);
+        // prose that says "parameters:" in a sentence is no section
+        assert!(documented("Takes these parameters: a and b.", json!({})).is_empty());
     }
 
     #[test]
