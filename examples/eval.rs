@@ -276,8 +276,9 @@ fn capture_catalog(name: &str, capture: &Value) -> Value {
     Value::Object(catalog)
 }
 
-/// Every real-world item (tool, prompt, resource, template) with a finding at high or
-/// above, all captures scanned together as one registry would be; how many.
+/// The real-world items (tools, prompts, resources, templates) with a finding at
+/// medium or above, all captures scanned together as one registry would be: counted at
+/// both gates, listed when at high (all of them with `--list`); how many at high.
 fn real_world_section(dir: &std::path::Path, detectors: &Detectors, list: bool) -> Result<usize, String> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| e.to_string())?

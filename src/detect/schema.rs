@@ -71,7 +71,7 @@ pub const CREDENTIAL_COLLECTION: Rule = Rule {
     help: "A tool that asks for several kinds of credentials, or for the user's own secrets, is harvesting them.",
 };
 
-pub const UNDOCUMENTED_INTERFACE: Rule = Rule {
+pub const DOCUMENTED_PARAMETERS_MISSING: Rule = Rule {
     id: "SCH010",
     name: "documented-parameters-missing",
     title: "The description documents parameters the input schema does not take",
@@ -90,7 +90,7 @@ pub const RULES: [&Rule; 8] = [
     &DUPLICATE_KEYS,
     &COVERT_CHANNEL,
     &CREDENTIAL_COLLECTION,
-    &UNDOCUMENTED_INTERFACE,
+    &DOCUMENTED_PARAMETERS_MISSING,
 ];
 
 /// Parameter names that carry data out when nothing in the tool's purpose needs them.
@@ -332,6 +332,9 @@ fn parameters(subject: &Subject<'_>, out: &mut Vec<Finding>) {
     ));
 }
 
+/// How many missing names a SCH010 finding spells out.
+const NAMED_MISSING: usize = 8;
+
 /// SCH010: the names a docstring's argument section lists (`Args:`, `Arguments:`,
 /// `Parameters:`) that the input schema does not have. Medium when none of them is
 /// there (`sub`: "Args: a, b" over an empty schema), low when some are.
@@ -351,10 +354,14 @@ fn documented_parameters(subject: &Subject<'_>, out: &mut Vec<Finding>) {
         return;
     }
     let severity = if missing.len() == documented.len() { Severity::Medium } else { Severity::Low };
-    let listed = missing.iter().map(|n| visible::escape(n)).collect::<Vec<_>>().join(", ");
+    let mut listed =
+        missing.iter().take(NAMED_MISSING).map(|n| visible::escape(n)).collect::<Vec<_>>().join(", ");
+    if missing.len() > NAMED_MISSING {
+        listed.push_str(&format!(" and {} more", missing.len() - NAMED_MISSING));
+    }
     out.push(finding(
         subject,
-        &UNDOCUMENTED_INTERFACE,
+        &DOCUMENTED_PARAMETERS_MISSING,
         severity,
         "/description",
         &format!("the description documents parameters the input schema does not take: {listed}"),
@@ -394,15 +401,15 @@ fn docstring_arguments(description: &str) -> Vec<&str> {
             let rest = rest.trim_start();
             let typed = rest.starts_with('(') && rest.find("):").is_some();
             let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-            if valid
-                && (rest.starts_with(':') || typed)
-                && !IMPLICIT.contains(&name)
-                && !names.contains(&name)
-            {
+            if valid && (rest.starts_with(':') || typed) && !IMPLICIT.contains(&name) {
                 names.push(name);
             }
         }
     }
+    // Sorted once rather than searched at every line: the text is the server's, and a
+    // hostile one may list a hundred thousand names.
+    names.sort_unstable();
+    names.dedup();
     names
 }
 
@@ -649,6 +656,21 @@ mod tests {
         let typed = "Adds.\n\nArgs:\n    a (int): first\n        which is long\n    b (int): second\n    ctx: the MCP context\nReturns:\n    total: int";
         assert!(documented(typed, both.clone()).is_empty());
         assert_eq!(docstring_arguments(typed), vec!["a", "b"]);
+        // a hostile docstring: many names, listed once each, the finding names eight
+        let many: String = (0..5000).map(|i| format!("    p{i}: x\n    p{i}: again\n")).collect();
+        assert_eq!(docstring_arguments(&format!("Args:\n{many}")).len(), 5000);
+        let tool = Item {
+            kind: Kind::Tool,
+            name: "t".into(),
+            value: json!({"name": "t", "description": format!("Args:\n{many}"), "inputSchema": {}}),
+            duplicate_keys: vec![],
+            source_pointer: "/0".into(),
+        };
+        let found = check_tool("s", &tool, &crate::finding::Nowhere);
+        assert!(
+            found.iter().any(|f| f.rule == "SCH010" && f.evidence.ends_with("and 4992 more")),
+            "{found:?}"
+        );
         // prose that says "parameters:" in a sentence is no section
         assert!(documented("Takes these parameters: a and b.", json!({})).is_empty());
     }
