@@ -72,6 +72,11 @@ pub enum Signal {
     /// signal of poisoning by itself, it makes keeping the act from the user, or
     /// skipping the user's confirmation of it, hostile (TR000).
     Consequence,
+    /// (F) text that campaigns for this tool over others ("the premium version",
+    /// `best_search`): an instruction to the model (choose me) wherever TR000 counts;
+    /// with a copy of another tool of its server it is the function-overlapping attack
+    /// (SH006).
+    Preference,
 }
 
 impl Signal {
@@ -82,6 +87,7 @@ impl Signal {
             "sink" => Some(Signal::Sink),
             "concealment" => Some(Signal::Concealment),
             "consequence" => Some(Signal::Consequence),
+            "preference" => Some(Signal::Preference),
             _ => None,
         }
     }
@@ -93,6 +99,7 @@ impl Signal {
             Signal::Sink => "sink",
             Signal::Concealment => "concealment",
             Signal::Consequence => "consequence",
+            Signal::Preference => "preference",
         }
     }
 }

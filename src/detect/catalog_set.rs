@@ -37,18 +37,7 @@ pub const NAME_COLLISION: Rule = Rule {
     help: "Tools of different servers with the same name (ignoring case and separators) let a client call the wrong one; within one server it is squatting.",
 };
 
-pub const DUPLICATE_TOOL: Rule = Rule {
-    id: "SH005",
-    name: "duplicate-tool",
-    title: "Two tools of one server that describe themselves the same way",
-    // A weak cue alone: generated API servers give many tools one summary (twilio,
-    // Microsoft 365); it only means something in company.
-    severity: Severity::Low,
-    class: RuleClass::Detection,
-    help: "Two tools of one server that present themselves the same way: the model cannot tell the original from the copy (function overlapping).",
-};
-
-pub const RULES: [&Rule; 4] = [&CONFUSABLE_NAMES, &CROSS_SERVER_REFERENCE, &NAME_COLLISION, &DUPLICATE_TOOL];
+pub const RULES: [&Rule; 3] = [&CONFUSABLE_NAMES, &CROSS_SERVER_REFERENCE, &NAME_COLLISION];
 
 /// High-value tool names a poisoned tool of any server may try to steer, referred to
 /// even when no scanned server has them (threats.md §2).
@@ -116,64 +105,11 @@ fn name_finding(
     tool_finding(rule, severity, server, name, "/name", span, message, key, places)
 }
 
-/// The set-wide detectors (UNI009, SH003, SH005); SH001 runs field by field
-/// ([`References`]).
+/// The set-wide detectors (UNI009, SH003); SH001 runs field by field ([`References`]).
 pub fn check(catalogs: &[Catalog], places: &dyn Locate) -> Vec<Finding> {
     let mut out = confusable_names(catalogs, places);
     out.extend(name_collisions(catalogs, places));
-    out.extend(catalogs.iter().flat_map(|c| duplicate_tools(c, places)));
     out
-}
-
-/// SH005: tools of one server that present themselves with the same summary (the
-/// first sentence of the description): function overlapping, where the model cannot
-/// tell the impostor from the original. Which one is the copy cannot be known, so
-/// every member of the group is reported.
-fn duplicate_tools(catalog: &Catalog, places: &dyn Locate) -> Vec<Finding> {
-    let mut by_summary: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for tool in catalog.tools() {
-        let description = tool.value.get("description").and_then(|d| d.as_str()).unwrap_or("");
-        let summary = summary_sentence(description);
-        if summary.len() >= 30 {
-            by_summary.entry(summary).or_default().push(&tool.name);
-        }
-    }
-    let mut out = Vec::new();
-    for names in by_summary.values().filter(|names| names.len() > 1) {
-        for &name in names {
-            let others: Vec<String> = names
-                .iter()
-                .filter(|&&o| o != name)
-                .take(NAMED_LOOKALIKES)
-                .map(|o| visible::escape(o))
-                .collect();
-            let message = format!("presents itself exactly as {} of the same server does", others.join(", "));
-            let key = others.join(",");
-            out.push(tool_finding(
-                &DUPLICATE_TOOL,
-                DUPLICATE_TOOL.severity,
-                &catalog.server,
-                name,
-                "/description",
-                None,
-                message,
-                &key,
-                places,
-            ));
-        }
-    }
-    out
-}
-
-/// The first sentence of a description, whitespace folded and lowercased; an `Args:`
-/// section never counts as part of it.
-fn summary_sentence(description: &str) -> String {
-    // The first sentence is all that counts: never fold more than its neighbourhood.
-    let head = description.get(..description.len().min(400)).unwrap_or(description);
-    let folded = head.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    let before_args = folded.split(" args:").next().unwrap_or(&folded);
-    let end = before_args.find(". ").map_or(before_args.len(), |i| i + 1);
-    before_args[..end].trim().to_owned()
 }
 
 /// Most look-alikes a finding names; the rest are counted.

@@ -42,7 +42,7 @@ pub fn check(
     let mut strong_concealment = false;
     let mut consequence: Option<&'static str> = None;
     for f in findings {
-        let Some(signal) = f.signal else { continue };
+        let Some(signal) = f.signal.map(counted) else { continue };
         // What the tool does is no cue of poisoning: it only weighs with concealment.
         if signal == Signal::Consequence {
             consequence = Some(f.rule);
@@ -99,6 +99,15 @@ pub fn check(
     )
 }
 
+/// A claim to be preferred tells the model what to choose: here it is an instruction
+/// (it weighs apart only beside a copy of another tool: SH006).
+fn counted(signal: Signal) -> Signal {
+    match signal {
+        Signal::Preference => Signal::Instruction,
+        other => other,
+    }
+}
+
 /// Where a signal stands weighs (issue 19 §3): a request for a secret in the
 /// description of an input parameter says what to put in that parameter, which goes to
 /// the server — the parameter is the sink; an instruction in an output schema (which
@@ -136,7 +145,7 @@ fn target_sent_to_sink(findings: &[Finding]) -> bool {
 fn independent_instructions(findings: &[Finding]) -> usize {
     let strong: Vec<&Finding> = findings
         .iter()
-        .filter(|f| f.signal == Some(Signal::Instruction) && f.severity >= Severity::Medium)
+        .filter(|f| f.signal.map(counted) == Some(Signal::Instruction) && f.severity >= Severity::Medium)
         .collect();
     let mut chosen: Vec<&Finding> = Vec::new();
     for f in strong {

@@ -12,6 +12,7 @@ pub mod controls;
 pub mod length;
 pub mod literals;
 pub mod oauth;
+pub mod overlap;
 pub mod prefix;
 pub mod rules;
 pub mod schema;
@@ -312,7 +313,11 @@ impl Detectors {
             .collect();
         let (across, mut per_unit) = parallel::join(
             units.len() >= UNITS_PER_THREAD,
-            || catalog_set::check(catalogs, places),
+            || {
+                let mut across = catalog_set::check(catalogs, places);
+                across.extend(catalogs.iter().flat_map(|c| overlap::duplicates(c, places)));
+                across
+            },
             || {
                 parallel::map(&units, UNITS_PER_THREAD, Memo::default, |memo, &(c, t)| {
                     let catalog = &catalogs[c];
@@ -340,9 +345,16 @@ impl Detectors {
                 None => findings.push(finding),
             }
         }
-        for (&(c, t), found) in units.iter().zip(per_unit) {
+        let mut overlaps = overlap::Overlaps::new(catalogs);
+        for (&(c, t), mut found) in units.iter().zip(per_unit) {
             let catalog = &catalogs[c];
-            let item = t.and_then(|t| catalog.items.get(t)).map(Item::key);
+            let item = t.and_then(|t| catalog.items.get(t));
+            // A claim to be preferred weighs with the tool it copies: known only now.
+            if let Some(tool) = item.filter(|i| i.kind == Kind::Tool) {
+                let claims = overlap::claims(&found);
+                found.extend(overlaps.preferred_copy(c, tool, &claims, places));
+            }
+            let item = item.map(Item::key);
             findings.extend(composite::check(&catalog.server, item.as_ref(), &found, places));
             findings.extend(found);
         }
@@ -626,6 +638,7 @@ pub fn code_rules() -> Vec<&'static Rule> {
     let mut all: Vec<&'static Rule> = Vec::new();
     all.extend(unicode::RULES);
     all.extend(catalog_set::RULES);
+    all.extend(overlap::RULES);
     all.extend(controls::RULES);
     all.extend(length::RULES);
     all.extend(blobs::RULES);

@@ -502,7 +502,7 @@ fn compile(
     let signal = match raw.signal.as_deref() {
         None => None,
         Some(name) => Some(Signal::parse(name).ok_or_else(|| {
-            fail(format!("unknown signal {name:?} (expected instruction, target, sink or concealment)"))
+            fail(format!("unknown signal {name:?} (expected instruction, target, sink, concealment, consequence or preference)"))
         })?),
     };
     let view = match raw.view.as_deref().unwrap_or("shadow") {
