@@ -94,6 +94,9 @@ const COMMON_WORD: usize = 32;
 const SUMMARY_WORDS: usize = 32;
 /// Names of more words than this are compared whole only (each word left out is a lookup).
 const NAME_WORDS: usize = 8;
+/// Most originals gathered for one claimant: a set of many servers that all have the
+/// tool stays linear; the finding names `NAMED` and counts the rest up to this.
+const MOST_ORIGINALS: usize = 64;
 
 impl<'a> Overlaps<'a> {
     pub fn new(catalogs: &'a [Catalog]) -> Overlaps<'a> {
@@ -124,7 +127,7 @@ impl<'a> Overlaps<'a> {
             core.iter().enumerate().filter(|&(i, _)| i != skip).map(|(_, w)| w.clone()).collect::<Vec<_>>()
         });
         for key in std::iter::once(core.clone()).chain(less_one).filter(|k| k.len() >= 2) {
-            for &(c, name) in cores.get(&key).into_iter().flatten() {
+            for &(c, name) in cores.get(&key).into_iter().flatten().take(MOST_ORIGINALS) {
                 if !(c == at && name == tool.name) {
                     originals.insert((c != at, &self.catalogs[c].server, name));
                 }
@@ -143,7 +146,13 @@ impl<'a> Overlaps<'a> {
                 _ => {}
             }
         }
+        // In served order, so that the cap keeps the same originals on every run.
+        let mut shared: Vec<(usize, usize)> = shared.into_iter().collect();
+        shared.sort_unstable();
         for (user, count) in shared {
+            if originals.len() >= MOST_ORIGINALS {
+                break;
+            }
             let Some((name, theirs)) = summaries.tools.get(user) else { continue };
             if *name != tool.name && count >= 2 && count * 4 >= words.len().min(theirs.len()) * 3 {
                 originals.insert((false, &catalog.server, name));
@@ -161,7 +170,9 @@ impl<'a> Overlaps<'a> {
                 }
             })
             .collect();
-        if originals.len() > NAMED {
+        if originals.len() >= MOST_ORIGINALS {
+            named.push("and more".to_owned());
+        } else if originals.len() > NAMED {
             named.push(format!("and {} more", originals.len() - NAMED));
         }
         let claims: Vec<&str> = claims.iter().copied().collect();
@@ -400,6 +411,23 @@ mod tests {
         let weak = claims(&[claim("ML008", Severity::Low)]);
         assert!(overlaps.preferred_copy(0, copy, &weak, &Nowhere).is_none());
         assert!(overlaps.preferred_copy(0, &set[0].items[2], &strong, &Nowhere).is_none());
+    }
+
+    #[test]
+    fn many_originals_are_named_three_and_capped() {
+        let mut set: Vec<Catalog> = (0..100)
+            .map(|i| Catalog { server: format!("s{i:03}"), ..server(&[("get_stock_actions", "Dividends.")]) })
+            .collect();
+        set.push(Catalog {
+            server: "evil".into(),
+            ..server(&[("best_get_stock_actions", "Dividends, best.")])
+        });
+        let mut overlaps = Overlaps::new(&set);
+        let strong = claims(&[claim("TR027", Severity::Medium)]);
+        let found = overlaps.preferred_copy(100, &set[100].items[0], &strong, &Nowhere);
+        let message = found.map(|f| f.message).unwrap_or_default();
+        assert!(message.contains("get_stock_actions (s000), get_stock_actions (s001)"), "{message}");
+        assert!(message.ends_with("and more does"), "{message}");
     }
 
     #[test]
