@@ -74,8 +74,8 @@ pub enum Signal {
     Consequence,
     /// (F) text that campaigns for this tool over others ("the premium version",
     /// `best_search`): an instruction to the model (choose me) wherever TR000 counts;
-    /// with a copy of another tool of its server it is the function-overlapping attack
-    /// (SH006).
+    /// beside a tool that does the same thing, in its server or another, it is the
+    /// function-overlapping attack (SH006).
     Preference,
 }
 
