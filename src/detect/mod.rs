@@ -460,16 +460,16 @@ impl Detectors {
         out: &mut Vec<Finding>,
     ) {
         let place = Place { unit, pointer: &field.pointer, kind: field.kind, annotations };
-        // Field checks are pure in (kind, text) — except tool names and descriptions,
-        // whose annotation rules also read the tool's annotations — so repeated strings
-        // are checked once.
-        let hits = if matches!(field.kind, FieldKind::ToolName | FieldKind::Description) {
-            self.check_text(field.text, field.kind, annotations)
-        } else {
-            memo.entry((field.kind, field.text))
-                .or_insert_with(|| self.check_text(field.text, field.kind, None))
-                .clone()
-        };
+        // Field checks are pure in (kind, text) — and, for tool names and descriptions,
+        // in what the annotation rules read of the tool's annotations — so repeated
+        // strings are checked once.
+        let annotations =
+            annotations.filter(|_| matches!(field.kind, FieldKind::ToolName | FieldKind::Description));
+        let facts = self.rules.annotation_facts(annotations);
+        let hits = memo
+            .entry((field.kind, field.text, facts))
+            .or_insert_with(|| self.check_text(field.text, field.kind, annotations))
+            .clone();
         let start = out.len();
         self.report(&place, field.text, hits, 0, "", out);
         // The shadow view already reads hidden channels in place, so a rule that fired
@@ -521,7 +521,9 @@ impl Detectors {
 }
 
 /// Hits of already-checked field texts, by kind and text.
-type Memo<'a> = HashMap<(FieldKind, &'a str), Vec<Hit>>;
+/// Hits of a field already checked in this scan, by (kind, text, annotation facts).
+/// Hashing whole texts is much of a scan's cost: a fast hash, seeded per process.
+type Memo<'a> = foldhash::HashMap<(FieldKind, &'a str, Vec<u8>), Vec<Hit>>;
 
 /// A server or tool name, with its label ([`visible::label`]) and the form
 /// fingerprints bind (the raw name, or the label of an over-long one), made once.

@@ -182,6 +182,8 @@ struct Matcher {
 pub struct RuleSet {
     rules: Vec<TextRule>,
     matchers: BTreeMap<FieldKind, Arc<Vec<Matcher>>>,
+    /// Every annotation key some rule's preconditions read, sorted.
+    annotation_keys: Vec<String>,
 }
 
 /// An example that does not behave as its rule says.
@@ -234,7 +236,27 @@ impl RuleSet {
             }
         }
         let matchers = build_matchers(&rules)?;
-        Ok(RuleSet { rules, matchers })
+        let mut annotation_keys: Vec<String> =
+            rules.iter().flat_map(|r| r.annotations.iter().map(|(key, _)| key.clone())).collect();
+        annotation_keys.sort();
+        annotation_keys.dedup();
+        Ok(RuleSet { rules, matchers, annotation_keys })
+    }
+
+    /// What the rules' preconditions read of a tool's annotations, one state per key
+    /// they name (absent, true, false, anything else): two fields with equal text, kind
+    /// and facts get equal hits, so a scan checks such a field once.
+    pub fn annotation_facts(&self, annotations: Option<&Value>) -> Vec<u8> {
+        let Some(annotations) = annotations else { return Vec::new() };
+        self.annotation_keys
+            .iter()
+            .map(|key| match annotations.get(key) {
+                None => 0,
+                Some(Value::Bool(true)) => 1,
+                Some(Value::Bool(false)) => 2,
+                Some(_) => 3,
+            })
+            .collect()
     }
 
     pub fn rules(&self) -> &[TextRule] {
@@ -286,6 +308,7 @@ impl RuleSet {
                 });
             }
             starts.extend(matcher.always.iter().map(|&i| (i, usize::MAX)));
+            let mut held = Held::new(haystack);
             starts.sort_unstable();
             starts.dedup();
             for group in starts.chunk_by(|a, b| a.0 == b.0) {
@@ -294,9 +317,7 @@ impl RuleSet {
                     continue;
                 }
                 let rule = &self.rules[rule_index];
-                if !rule.applies_to(annotations)
-                    || !holds_required(haystack, rule.prefixes[pattern_index].required)
-                {
+                if !rule.applies_to(annotations) || !held.each_list(rule.prefixes[pattern_index].required) {
                     continue;
                 }
                 let positions: Vec<usize> = group.iter().map(|g| g.1).collect();
@@ -655,9 +676,47 @@ fn ascii_regex(pattern: &str, with_prefilter: bool) -> Result<Regex, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Whether `haystack` holds a literal of each list of `required`.
-fn holds_required(haystack: &[u8], required: &[&[&[u8]]]) -> bool {
-    required.iter().all(|list| list.iter().any(|literal| memchr::memmem::find(haystack, literal).is_some()))
+/// Which literals one haystack may hold, answered cheaply: the byte pairs it holds,
+/// hashed into a small bit set, rule out most literals without a search (a lexicon's
+/// words are required by many patterns, and most are absent from any one field).
+struct Held<'h> {
+    haystack: &'h [u8],
+    pairs: Option<[u64; PAIR_WORDS]>,
+}
+
+const PAIR_WORDS: usize = 64;
+
+/// A byte pair's bit in [`Held`]'s set.
+fn pair_bit(first: u8, second: u8) -> usize {
+    (usize::from(first) << 5 ^ usize::from(second)) % (PAIR_WORDS * 64)
+}
+
+impl<'h> Held<'h> {
+    fn new(haystack: &'h [u8]) -> Held<'h> {
+        Held { haystack, pairs: None }
+    }
+
+    /// Whether the haystack holds a literal of each list of `required`.
+    fn each_list(&mut self, required: &[&[&[u8]]]) -> bool {
+        required.iter().all(|list| list.iter().any(|literal| self.holds(literal)))
+    }
+
+    fn holds(&mut self, literal: &[u8]) -> bool {
+        let haystack = self.haystack;
+        let pairs = self.pairs.get_or_insert_with(|| {
+            let mut bits = [0u64; PAIR_WORDS];
+            for pair in haystack.windows(2) {
+                let bit = pair_bit(pair[0], pair[1]);
+                bits[bit / 64] |= 1 << (bit % 64);
+            }
+            bits
+        });
+        let may = literal.windows(2).all(|pair| {
+            let bit = pair_bit(pair[0], pair[1]);
+            pairs[bit / 64] & (1 << (bit % 64)) != 0
+        });
+        may && memchr::memmem::find(haystack, literal).is_some()
+    }
 }
 
 /// In [`Matcher::local`]: the pattern's rule does not apply to the matcher's kind.
@@ -912,7 +971,7 @@ mod builtin_tests {
                             );
                             let found = &haystack[m.start()..m.end()];
                             assert!(
-                                holds_required(found, prefix.required),
+                                Held::new(found).each_list(prefix.required),
                                 "a required literal missing: {here}"
                             );
                         }
