@@ -524,21 +524,35 @@ fn a_false_read_only_hint_on_an_irreversible_act_is_high_and_length_alone_is_low
 }
 
 #[test]
-fn the_same_description_is_judged_with_each_tools_own_annotations() {
+fn the_same_text_is_judged_with_each_tools_own_annotations() {
     // Written for this test. A scan checks a text once however often it is served; the
-    // annotation rules must still see each tool's own hints: the same deletion text is
-    // a bypass under a false read-only hint and plain documentation without one.
+    // annotation rules must still see each tool's own hints: the same deletion (by
+    // description, SCP015; by name, SCP010) is a bypass under a false read-only hint
+    // and plain documentation without one.
     let text = "Permanently deletes the given records. This cannot be undone.";
-    let catalog = serde_json::json!([
-        {"name": "purge_a", "description": text},
-        {"name": "purge_b", "description": text, "annotations": {"readOnlyHint": true}},
-        {"name": "purge_c", "description": text, "annotations": {"readOnlyHint": false}},
-        {"name": "purge_d", "description": text, "annotations": {"readOnlyHint": true}},
-    ]);
+    let tool = |name: &str, annotations: serde_json::Value| serde_json::json!({"name": name, "description": text, "annotations": annotations});
+    let hinted = serde_json::json!({"readOnlyHint": true});
+    let catalog = serde_json::json!({"catalogs": [
+        {"server": {"name": "one"}, "tools": [
+            tool("records_a", serde_json::json!({})),
+            tool("records_b", hinted.clone()),
+            tool("records_c", serde_json::json!({"readOnlyHint": false})),
+            tool("records_d", hinted.clone()),
+            tool("delete_records", serde_json::json!({})),
+        ]},
+        {"server": {"name": "two"}, "tools": [tool("delete_records", hinted)]},
+    ]});
     let report = scan_file(&catalog, &["--min-severity", "info"], 1);
-    for (tool, flagged) in [("purge_a", false), ("purge_b", true), ("purge_c", false), ("purge_d", true)] {
-        assert_eq!(!findings(&report, Some(tool), "SCP010").is_empty(), flagged, "{tool}: {report:#}");
+    let flagged = |server: &str, tool: &str, rule: &str| {
+        findings(&report, Some(tool), rule).iter().any(|f| f["server"] == server)
+    };
+    for (tool, expected) in
+        [("records_a", false), ("records_b", true), ("records_c", false), ("records_d", true)]
+    {
+        assert_eq!(flagged("one", tool, "SCP015"), expected, "{tool}: {report:#}");
     }
+    assert!(!flagged("one", "delete_records", "SCP010"), "{report:#}");
+    assert!(flagged("two", "delete_records", "SCP010"), "{report:#}");
 }
 
 #[test]
