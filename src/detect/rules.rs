@@ -109,6 +109,8 @@ struct RawRule {
     #[serde(default)]
     min_matches: Option<usize>,
     #[serde(default)]
+    min_patterns: Option<usize>,
+    #[serde(default)]
     redact: bool,
     message: String,
     remediation: String,
@@ -145,6 +147,9 @@ pub struct TextRule {
     /// Distinct matches (across all patterns) needed in one field: weak cues that only
     /// mean something together set this above 1.
     pub min_matches: usize,
+    /// Distinct patterns that must each match in one field: a rule whose patterns are
+    /// different kinds of cue (tactics) fires only on that many kinds together.
+    pub min_patterns: usize,
     /// The matched text is a secret: evidence shows it masked.
     pub redact: bool,
     pub message: String,
@@ -325,6 +330,11 @@ impl RuleSet {
                 if rule.min_matches > 1 && rule.count_matches(haystack, rule.min_matches) < rule.min_matches {
                     continue;
                 }
+                if rule.min_patterns > 1
+                    && rule.patterns_matching(haystack, rule.min_patterns) < rule.min_patterns
+                {
+                    continue;
+                }
                 let span = match matcher.view {
                     View::Raw => found,
                     View::Shadow => shadow.as_ref().map_or((0, text.len()), |v| v.raw_span(found)),
@@ -449,6 +459,20 @@ impl TextRule {
         seen
     }
 
+    /// How many of the patterns have a reported match, counting up to `enough`.
+    fn patterns_matching(&self, haystack: &[u8], enough: usize) -> usize {
+        let mut count = 0;
+        for pattern in self.patterns.iter().filter_map(Lazy::get) {
+            if pattern.find_iter(haystack).any(|m| self.reported(haystack, (m.start(), m.end()))) {
+                count += 1;
+                if count >= enough {
+                    break;
+                }
+            }
+        }
+        count
+    }
+
     /// Whether a match is reported: no `allow` pattern excuses its text, and no
     /// `unless` pattern its sentence.
     fn reported(&self, haystack: &[u8], span: (usize, usize)) -> bool {
@@ -526,6 +550,13 @@ fn compile(
             fail(format!("unknown signal {name:?} (expected instruction, target, sink, concealment, consequence or preference)"))
         })?),
     };
+    if raw.min_patterns.is_some_and(|n| n > raw.patterns.len()) {
+        return Err(fail(format!(
+            "min_patterns is {} but the rule has {} patterns: it could never fire",
+            raw.min_patterns.unwrap_or_default(),
+            raw.patterns.len()
+        )));
+    }
     let view = match raw.view.as_deref().unwrap_or("shadow") {
         "shadow" => View::Shadow,
         "raw" => View::Raw,
@@ -623,6 +654,7 @@ fn compile(
         sources: raw.patterns,
         annotations,
         min_matches: raw.min_matches.unwrap_or(1).max(1),
+        min_patterns: raw.min_patterns.unwrap_or(1).max(1),
         redact: raw.redact,
         message: raw.message,
         remediation: raw.remediation,
@@ -906,6 +938,10 @@ no_match = ["ignored"]
             (format!("{GOOD}\n{GOOD}"), "rule T001: the id is already used"),
             (GOOD.replace("remediation = \"r\"", "remediation = \"r\"\nextra = 1"), "unknown field `extra`"),
             (GOOD.replace("hostile = \"the test says so\"\n", ""), "rule T001: severity high needs `hostile"),
+            (
+                GOOD.replace("fields = ", "min_patterns = 2\nfields = "),
+                "min_patterns is 2 but the rule has 1 patterns",
+            ),
             ("[[rule]\n".to_owned(), "t.toml: "),
         ];
         for (text, want) in cases {
@@ -914,6 +950,26 @@ no_match = ["ignored"]
                 Err(e) => assert!(e.to_string().contains(want), "{e} lacks {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn min_patterns_needs_that_many_different_patterns_not_matches() {
+        let text = GOOD
+            .replace(
+                "patterns = ['\\bignore\\b']",
+                "patterns = ['\\bignore\\b', '\\bforget\\b', '\\bdrop\\b']\nmin_patterns = 2",
+            )
+            .replace("match = [\"please IG\\u200bNORE this\"]", "match = [\"ignore it, then forget it\"]");
+        let set = load(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(set.test_examples().is_empty(), "{:?}", set.test_examples());
+        let hits = |text: &str| {
+            let mut hits = Vec::new();
+            set.check(text, FieldKind::Description, None, &mut hits);
+            hits.len()
+        };
+        assert_eq!(hits("Ignore this, ignore that, ignore all."), 0, "one pattern, three matches");
+        assert_eq!(hits("Ignore this and drop that."), 1);
+        assert_eq!(hits("Forget it; drop it; ignore it."), 1, "one finding per rule");
     }
 
     #[test]
@@ -990,7 +1046,7 @@ mod builtin_tests {
                 .map(|r| {
                     let sources = |list: &[Lazy]| list.iter().map(|p| p.source.clone()).collect::<Vec<_>>();
                     format!(
-                        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {:?} {:?} {:?} {:?} {:?}",
+                        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {} {:?} {:?} {:?} {:?} {:?}",
                         r.rule,
                         r.signal,
                         r.kinds,
@@ -1002,6 +1058,7 @@ mod builtin_tests {
                         r.prefixes,
                         r.annotations,
                         r.min_matches,
+                        r.min_patterns,
                         r.redact,
                         r.message,
                         r.remediation,
