@@ -68,33 +68,42 @@ pub fn parse(text: &str) -> Result<Parsed, ParseError> {
     Ok(Parsed { value, duplicate_keys: state.duplicates, too_many_duplicates: state.dropped })
 }
 
-/// Refuses nesting past [`MAX_DEPTH`], in one pass over the bytes (strings skipped).
+/// Refuses nesting past [`MAX_DEPTH`], in one pass over the bytes (strings skipped:
+/// inside one, only a quote or a backslash matters, found with `memchr`). The line and
+/// column are counted only for the error.
 fn check_depth(text: &str) -> Result<(), ParseError> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    let (mut line, mut line_start) = (1, 0);
-    for (at, byte) in text.bytes().enumerate() {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
         match byte {
-            b'"' => in_string = true,
+            b'"' => {
+                // Skip to the closing quote: past every escaped character.
+                let mut from = at + 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &bytes[from.min(bytes.len())..]) {
+                        Some(i) if bytes[from + i] == b'\\' => from += i + 2,
+                        Some(i) => {
+                            at = from + i;
+                            break;
+                        }
+                        None => return Ok(()),
+                    }
+                }
+            }
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
+                    let line_start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                    let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
                     let column = text[line_start..=at].chars().count();
                     return Err(ParseError::TooDeep { line, column });
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
-            b'\n' => (line, line_start) = (line + 1, at + 1),
             _ => {}
         }
+        at += 1;
     }
     Ok(())
 }
@@ -207,16 +216,22 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
             let popped = self.0.borrow_mut().path.pop();
             let value = value?;
             let Some(Segment::Key(key)) = popped else { continue };
-            let pointer =
-                map.contains_key(&key).then(|| self.0.borrow().pointer_within_budget(&key)).flatten();
-            match (map.insert(key, value), pointer) {
-                (Some(earlier), Some(pointer)) => {
-                    let mut state = self.0.borrow_mut();
-                    state.pointer_bytes += pointer.len();
-                    state.duplicates.push(Duplicate { pointer, earlier });
+            match map.entry(key) {
+                serde_json::map::Entry::Vacant(vacant) => {
+                    vacant.insert(value);
                 }
-                (Some(_), None) => self.0.borrow_mut().dropped = true,
-                (None, _) => {}
+                serde_json::map::Entry::Occupied(mut occupied) => {
+                    let pointer = self.0.borrow().pointer_within_budget(occupied.key());
+                    let earlier = occupied.insert(value);
+                    let mut state = self.0.borrow_mut();
+                    match pointer {
+                        Some(pointer) => {
+                            state.pointer_bytes += pointer.len();
+                            state.duplicates.push(Duplicate { pointer, earlier });
+                        }
+                        None => state.dropped = true,
+                    }
+                }
             }
         }
         Ok(Value::Object(map))
