@@ -550,11 +550,10 @@ fn compile(
             fail(format!("unknown signal {name:?} (expected instruction, target, sink, concealment, consequence or preference)"))
         })?),
     };
-    if raw.min_patterns.is_some_and(|n| n > raw.patterns.len()) {
+    if let Some(wanted) = raw.min_patterns.filter(|&n| n > raw.patterns.len()) {
+        let have = raw.patterns.len();
         return Err(fail(format!(
-            "min_patterns is {} but the rule has {} patterns: it could never fire",
-            raw.min_patterns.unwrap_or_default(),
-            raw.patterns.len()
+            "min_patterns is {wanted} but the rule has {have} patterns: it could never fire"
         )));
     }
     let view = match raw.view.as_deref().unwrap_or("shadow") {
