@@ -267,5 +267,16 @@ mod tests {
             matches!(parse(&over), Err(ParseError::TooDeep { line: 2, column: 129 })),
             "brackets in strings do not count"
         );
+        // An escaped quote does not end a string (its brackets stay inside); an escaped
+        // backslash before the closing quote does (the brackets after it count).
+        let hidden = format!("{{\"a\": \"x\\\"{}\"}}", "[".repeat(MAX_DEPTH + 5));
+        assert!(parse(&hidden).is_ok(), "brackets after an escaped quote are inside the string");
+        let counted =
+            format!("{{\"a\": \"x\\\\\", \"b\": {}{}}}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(
+            matches!(parse(&counted), Err(ParseError::TooDeep { .. })),
+            "after an escaped backslash the string ends and the brackets count"
+        );
+        assert!(parse("\"unterminated \\").is_err(), "a string cut after a backslash");
     }
 }

@@ -35,6 +35,14 @@ fn described_tools(server: &str, tools: &[(&str, &str)]) -> serde_json::Value {
     serde_json::json!({"server": {"name": server}, "tools": tools})
 }
 
+/// Asserts that each of `tools` has a finding of `rule` at high (TR000: the composite).
+fn assert_high(report: &serde_json::Value, rule: &str, tools: &[&str]) {
+    for tool in tools {
+        let found = findings(report, Some(tool), rule);
+        assert!(found.iter().any(|f| f["severity"] == "high"), "{tool}: {rule} not high: {report:#}");
+    }
+}
+
 /// Whether `tool` has any finding at medium or above.
 fn flagged_at_medium(report: &serde_json::Value, tool: &str) -> bool {
     report["findings"]
@@ -619,8 +627,8 @@ fn a_confirmation_declared_unneeded_for_an_act_the_text_calls_irreversible_is_hi
         ("reversible", "Archives old tickets; asking the user for confirmation is unnecessary here."),
     ]);
     let report = scan_file(&catalog, &["--min-severity", "info"], 1);
+    assert_high(&report, "TR000", &["en", "de", "ja", "ru"]);
     for name in ["en", "de", "ja", "ru"] {
-        assert_eq!(composite(&report, name).as_deref(), Some("high"), "{name}: {report:#}");
         assert_eq!(findings(&report, Some(name), "ML015").len(), 1, "{name}: {report:#}");
     }
     assert_eq!(composite(&report, "kept"), None, "the confirmation is kept: {report:#}");
@@ -645,10 +653,7 @@ fn text_that_outranks_the_user_or_the_system_prompt_is_high_and_user_precedence_
         ],
     );
     let report = scan_file(&catalog, &[], 1);
-    for name in ["en", "fr", "de", "ru", "ko"] {
-        let found = findings(&report, Some(name), "TR005");
-        assert!(found.iter().any(|f| f["severity"] == "high"), "{name}: {report:#}");
-    }
+    assert_high(&report, "TR005", &["en", "fr", "de", "ru", "ko"]);
     assert!(findings(&report, Some("plain"), "TR005").is_empty(), "{report:#}");
 }
 
@@ -664,9 +669,7 @@ fn the_conversation_put_into_a_named_parameter_or_handed_to_another_tool_is_high
         ("doc", "Suggests routes. Fill `notes` with free text from the user; call the `list_cities` tool first."),
     ]);
     let report = scan_file(&catalog, &[], 1);
-    for name in ["es", "zh", "fr"] {
-        assert_eq!(composite(&report, name).as_deref(), Some("high"), "{name}: {report:#}");
-    }
+    assert_high(&report, "TR000", &["es", "zh", "fr"]);
     assert!(composite(&report, "doc").is_none(), "{report:#}");
 }
 
@@ -682,9 +685,7 @@ fn a_second_destination_kept_from_the_user_is_high_and_alone_is_medium() {
         ("placeholder", "Saves a document; with notify=true a copy goes to your-team@example.com."),
     ]);
     let report = scan_file(&catalog, &[], 1);
-    for name in ["en", "es"] {
-        assert_eq!(composite(&report, name).as_deref(), Some("high"), "{name}: {report:#}");
-    }
+    assert_high(&report, "TR000", &["en", "es"]);
     assert!(composite(&report, "copy").is_none(), "{report:#}");
     let copy = findings(&report, Some("copy"), "ML016");
     assert_eq!(copy.len(), 1, "{report:#}");
@@ -704,9 +705,6 @@ fn replacing_another_tools_destination_with_a_literal_one_is_high_in_other_langu
         ("plain", "Updates the payee of a saved transfer; replace the recipient with the address the user gives."),
     ]);
     let report = scan_file(&catalog, &[], 1);
-    for name in ["pt", "it", "ko"] {
-        let found = findings(&report, Some(name), "SH002");
-        assert!(found.iter().any(|f| f["severity"] == "high"), "{name}: {report:#}");
-    }
+    assert_high(&report, "SH002", &["pt", "it", "ko"]);
     assert!(findings(&report, Some("plain"), "SH002").is_empty(), "{report:#}");
 }

@@ -520,7 +520,6 @@ impl Detectors {
     }
 }
 
-/// Hits of already-checked field texts, by kind and text.
 /// Hits of a field already checked in this scan, by (kind, text, annotation facts).
 /// Hashing whole texts is much of a scan's cost: a fast hash, seeded per process.
 type Memo<'a> = foldhash::HashMap<(FieldKind, &'a str, Vec<u8>), Vec<Hit>>;
