@@ -1,7 +1,7 @@
 //! Detection quality on the labelled corpus, by its README's method; on the real-world
 //! captures (`CORPUS/real-world/captures/`, real benign vendor text); and on the
-//! project's own authored set (`tests/eval/`: `dev.json` may be looked at while
-//! writing rules, `holdout.json` is reported as unseen).
+//! project's own authored set (`tests/eval/`: `dev.json` and `probes.json` may be
+//! looked at while writing rules, `holdout.json` is reported as unseen).
 //!
 //! ```sh
 //! cargo run --release --example eval -- ../shared/corpus            # the tables
@@ -230,7 +230,7 @@ fn main() -> ExitCode {
         }
     }
     if let Some(authored) = &authored_dir {
-        for (file, unseen) in [("dev.json", false), ("holdout.json", true)] {
+        for (file, unseen) in [("dev.json", false), ("probes.json", false), ("holdout.json", true)] {
             if let Err(e) =
                 authored_section(&std::path::Path::new(authored).join(file), unseen, &detectors, list)
             {
@@ -346,9 +346,13 @@ fn authored_section(
         let catalogs = catalog::parse(&id, &bytes, &id).map_err(|e| e.to_string())?;
         let worst =
             detectors.scan(&catalogs, &toolreg::finding::Nowhere).into_iter().map(|f| f.severity).max();
-        for (axis, value) in
-            [("language", text("language")), ("class", text("class")), ("location", text("location"))]
-        {
+        let mut axes =
+            vec![("language", text("language")), ("class", text("class")), ("location", text("location"))];
+        // probes.json: which batch of the sitting (A, B, … in its `about`)
+        if item.get("batch").is_some() {
+            axes.push(("batch", text("batch")));
+        }
+        for (axis, value) in axes {
             tallies.entry((label.clone(), axis.to_owned(), value)).or_default().add(worst);
         }
         tallies.entry((label.clone(), "all".to_owned(), "all".to_owned())).or_default().add(worst);
