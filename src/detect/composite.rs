@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::finding::{Finding, Locate, Rule, RuleClass, Severity, Signal};
-use crate::item::ItemRef;
+use crate::item::{ItemRef, Kind};
 
 pub const COMPOSITE: Rule = Rule {
     id: "TR000",
@@ -30,6 +30,9 @@ pub const RULES: [&Rule; 1] = [&COMPOSITE];
 ///   concealment or confirmation bypass of medium severity or more on a tool that
 ///   acts in a way the user cannot take back ("deletion is permanent … never ask for
 ///   confirmation"): the confirmation exists for exactly that act.
+///
+/// An instruction in an output schema or in a resource also counts as concealment
+/// ([`located`]): those describe data, and the model reads them where the user does not.
 pub fn check(
     server: &str,
     item: Option<&ItemRef>,
@@ -53,7 +56,7 @@ pub fn check(
         if signal == Signal::Sink && f.severity < Severity::Medium {
             continue;
         }
-        for signal in located(signal, &f.pointer) {
+        for signal in located(signal, &f.pointer, item.map(|i| i.kind)) {
             let rules = by_signal.entry(signal).or_default();
             if !rules.contains(&f.rule) {
                 rules.push(f.rule);
@@ -110,16 +113,16 @@ fn counted(signal: Signal) -> Signal {
 
 /// Where a signal stands weighs (issue 19 §3): a request for a secret in the
 /// description of an input parameter says what to put in that parameter, which goes to
-/// the server — the parameter is the sink; an instruction in an output schema (which
-/// describes data, not what the assistant should do) is concealed from whoever reads
-/// the tool's description.
-fn located(signal: Signal, pointer: &str) -> Vec<Signal> {
+/// the server — the parameter is the sink; an instruction in an output schema or in a
+/// resource (which describe data, not what the assistant should do: the model reads a
+/// resource as content) is concealed from whoever reads the tool list.
+fn located(signal: Signal, pointer: &str, kind: Option<Kind>) -> Vec<Signal> {
     let in_parameter = pointer.starts_with("/inputSchema/") && pointer.ends_with("/description");
+    let describes_data = pointer.starts_with("/outputSchema/")
+        || matches!(kind, Some(Kind::Resource | Kind::ResourceTemplate));
     match signal {
         Signal::Target if in_parameter => vec![Signal::Target, Signal::Sink],
-        Signal::Instruction if pointer.starts_with("/outputSchema/") => {
-            vec![Signal::Instruction, Signal::Concealment]
-        }
+        Signal::Instruction if describes_data => vec![Signal::Instruction, Signal::Concealment],
         other => vec![other],
     }
 }
@@ -168,7 +171,6 @@ fn independent_instructions(findings: &[Finding]) -> usize {
 mod tests {
     use super::*;
     use crate::finding::Nowhere;
-    use crate::item::Kind;
 
     fn finding(rule: &'static str, severity: Severity, signal: Signal) -> Finding {
         Finding {
@@ -289,5 +291,24 @@ mod tests {
         let same_rule = finding("TR010", Severity::Medium, Signal::Sink);
         assert_eq!(judge(&[target, same_rule]), None);
         assert_eq!(judge(&[sink]), None);
+    }
+
+    #[test]
+    fn an_instruction_in_a_resource_or_an_output_schema_is_high_and_in_a_tool_description_is_not() {
+        let forced = finding("ML007", Severity::Medium, Signal::Instruction);
+        let judge = |item: ItemRef, finding: &Finding| {
+            check("s", Some(&item), std::slice::from_ref(finding), &Nowhere).map(|f| f.severity)
+        };
+        assert_eq!(judge(ItemRef::tool("t"), &forced), None);
+        assert_eq!(judge(ItemRef::new(Kind::Resource, "file:///a"), &forced), Some(Severity::High));
+        assert_eq!(judge(ItemRef::new(Kind::ResourceTemplate, "file:///{p}"), &forced), Some(Severity::High));
+        let mut in_output = forced.clone();
+        in_output.pointer = "/outputSchema/properties/next/description".into();
+        assert_eq!(judge(ItemRef::tool("t"), &in_output), Some(Severity::High));
+        // A prompt is instructions by design: no.
+        assert_eq!(judge(ItemRef::new(Kind::Prompt, "p"), &forced), None);
+        // A weak cue in a resource is still weak.
+        let weak = finding("ML009", Severity::Low, Signal::Instruction);
+        assert_eq!(judge(ItemRef::new(Kind::Resource, "file:///a"), &weak), None);
     }
 }
