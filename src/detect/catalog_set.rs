@@ -1,6 +1,6 @@
 //! Detectors over the whole set of scanned catalogs: tool names that look alike
-//! (UTS #39 skeletons, threats.md §6.9), names that collide across servers, and text
-//! that refers to another server's tools (threats.md §2).
+//! (UTS #39 skeletons, threats.md §6.9), tool and server names that collide across
+//! servers, and text that refers to another server's tools (threats.md §2).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -37,7 +37,17 @@ pub const NAME_COLLISION: Rule = Rule {
     help: "Tools of different servers with the same name (ignoring case and separators) let a client call the wrong one; within one server it is squatting.",
 };
 
-pub const RULES: [&Rule; 3] = [&CONFUSABLE_NAMES, &CROSS_SERVER_REFERENCE, &NAME_COLLISION];
+pub const SERVER_NAME_COLLISION: Rule = Rule {
+    id: "SH007",
+    name: "server-name-collision",
+    title: "Two scanned servers whose names differ only in case or separators",
+    severity: Severity::Medium,
+    class: RuleClass::Detection,
+    help: "A server named like another one (`check_sig_` beside `check_sig`) is how a squatter is installed in its place: check which one the registry approved.",
+};
+
+pub const RULES: [&Rule; 4] =
+    [&CONFUSABLE_NAMES, &CROSS_SERVER_REFERENCE, &NAME_COLLISION, &SERVER_NAME_COLLISION];
 
 /// High-value tool names a poisoned tool of any server may try to steer, referred to
 /// even when no scanned server has them (threats.md §2).
@@ -105,10 +115,49 @@ fn name_finding(
     tool_finding(rule, severity, server, name, "/name", span, message, key, places)
 }
 
-/// The set-wide detectors (UNI009, SH003); SH001 runs field by field ([`References`]).
+/// The set-wide detectors (UNI009, SH003, SH007); SH001 runs field by field
+/// ([`References`]).
 pub fn check(catalogs: &[Catalog], places: &dyn Locate) -> Vec<Finding> {
     let mut out = confusable_names(catalogs, places);
     out.extend(name_collisions(catalogs, places));
+    out.extend(server_name_collisions(catalogs, places));
+    out
+}
+
+/// SH007: servers of the set whose names fold to the same string but are not the same
+/// name (`check_sig_` beside `check_sig`): which one is the squatter the names cannot
+/// tell, so each is reported, once, on its header. The same name twice (one server
+/// scanned before and after a change) is not a collision.
+fn server_name_collisions(catalogs: &[Catalog], places: &dyn Locate) -> Vec<Finding> {
+    let mut by_key: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for catalog in catalogs {
+        by_key.entry(folded(&catalog.server)).or_default().insert(&catalog.server);
+    }
+    let mut out = Vec::new();
+    for names in by_key.values().filter(|names| names.len() > 1) {
+        for &server in names {
+            let others: Vec<String> = names
+                .iter()
+                .filter(|&&other| other != server)
+                .take(NAMED_LOOKALIKES)
+                .map(|other| visible::escape(other))
+                .collect();
+            let message = format!(
+                "another scanned server's name differs only in case or separators: {}",
+                others.join(", ")
+            );
+            out.push(
+                Finding::of(&SERVER_NAME_COLLISION)
+                    .severity(Severity::Medium)
+                    .about(server, None)
+                    .message(message)
+                    .evidence(server)
+                    .key(&others.join(","))
+                    .field_in(places)
+                    .build(),
+            );
+        }
+    }
     out
 }
 
@@ -347,6 +396,20 @@ mod tests {
         let findings = confusable_names(&ascii, &Nowhere);
         assert_eq!(findings.len(), 2);
         assert!(findings.iter().all(|f| f.severity == Severity::Medium));
+    }
+
+    #[test]
+    fn servers_named_alike_are_reported_and_the_same_name_twice_is_not() {
+        let set =
+            [catalog("check_sig", &["check"]), catalog("check_sig_", &["check"]), catalog("check_sig", &[])];
+        let found = server_name_collisions(&set, &Nowhere);
+        let servers: Vec<&str> = found.iter().map(|f| f.server.as_str()).collect();
+        assert_eq!(servers, ["check_sig", "check_sig_"], "{found:#?}");
+        assert!(found
+            .iter()
+            .all(|f| f.rule == "SH007" && f.severity == Severity::Medium && f.item.is_none()));
+        let distinct = [catalog("github", &[]), catalog("gitlab", &[]), catalog("github", &[])];
+        assert!(server_name_collisions(&distinct, &Nowhere).is_empty());
     }
 
     #[test]
