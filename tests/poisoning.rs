@@ -37,9 +37,14 @@ fn described_tools(server: &str, tools: &[(&str, &str)]) -> serde_json::Value {
 
 /// Asserts that each of `tools` has a finding of `rule` at high (TR000: the composite).
 fn assert_high(report: &serde_json::Value, rule: &str, tools: &[&str]) {
+    assert_at(report, rule, "high", tools);
+}
+
+/// Asserts that each of `tools` has a finding of `rule` at `severity`.
+fn assert_at(report: &serde_json::Value, rule: &str, severity: &str, tools: &[&str]) {
     for tool in tools {
         let found = findings(report, Some(tool), rule);
-        assert!(found.iter().any(|f| f["severity"] == "high"), "{tool}: {rule} not high: {report:#}");
+        assert!(found.iter().any(|f| f["severity"] == severity), "{tool}: {rule} not {severity}: {report:#}");
     }
 }
 
@@ -828,10 +833,7 @@ fn a_call_forced_before_every_answer_is_a_medium_cue_in_other_languages() {
         ("faq", "Answers billing questions. Before you answer questions about billing, read the FAQ resource."),
     ]);
     let report = scan_file(&catalog, &[], 0);
-    for name in ["es", "de", "ja"] {
-        let found = findings(&report, Some(name), "ML007");
-        assert!(found.iter().any(|f| f["severity"] == "medium"), "{name}: {report:#}");
-    }
+    assert_at(&report, "ML007", "medium", &["es", "de", "ja"]);
     assert!(findings(&report, Some("faq"), "ML007").is_empty(), "{report:#}");
 }
 
@@ -859,7 +861,7 @@ fn an_instruction_in_a_resource_is_high_where_the_same_words_in_a_tool_are_mediu
         .collect();
     assert!(resource_composite.iter().any(|f| f["severity"] == "high"), "{report:#}");
     assert!(composite(&report, "guide_tool").is_none(), "{report:#}");
-    assert!(findings(&report, Some("guide_tool"), "ML007").iter().any(|f| f["severity"] == "medium"));
+    assert_at(&report, "ML007", "medium", &["guide_tool"]);
     assert!(
         !report["findings"].as_array().unwrap().iter().any(|f| f["item"] == "file:///plain.md"),
         "{report:#}"

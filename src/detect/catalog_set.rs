@@ -124,14 +124,16 @@ pub fn check(catalogs: &[Catalog], places: &dyn Locate) -> Vec<Finding> {
     out
 }
 
-/// SH007: servers of the set whose names fold to the same string but are not the same
-/// name (`check_sig_` beside `check_sig`): which one is the squatter the names cannot
-/// tell, so each is reported, once, on its header. The same name twice (one server
-/// scanned before and after a change) is not a collision.
+/// SH007: servers of the set whose names fold to the same string — separators and case
+/// aside, read by their UTS #39 skeleton (`check_sіg` with a Cyrillic `і`) — but are
+/// not the same name (`check_sig_` beside `check_sig`): which one is the squatter the
+/// names cannot tell, so each is reported, once, on its header. The same name twice
+/// (one server scanned before and after a change) is not a collision.
 fn server_name_collisions(catalogs: &[Catalog], places: &dyn Locate) -> Vec<Finding> {
     let mut by_key: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     for catalog in catalogs {
-        by_key.entry(folded(&catalog.server)).or_default().insert(&catalog.server);
+        let skeleton: String = unicode_security::skeleton(&catalog.server).collect();
+        by_key.entry(folded(&skeleton)).or_default().insert(&catalog.server);
     }
     let mut out = Vec::new();
     for names in by_key.values().filter(|names| names.len() > 1) {
@@ -408,6 +410,8 @@ mod tests {
         assert!(found
             .iter()
             .all(|f| f.rule == "SH007" && f.severity == Severity::Medium && f.item.is_none()));
+        let homoglyph = [catalog("check_sig", &[]), catalog("check_s\u{0456}g", &[])];
+        assert_eq!(server_name_collisions(&homoglyph, &Nowhere).len(), 2, "a Cyrillic і reads as i");
         let distinct = [catalog("github", &[]), catalog("gitlab", &[]), catalog("github", &[])];
         assert!(server_name_collisions(&distinct, &Nowhere).is_empty());
     }
