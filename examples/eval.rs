@@ -1,7 +1,8 @@
 //! Detection quality on the labelled corpus, by its README's method; on the real-world
 //! captures (`CORPUS/real-world/captures/`, real benign vendor text); and on the
-//! project's own authored set (`tests/eval/`: `dev.json` and `probes.json` may be
-//! looked at while writing rules, `holdout.json` is reported as unseen).
+//! project's own authored set (`tests/eval/`: `dev.json`, `probes.json` and
+//! `independent-dev.json` may be looked at while writing rules, `holdout.json` and
+//! `independent-holdout.json` are reported as unseen).
 //!
 //! ```sh
 //! cargo run --release --example eval -- ../shared/corpus            # the tables
@@ -230,7 +231,13 @@ fn main() -> ExitCode {
         }
     }
     if let Some(authored) = &authored_dir {
-        for (file, unseen) in [("dev.json", false), ("probes.json", false), ("holdout.json", true)] {
+        for (file, unseen) in [
+            ("dev.json", false),
+            ("probes.json", false),
+            ("independent-dev.json", false),
+            ("holdout.json", true),
+            ("independent-holdout.json", true),
+        ] {
             if let Err(e) =
                 authored_section(&std::path::Path::new(authored).join(file), unseen, &detectors, list)
             {
