@@ -81,6 +81,11 @@ fn write_prefix(out: &mut String, prefix: &prefix::Prefix) {
     }
     out.push_str(", guard: Guard { words: ");
     list(out, prefix.guard.words);
+    out.push_str(", packed: &[");
+    for &(word, mask) in prefix.guard.packed {
+        let _ = write!(out, "({word:#x}, {mask:#x}), ");
+    }
+    out.push(']');
     let guard = &prefix.guard;
     let _ =
         write!(out, ", word_start: {}, text_start: {} }}, required: &[", guard.word_start, guard.text_start);
