@@ -87,6 +87,11 @@ impl Table {
         Table { heads, entries }
     }
 
+    /// Whether any literal has key `k`.
+    fn holds(&self, k: usize) -> bool {
+        matches!((self.heads.get(k), self.heads.get(k + 1)), (Some(from), Some(to)) if from != to)
+    }
+
     fn each_at(&self, k: usize, rest: &[u8], here: u64, start: usize, found: &mut impl FnMut(usize, usize)) {
         let (Some(&from), Some(&to)) = (self.heads.get(k), self.heads.get(k + 1)) else { return };
         for entry in &self.entries[from as usize..to as usize] {
@@ -125,13 +130,22 @@ impl LiteralSet {
         let [anywhere, word_start, text_start] = &self.tables;
         for start in 0..haystack.len().saturating_sub(1) {
             let k = key(haystack[start], haystack[start + 1]);
+            let at_word = start == 0 || !is_word_byte(haystack[start - 1]);
+            let (in_anywhere, in_word_start, in_text_start) =
+                (anywhere.holds(k), at_word && word_start.holds(k), start == 0 && text_start.holds(k));
+            // Most starts open no bucket: the text's word is read only where one does.
+            if !(in_anywhere || in_word_start || in_text_start) {
+                continue;
+            }
             let rest = &haystack[start..];
             let here = word(rest);
-            anywhere.each_at(k, rest, here, start, &mut found);
-            if start == 0 || !is_word_byte(haystack[start - 1]) {
+            if in_anywhere {
+                anywhere.each_at(k, rest, here, start, &mut found);
+            }
+            if in_word_start {
                 word_start.each_at(k, rest, here, start, &mut found);
             }
-            if start == 0 {
+            if in_text_start {
                 text_start.each_at(k, rest, here, start, &mut found);
             }
         }
