@@ -1,8 +1,8 @@
 //! Detection quality on the labelled corpus, by its README's method; on the real-world
 //! captures (`CORPUS/real-world/captures/`, real benign vendor text); and on the
 //! project's own authored set (`tests/eval/`: `dev.json`, `probes.json` and
-//! `independent-dev.json` may be looked at while writing rules, `holdout.json` and
-//! `independent-holdout.json` are reported as unseen).
+//! `independent-dev.json` may be looked at while writing rules, `holdout.json`,
+//! `independent-holdout.json` and `independent2-holdout.json` are reported as unseen).
 //!
 //! ```sh
 //! cargo run --release --example eval -- ../shared/corpus            # the tables
@@ -237,6 +237,7 @@ fn main() -> ExitCode {
             ("independent-dev.json", false),
             ("holdout.json", true),
             ("independent-holdout.json", true),
+            ("independent2-holdout.json", true),
         ] {
             if let Err(e) =
                 authored_section(&std::path::Path::new(authored).join(file), unseen, &detectors, list)
