@@ -292,8 +292,9 @@ fn attacks_in_other_languages_are_caught_by_the_built_in_rules() {
     for tool in ["buscar", "buscar_espaciado", "suchen", "poisk", "sousuo", "kensaku"] {
         let severity = composite(&report, tool);
         assert!(matches!(severity.as_deref(), Some("high" | "critical")), "{tool}: {report:#}");
+        // Dropping the instructions is ML018 (high); a new role, ML001 (medium).
         assert!(
-            !findings(&report, Some(tool), "ML001").is_empty(),
+            ["ML001", "ML018"].iter().any(|rule| !findings(&report, Some(tool), rule).is_empty()),
             "{tool}: the override is read: {report:#}"
         );
     }
