@@ -78,29 +78,28 @@ impl Guard {
 }
 
 /// The text from a start as guard words are compared with it: its first bytes, each
-/// whitespace run read as one space, as many as the longest word.
+/// whitespace run read as one space, as many as the longest word — little-endian in one
+/// `u128`, zero-padded where the text ends first ([`pack`]).
 pub struct Window {
-    bytes: [u8; GUARD_LEN],
-    len: usize,
     packed: u128,
 }
 
 impl Window {
     pub fn at(haystack: &[u8], start: usize) -> Window {
-        let mut window = Window { bytes: [0; GUARD_LEN], len: 0, packed: 0 };
+        let mut bytes = [0u8; GUARD_LEN];
+        let mut len = 0;
         let mut rest = haystack.get(start..).unwrap_or_default().iter().copied().peekable();
-        while window.len < GUARD_LEN {
+        while len < GUARD_LEN {
             let Some(b) = rest.next() else { break };
             if is_space(b) {
                 while rest.next_if(|&next| is_space(next)).is_some() {}
-                window.bytes[window.len] = b' ';
+                bytes[len] = b' ';
             } else {
-                window.bytes[window.len] = b;
+                bytes[len] = b;
             }
-            window.len += 1;
+            len += 1;
         }
-        window.packed = u128::from_le_bytes(window.bytes);
-        window
+        Window { packed: u128::from_le_bytes(bytes) }
     }
 }
 
