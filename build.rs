@@ -2,7 +2,9 @@
 //! once here instead of at every start (`src/detect/prefix.rs`, shared with the engine), the
 //! syntax of every built-in pattern, allow and unless checked (a broken built-in rule
 //! file fails the build), and each rule file as JSON: the same data, which parses in a
-//! fifth of the time TOML takes at every start.
+//! fifth of the time TOML takes at every start; and every built-in pattern, allow and
+//! unless parsed, as bytes (`src/detect/hir_bytes.rs`), so that the engine compiles one
+//! without parsing it again.
 
 use std::fmt::Write as _;
 
@@ -10,9 +12,14 @@ use std::fmt::Write as _;
 #[path = "src/detect/prefix.rs"]
 mod prefix;
 
+#[allow(dead_code)]
+#[path = "src/detect/hir_bytes.rs"]
+mod hir_bytes;
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/detect/prefix.rs");
+    println!("cargo:rerun-if-changed=src/detect/hir_bytes.rs");
     println!("cargo:rerun-if-changed=detectors");
     // Every rule file in detectors/, not a second list of the embedded ones: the engine
     // takes a file's prefixes from here only when its text is the embedded one.
@@ -28,6 +35,10 @@ fn main() {
     out.push_str("pub static BUILTIN_PREFIXES: &[(&str, &[Prefix])] = &[\n");
     let mut as_json = String::from("/// (rule file, the same file as JSON) for every file in detectors/.\n");
     as_json.push_str("pub static BUILTIN_JSON: &[(&str, &str)] = &[\n");
+    let mut hirs = String::from(
+        "/// (rule file, every pattern, allow and unless of its rules parsed, in order) for every file in detectors/.\n",
+    );
+    hirs.push_str("pub static BUILTIN_HIRS: &[(&str, &[&[u8]])] = &[\n");
     for file in &files {
         println!("cargo:rerun-if-changed={file}");
         let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -35,6 +46,7 @@ fn main() {
         let json = serde_json::to_string(&parsed).unwrap_or_else(|e| panic!("{file}: {e}"));
         let _ = writeln!(as_json, "    ({file:?}, {json:?}),");
         let _ = writeln!(out, "    ({file:?}, &[");
+        let _ = writeln!(hirs, "    ({file:?}, &[");
         let rules = parsed.get("rule").and_then(toml::Value::as_array).cloned().unwrap_or_default();
         for rule in rules {
             let id = rule.get("id").and_then(toml::Value::as_str).unwrap_or("?").to_owned();
@@ -47,18 +59,49 @@ fn main() {
                     if key == "patterns" {
                         write_prefix(&mut out, &prefix);
                     }
+                    let hir = regex_syntax::ParserBuilder::new()
+                        .unicode(false)
+                        .utf8(false)
+                        .build()
+                        .parse(pattern)
+                        .unwrap_or_else(|e| {
+                            panic!("{file}: rule {id}: {key} {pattern:?} does not parse: {e}")
+                        });
+                    write_bytes(&mut hirs, &hir_bytes::encode(&hir));
                 }
             }
         }
         out.push_str("    ]),\n");
+        hirs.push_str("    ]),\n");
     }
     out.push_str("];\n");
     as_json.push_str("];\n");
+    hirs.push_str("];\n");
     let dir = std::env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}"));
-    for (name, text) in [("builtin_prefixes.rs", out), ("builtin_json.rs", as_json)] {
+    for (name, text) in
+        [("builtin_prefixes.rs", out), ("builtin_json.rs", as_json), ("builtin_hirs.rs", hirs)]
+    {
         std::fs::write(std::path::Path::new(&dir).join(name), text)
             .unwrap_or_else(|e| panic!("writing {name}: {e}"));
     }
+}
+
+/// Bytes as a byte string literal, on a line of their own.
+fn write_bytes(out: &mut String, bytes: &[u8]) {
+    out.push_str("        b\"");
+    for &byte in bytes {
+        match byte {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(char::from(byte));
+            }
+            0x20..=0x7e => out.push(char::from(byte)),
+            _ => {
+                let _ = write!(out, "\\x{byte:02x}");
+            }
+        }
+    }
+    out.push_str("\",\n");
 }
 
 /// One pattern's prefix as a constant expression.

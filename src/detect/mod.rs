@@ -9,6 +9,7 @@ pub mod blobs;
 pub mod catalog_set;
 pub mod composite;
 pub mod controls;
+pub mod hir_bytes;
 pub mod length;
 pub mod literals;
 pub mod oauth;

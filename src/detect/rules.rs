@@ -8,12 +8,20 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use std::panic::{RefUnwindSafe, UnwindSafe};
+use std::sync::OnceLock;
+
+use regex_automata::hybrid::dfa::{Cache, DFA};
 use regex_automata::meta::Regex;
+use regex_automata::nfa::thompson::{self, WhichCaptures};
+use regex_automata::util::pool::Pool;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input};
+use regex_syntax::hir::Hir;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::hir_bytes;
 use super::literals::{self, LiteralSet, Place};
 use super::prefix::{self, Guard, Prefix, Window};
 use super::Hit;
@@ -24,6 +32,8 @@ use crate::finding::{Rule, RuleClass, Severity, Signal};
 include!(concat!(env!("OUT_DIR"), "/builtin_prefixes.rs"));
 // BUILTIN_JSON: every file in detectors/ as JSON, made by build.rs.
 include!(concat!(env!("OUT_DIR"), "/builtin_json.rs"));
+// BUILTIN_HIRS: every pattern, allow and unless in detectors/ parsed, made by build.rs.
+include!(concat!(env!("OUT_DIR"), "/builtin_hirs.rs"));
 
 /// The built-in rule files, one per family.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -221,13 +231,9 @@ impl RuleSet {
                 Some((_, json)) => serde_json::from_str(json).map_err(|e| error(e.to_string()))?,
                 None => toml::from_str(&text).map_err(|e| error(e.to_string()))?,
             };
-            // Its patterns' prefixes, computed by build.rs, in the file's order.
-            let mut prefixes = built_in
-                .then(|| BUILTIN_PREFIXES.iter().find(|(f, _)| *f == file))
-                .flatten()
-                .map(|(_, list)| list.iter());
+            let mut precomputed = built_in.then(|| Precomputed::of(&file)).flatten();
             for raw in parsed.rule {
-                let rule = compile(&file, raw, prefixes.as_mut())?;
+                let rule = compile(&file, raw, precomputed.as_mut())?;
                 if !seen.insert(rule.rule.id) {
                     return Err(RuleError {
                         file,
@@ -369,8 +375,7 @@ impl RuleSet {
         for rule in self.rules.iter().filter(|r| which(r)) {
             // Every pattern is built here, lazily as it is everywhere else: one that
             // parses but cannot be built fails the rule's test.
-            let unbuilt =
-                rule.patterns.iter().chain(&rule.allow).chain(&rule.unless).find(|p| p.get().is_none());
+            let unbuilt = rule.patterns.iter().chain(&rule.allow).chain(&rule.unless).find(|p| !p.builds());
             if let Some(pattern) = unbuilt {
                 failures.push(ExampleFailure {
                     rule: rule.rule.id.to_owned(),
@@ -408,10 +413,14 @@ impl TextRule {
     /// each candidate start, or searched in full when the starts are unknown
     /// (`usize::MAX`, for patterns without prefix literals).
     fn first_match(&self, pattern: usize, haystack: &[u8], starts: &[usize]) -> Option<(usize, usize)> {
-        let regex = self.patterns[pattern].get()?;
+        let pattern = &self.patterns[pattern];
         let allowed = |span: (usize, usize)| self.reported(haystack, span);
         if starts.contains(&usize::MAX) {
-            return regex.find_iter(haystack).map(|m| (m.start(), m.end())).find(|&span| allowed(span));
+            return pattern
+                .get()?
+                .find_iter(haystack)
+                .map(|m| (m.start(), m.end()))
+                .find(|&span| allowed(span));
         }
         // Every match starts at one of `starts` (a prefix literal's position): an
         // anchored search from each tracks one start at a time, which keeps the lazy
@@ -421,12 +430,11 @@ impl TextRule {
             if start < covered || start > haystack.len() {
                 continue;
             }
-            let input = Input::new(haystack).range(start..).anchored(Anchored::Yes);
-            if let Some(m) = regex.search(&input) {
-                if allowed((m.start(), m.end())) {
-                    return Some((m.start(), m.end()));
+            if let Some(end) = pattern.end_from(haystack, start) {
+                if allowed((start, end)) {
+                    return Some((start, end));
                 }
-                covered = m.end();
+                covered = end;
             }
         }
         None
@@ -476,7 +484,7 @@ impl TextRule {
     /// Whether a match is reported: no `allow` pattern excuses its text, and no
     /// `unless` pattern its sentence.
     fn reported(&self, haystack: &[u8], span: (usize, usize)) -> bool {
-        if self.allow.iter().filter_map(Lazy::get).any(|a| a.is_match(&haystack[span.0..span.1])) {
+        if self.allow.iter().any(|a| a.is_match(&haystack[span.0..span.1])) {
             return false;
         }
         if self.unless.is_empty() {
@@ -487,7 +495,7 @@ impl TextRule {
         // anywhere else in the sentence does not silence the rule.
         let (_, end) = sentence(haystack, span);
         let rest = &haystack[span.1.min(end)..end];
-        !self.unless.iter().filter_map(Lazy::get).any(|u| u.is_match(rest))
+        !self.unless.iter().any(|u| u.is_match(rest))
     }
 
     /// Whether the tool's annotations meet this rule's preconditions.
@@ -523,14 +531,25 @@ pub fn example_kind(kinds: &[FieldKind]) -> FieldKind {
     }
 }
 
-/// One rule from its TOML form. `builtin`: the rest of an embedded file's pattern
-/// prefixes, in order; its patterns were checked at build time, and their prefixes are
+/// What build.rs computed for an embedded rule file's patterns, in the file's order:
+/// each pattern's prefix, and each pattern, allow and unless parsed.
+struct Precomputed {
+    prefixes: std::slice::Iter<'static, Prefix>,
+    parsed: std::slice::Iter<'static, &'static [u8]>,
+}
+
+impl Precomputed {
+    fn of(file: &str) -> Option<Precomputed> {
+        let prefixes = BUILTIN_PREFIXES.iter().find(|(f, _)| *f == file)?.1.iter();
+        let parsed = BUILTIN_HIRS.iter().find(|(f, _)| *f == file)?.1.iter();
+        Some(Precomputed { prefixes, parsed })
+    }
+}
+
+/// One rule from its TOML form. `builtin`: the rest of an embedded file's precomputed
+/// patterns; they were checked at build time, and their prefixes and parsed forms are
 /// taken from it, not computed.
-fn compile(
-    file: &str,
-    raw: RawRule,
-    mut builtin: Option<&mut std::slice::Iter<'static, Prefix>>,
-) -> Result<TextRule, RuleError> {
+fn compile(file: &str, raw: RawRule, mut builtin: Option<&mut Precomputed>) -> Result<TextRule, RuleError> {
     let fail = |message: String| RuleError { file: file.to_owned(), rule: Some(raw.id.clone()), message };
     let valid_id = raw.id.len() <= 16
         && raw.id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
@@ -589,10 +608,10 @@ fn compile(
             .map(|p| {
                 // A built-in allow or unless pattern was checked by build.rs and needs no
                 // prefix; every other pattern's is computed here, which checks its syntax.
-                let prefix = match builtin.as_mut() {
-                    Some(table) if what == "pattern" => table.next().copied(),
-                    Some(_) => Some(Prefix::default()),
-                    None => None,
+                let (prefix, parsed) = match builtin.as_mut() {
+                    Some(table) if what == "pattern" => (table.prefixes.next().copied(), table.parsed.next()),
+                    Some(table) => (Some(Prefix::default()), table.parsed.next()),
+                    None => (None, None),
                 };
                 let prefix = match prefix {
                     Some(prefix) => prefix,
@@ -604,7 +623,7 @@ fn compile(
                 // starts, and allow and unless patterns only on a match's own text or
                 // sentence: none of them needs a search prefilter of its own.
                 let searched_in_full = what == "pattern" && prefix.literals.is_none();
-                Ok((Lazy::new(p, searched_in_full), prefix))
+                Ok((Lazy::new(p, parsed.copied(), searched_in_full), prefix))
             })
             .collect()
     };
@@ -668,27 +687,123 @@ fn compile(
 /// prefix literals, and most fields hold none of them, so a scan compiles the few it
 /// meets instead of every pattern of every rule at start-up. The syntax is checked when
 /// the rule loads, so a broken pattern is still an error there.
+///
+/// Two forms, each built when first used: most uses need only a forward automaton (the
+/// end of a match from a start the prefix literals gave, or whether there is a match at
+/// all), which builds in well under half the time of the full regex; the full regex,
+/// which also finds where matches start, serves the patterns searched in full and the
+/// counting of every match.
 #[derive(Debug)]
 pub struct Lazy {
     source: String,
+    /// The pattern parsed, as bytes (build.rs), for a built-in one: read back instead of
+    /// parsing the text again.
+    parsed: Option<&'static [u8]>,
     /// Searched through whole fields (no prefix literal to anchor it): worth the
     /// literal prefilter the regex engine builds, which costs more to build than the
     /// rest of a pattern and does nothing for an anchored search.
     searched_in_full: bool,
-    compiled: std::sync::OnceLock<Option<Regex>>,
+    /// Boxed: a lazy DFA is large, and most patterns never build one.
+    forward: OnceLock<Option<Box<Forward>>>,
+    full: OnceLock<Option<Regex>>,
 }
 
 impl Lazy {
     /// The pattern, its syntax checked already (by [`prefix::prefix`], or by build.rs
     /// for a built-in one).
-    fn new(source: &str, searched_in_full: bool) -> Lazy {
-        Lazy { source: source.to_owned(), searched_in_full, compiled: std::sync::OnceLock::new() }
+    fn new(source: &str, parsed: Option<&'static [u8]>, searched_in_full: bool) -> Lazy {
+        Lazy {
+            source: source.to_owned(),
+            parsed,
+            searched_in_full,
+            forward: OnceLock::new(),
+            full: OnceLock::new(),
+        }
     }
 
-    /// The compiled pattern; `None` only when it parsed but could not be built (a size
-    /// limit): it then matches nothing, and `rules test` reports it.
+    fn hir(&self) -> Option<Hir> {
+        self.parsed
+            .and_then(hir_bytes::decode)
+            .or_else(|| syntax::parse_with(&self.source, &ascii_syntax()).ok())
+    }
+
+    /// The full regex; `None` only when the pattern parsed but could not be built (a
+    /// size limit): it then matches nothing, and `rules test` reports it.
     pub fn get(&self) -> Option<&Regex> {
-        self.compiled.get_or_init(|| ascii_regex(&self.source, self.searched_in_full).ok()).as_ref()
+        self.full.get_or_init(|| self.hir().and_then(|hir| full_regex(&hir, self.searched_in_full))).as_ref()
+    }
+
+    fn forward(&self) -> Option<&Forward> {
+        self.forward.get_or_init(|| self.hir().and_then(|hir| Forward::new(&hir)).map(Box::new)).as_deref()
+    }
+
+    /// Whether both forms build.
+    fn builds(&self) -> bool {
+        self.forward().is_some() && self.get().is_some()
+    }
+
+    /// The end of the match that starts at `start`, if one does.
+    fn end_from(&self, haystack: &[u8], start: usize) -> Option<usize> {
+        let input = Input::new(haystack).range(start..).anchored(Anchored::Yes);
+        match self.forward()?.search(&input) {
+            Ok(found) => found,
+            // The automaton gave up (its cache kept filling): the full regex answers.
+            Err(()) => self.get()?.search(&input).map(|m| m.end()),
+        }
+    }
+
+    /// Whether the pattern matches anywhere in `haystack`.
+    fn is_match(&self, haystack: &[u8]) -> bool {
+        let input = Input::new(haystack).earliest(true);
+        match self.forward().map(|f| f.search(&input)) {
+            Some(Ok(found)) => found.is_some(),
+            Some(Err(())) => self.get().is_some_and(|r| r.is_match(input)),
+            None => false,
+        }
+    }
+}
+
+/// A pattern's forward lazy DFA, with a cache for each thread that searches it.
+struct Forward {
+    dfa: DFA,
+    caches: Pool<Cache, CacheFn>,
+}
+
+type CacheFn = Box<dyn Fn() -> Cache + Send + Sync + UnwindSafe + RefUnwindSafe>;
+
+impl std::fmt::Debug for Forward {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forward").finish_non_exhaustive()
+    }
+}
+
+impl Forward {
+    /// Built as the full regex builds its own forward lazy DFA (the same limits, the
+    /// same giving up when its cache thrashes), without the reverse automaton and
+    /// the other engines only finding a match's start needs.
+    fn new(hir: &Hir) -> Option<Forward> {
+        let nfa = thompson::Compiler::new()
+            .configure(
+                thompson::Config::new()
+                    .which_captures(WhichCaptures::None)
+                    .nfa_size_limit(Some(10 * (1 << 20))),
+            )
+            .build_from_hir(hir)
+            .ok()?;
+        let dfa = DFA::builder()
+            .configure(DFA::config().minimum_cache_clear_count(Some(3)).minimum_bytes_per_state(Some(10)))
+            .build_from_nfa(nfa)
+            .ok()?;
+        let for_caches = dfa.clone();
+        let create: CacheFn = Box::new(move || for_caches.create_cache());
+        Some(Forward { dfa, caches: Pool::new(create) })
+    }
+
+    /// The end of the first match (leftmost-first, as the full regex reports it);
+    /// `Err` when the automaton gave up.
+    fn search(&self, input: &Input<'_>) -> Result<Option<usize>, ()> {
+        let mut cache = self.caches.get();
+        self.dfa.try_search_fwd(&mut cache, input).map(|m| m.map(|m| m.offset())).map_err(|_| ())
     }
 }
 
@@ -699,12 +814,13 @@ fn leak(text: String) -> &'static str {
 /// Patterns are ASCII byte regexes: `\w`, `\s`, `\b` and `.` are ASCII (a non-ASCII
 /// character is several bytes). The shadow view is NFKC-folded and lowercased already,
 /// and ASCII classes keep the compiled sets small enough to build at every start.
-fn ascii_regex(pattern: &str, with_prefilter: bool) -> Result<Regex, String> {
-    Regex::builder()
-        .syntax(syntax::Config::new().unicode(false).utf8(false))
-        .configure(Regex::config().auto_prefilter(with_prefilter))
-        .build(pattern)
-        .map_err(|e| e.to_string())
+/// build.rs parses the built-in patterns the same way.
+fn ascii_syntax() -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false)
+}
+
+fn full_regex(hir: &Hir, with_prefilter: bool) -> Option<Regex> {
+    Regex::builder().configure(Regex::config().auto_prefilter(with_prefilter)).build_from_hir(hir).ok()
 }
 
 /// Which literals one haystack may hold, answered cheaply: the byte pairs it holds,
@@ -759,18 +875,29 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
     struct ViewLiterals {
         prefilter: Option<Arc<LiteralSet>>,
         owners: Arc<Vec<Vec<u32>>>,
-        ids: HashMap<(usize, usize), u32>,
+        /// Rule index → pattern index → the pattern's id in this view (empty for a
+        /// rule of another view), and how many ids there are.
+        ids: Vec<Vec<u32>>,
+        count: usize,
     }
     let mut views: BTreeMap<View, ViewLiterals> = BTreeMap::new();
     for view in [View::Raw, View::Shadow, View::Ident] {
         let mut literals: Vec<(&[u8], Place)> = Vec::new();
-        let mut index: HashMap<&[u8], usize> = HashMap::new();
+        let most = rules
+            .iter()
+            .filter(|rule| rule.view == view)
+            .flat_map(|rule| &rule.prefixes)
+            .map(|p| p.literals.map_or(0, <[_]>::len))
+            .sum();
+        let mut index: HashMap<&[u8], usize> = HashMap::with_capacity(most);
         let mut owners: Vec<Vec<u32>> = Vec::new();
-        let mut ids: HashMap<(usize, usize), u32> = HashMap::new();
+        let mut ids: Vec<Vec<u32>> = vec![Vec::new(); rules.len()];
+        let mut count = 0;
         for (r, rule) in rules.iter().enumerate().filter(|(_, rule)| rule.view == view) {
-            for (p, prefixes) in rule.prefixes.iter().enumerate() {
-                let id = u32::try_from(ids.len()).unwrap_or(NOT_HERE);
-                ids.insert((r, p), id);
+            for prefixes in &rule.prefixes {
+                let id = u32::try_from(count).unwrap_or(NOT_HERE);
+                ids[r].push(id);
+                count += 1;
                 // Where the pattern's matches may start; a literal shared by several
                 // patterns is looked for wherever any of them may start.
                 let guard = prefixes.guard;
@@ -803,7 +930,7 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
             })?;
             Some(Arc::new(built))
         };
-        views.insert(view, ViewLiterals { prefilter, owners: Arc::new(owners), ids });
+        views.insert(view, ViewLiterals { prefilter, owners: Arc::new(owners), ids, count });
     }
     let mut out = BTreeMap::new();
     let mut shared: BTreeMap<Vec<usize>, Arc<Vec<Matcher>>> = BTreeMap::new();
@@ -826,9 +953,9 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
             if patterns.is_empty() {
                 continue;
             }
-            let mut local = vec![NOT_HERE; literals.ids.len()];
-            for (i, rp) in patterns.iter().enumerate() {
-                if let (Some(&id), Ok(i)) = (literals.ids.get(rp), u32::try_from(i)) {
+            let mut local = vec![NOT_HERE; literals.count];
+            for (i, &(r, p)) in patterns.iter().enumerate() {
+                if let (Some(&id), Ok(i)) = (literals.ids[r].get(p), u32::try_from(i)) {
                     local[id as usize] = i;
                 }
             }
@@ -1021,8 +1148,6 @@ mod builtin_tests {
         assert!(failures.is_empty(), "{failures:#?}");
     }
 
-    /// The embedded files load from their JSON twins (build.rs): the same rules, field
-    /// for field, as their TOML (loaded here under another name, so as TOML).
     #[test]
     fn guards_and_required_literals_never_hide_a_match() {
         // Every built-in pattern, on every example with its whitespace stretched: each
@@ -1066,6 +1191,54 @@ mod builtin_tests {
         assert!(checked > 500, "only {checked} matches checked");
     }
 
+    /// Every built-in pattern, allow and unless: the parsed form build.rs embedded is
+    /// the pattern's own, and on its rule's examples the forward automaton finds a match
+    /// from each start, and anywhere, exactly where the full regex does.
+    #[test]
+    fn embedded_parses_and_the_forward_automaton_agree_with_the_full_regex() {
+        let set = RuleSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let mut ends = 0;
+        for rule in set.rules() {
+            let all: Vec<&Lazy> = rule.patterns.iter().chain(&rule.allow).chain(&rule.unless).collect();
+            for pattern in &all {
+                let embedded = pattern.parsed.and_then(hir_bytes::decode);
+                assert!(embedded.is_some(), "{}: {:?} has no embedded parse", rule.rule.id, pattern.source);
+                assert_eq!(
+                    embedded,
+                    syntax::parse_with(&pattern.source, &ascii_syntax()).ok(),
+                    "{}",
+                    pattern.source
+                );
+            }
+            for example in rule.matching.iter().chain(&rule.no_match) {
+                let haystack = match rule.view {
+                    View::Raw => example.clone(),
+                    View::Shadow => fields::shadow(example),
+                    View::Ident => fields::ident_words(example),
+                };
+                let haystack = haystack.as_bytes();
+                for pattern in &all {
+                    let full = pattern.get().unwrap_or_else(|| panic!("{:?} does not build", pattern.source));
+                    assert_eq!(pattern.is_match(haystack), full.is_match(haystack), "{:?}", pattern.source);
+                    for start in 0..=haystack.len() {
+                        let input = Input::new(haystack).range(start..).anchored(Anchored::Yes);
+                        let expected = full.search(&input).map(|m| m.end());
+                        assert_eq!(
+                            pattern.end_from(haystack, start),
+                            expected,
+                            "{:?} at {start}",
+                            pattern.source
+                        );
+                        ends += usize::from(expected.is_some());
+                    }
+                }
+            }
+        }
+        assert!(ends > 1000, "only {ends} matches compared");
+    }
+
+    /// The embedded files load from their JSON twins (build.rs): the same rules, field
+    /// for field, as their TOML (loaded here under another name, so as TOML).
     #[test]
     fn json_twins_hold_the_same_rules_as_the_toml() {
         let summary = |set: &RuleSet| -> Vec<String> {
