@@ -1,10 +1,10 @@
 //! Build script: the prefix literals and guard of every built-in rule pattern, computed
 //! once here instead of at every start (`src/detect/prefix.rs`, shared with the engine), the
-//! syntax of every built-in pattern, allow and unless checked (a broken built-in rule
-//! file fails the build), and each rule file as JSON: the same data, which parses in a
-//! fifth of the time TOML takes at every start; and every built-in pattern, allow and
-//! unless parsed, as bytes (`src/detect/hir_bytes.rs`), so that the engine compiles one
-//! without parsing it again.
+//! syntax of every built-in pattern, allow, allow_unless and unless checked (a broken
+//! built-in rule file fails the build), and each rule file as JSON: the same data, which
+//! parses in a fifth of the time TOML takes at every start; and each of those patterns
+//! parsed, as bytes (`src/detect/hir_bytes.rs`), so that the engine compiles one without
+//! parsing it again.
 
 use std::fmt::Write as _;
 
@@ -50,7 +50,8 @@ fn main() {
         let rules = parsed.get("rule").and_then(toml::Value::as_array).cloned().unwrap_or_default();
         for rule in rules {
             let id = rule.get("id").and_then(toml::Value::as_str).unwrap_or("?").to_owned();
-            for key in ["patterns", "allow", "unless"] {
+            // The order the engine reads them in (src/detect/rules.rs, `compile`).
+            for key in ["patterns", "allow", "allow_unless", "unless"] {
                 let list = rule.get(key).and_then(toml::Value::as_array).cloned().unwrap_or_default();
                 for pattern in list.iter().filter_map(toml::Value::as_str) {
                     let prefix = prefix::prefix(pattern).unwrap_or_else(|e| {
