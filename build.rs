@@ -89,7 +89,14 @@ fn main() {
 
 /// Bytes as a byte string literal, on a line of their own.
 fn write_bytes(out: &mut String, bytes: &[u8]) {
-    out.push_str("        b\"");
+    out.push_str("        ");
+    write_byte_string(out, bytes);
+    out.push_str(",\n");
+}
+
+/// Bytes as a byte string literal.
+fn write_byte_string(out: &mut String, bytes: &[u8]) {
+    out.push_str("b\"");
     for &byte in bytes {
         match byte {
             b'"' | b'\\' => {
@@ -102,29 +109,29 @@ fn write_bytes(out: &mut String, bytes: &[u8]) {
             }
         }
     }
-    out.push_str("\",\n");
+    out.push('"');
 }
 
-/// One pattern's prefix as a constant expression.
+/// One pattern's prefix as a constant expression: its lists of literals each one byte
+/// string (`prefix::Literals`): one relocation for the loader to apply for each list,
+/// not one for each literal.
 fn write_prefix(out: &mut String, prefix: &prefix::Prefix) {
-    let list = |out: &mut String, literals: &[&[u8]]| {
-        out.push_str("&[");
-        for literal in literals {
-            let _ = write!(out, "&{literal:?}, ");
-        }
-        out.push(']');
+    let literals = |out: &mut String, list: prefix::Literals| {
+        out.push_str("Literals(");
+        write_byte_string(out, list.0);
+        out.push(')');
     };
     out.push_str("        Prefix { literals: ");
     match prefix.literals {
         None => out.push_str("None"),
-        Some(literals) => {
+        Some(list) => {
             out.push_str("Some(");
-            list(out, literals);
+            literals(out, list);
             out.push(')');
         }
     }
     out.push_str(", guard: Guard { words: ");
-    list(out, prefix.guard.words);
+    literals(out, prefix.guard.words);
     out.push_str(", packed: &[");
     for &(word, mask) in prefix.guard.packed {
         let _ = write!(out, "({word:#x}, {mask:#x}), ");
@@ -133,8 +140,8 @@ fn write_prefix(out: &mut String, prefix: &prefix::Prefix) {
     let guard = &prefix.guard;
     let _ =
         write!(out, ", word_start: {}, text_start: {} }}, required: &[", guard.word_start, guard.text_start);
-    for required in prefix.required {
-        list(out, required);
+    for &required in prefix.required {
+        literals(out, required);
         out.push_str(", ");
     }
     out.push_str("] },\n");

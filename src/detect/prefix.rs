@@ -21,14 +21,64 @@ const GUARD_LEN: usize = 16;
 pub struct Prefix {
     /// The literals every match starts with, when there is a list of them and each is
     /// long enough to filter on (`None`: the pattern is searched in full).
-    pub literals: Option<&'static [&'static [u8]]>,
+    pub literals: Option<Literals>,
     pub guard: Guard,
     /// Every match holds one literal of each of these lists somewhere
     /// (`\b(?:ignor|olvid)\S*\s+.{0,40}?(?:instrucciones|órdenes)` holds `instrucciones`
     /// or `órdenes`), so a field that lacks every literal of one list is not searched:
     /// English text that says "ignore" never runs that Spanish pattern. The most
     /// selective lists first; none that the prefix literals already imply.
-    pub required: &'static [&'static [&'static [u8]]],
+    pub required: &'static [Literals],
+}
+
+/// A list of byte strings kept in one byte string, each as its length (a byte) then
+/// its bytes. Why not a slice of slices: every pointer in a static is a relocation the
+/// loader writes at every start, and the built-in patterns' literals were some 45,000 of
+/// them (BENCHMARKS.md). A literal longer than 255 bytes keeps its first 255, which
+/// every match holds (or starts with) too.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Literals(pub &'static [u8]);
+
+impl Literals {
+    /// The encoded form of `list`.
+    pub fn encode(list: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for literal in list {
+            let literal = &literal[..literal.len().min(usize::from(u8::MAX))];
+            out.push(literal.len() as u8);
+            out.extend_from_slice(literal);
+        }
+        out
+    }
+
+    /// `list` encoded, kept for the rest of the run (a user rule file's patterns).
+    pub fn leak(list: &[Vec<u8>]) -> Literals {
+        Literals(Box::leak(Literals::encode(list).into_boxed_slice()))
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = &'static [u8]> {
+        let mut rest = self.0;
+        std::iter::from_fn(move || {
+            let (&len, after) = rest.split_first()?;
+            let literal = after.get(..usize::from(len))?;
+            rest = &after[literal.len()..];
+            Some(literal)
+        })
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(self) -> usize {
+        self.iter().count()
+    }
+}
+
+impl std::fmt::Debug for Literals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter().map(String::from_utf8_lossy)).finish()
+    }
 }
 
 /// A cheap test of a candidate start that the prefilter's short literals cannot make:
@@ -40,7 +90,7 @@ pub struct Prefix {
 pub struct Guard {
     /// Every match starts with one of these once each whitespace run of the text is read
     /// as one space; empty: no such list.
-    pub words: &'static [&'static [u8]],
+    pub words: Literals,
     /// The same words as (bytes, mask) in one `u128` each, little-endian ([`pack`]):
     /// compared with a [`Window`] in two instructions instead of a `memcmp` call.
     pub packed: &'static [(u128, u128)],
@@ -149,14 +199,16 @@ pub fn prefix(pattern: &str) -> Result<Prefix, String> {
     required.dedup();
     required.truncate(MAX_LISTS);
     Ok(Prefix {
-        literals: literals.map(leak),
+        literals: literals.as_deref().map(Literals::leak),
         guard: Guard {
             packed: Box::leak(words.iter().map(|w| pack(w)).collect::<Vec<_>>().into_boxed_slice()),
-            words: leak(words),
+            words: Literals::leak(&words),
             word_start: starts_with_look(&hir, Look::WordAscii),
             text_start: starts_with_look(&hir, Look::Start),
         },
-        required: Box::leak(required.into_iter().map(leak).collect::<Vec<_>>().into_boxed_slice()),
+        required: Box::leak(
+            required.iter().map(|list| Literals::leak(list)).collect::<Vec<_>>().into_boxed_slice(),
+        ),
     })
 }
 
@@ -215,11 +267,6 @@ pub fn pack(word: &[u8]) -> (u128, u128) {
     bytes[..len].copy_from_slice(&word[..len]);
     let mask = if len == GUARD_LEN { u128::MAX } else { (1u128 << (8 * len)) - 1 };
     (u128::from_le_bytes(bytes), mask)
-}
-
-fn leak(list: Vec<Vec<u8>>) -> &'static [&'static [u8]] {
-    let list: Vec<&'static [u8]> = list.into_iter().map(|l| &*Box::leak(l.into_boxed_slice())).collect();
-    Box::leak(list.into_boxed_slice())
 }
 
 fn literals_of(hir: &Hir, min_len: usize) -> Option<Vec<Vec<u8>>> {
@@ -317,9 +364,23 @@ mod tests {
     }
 
     #[test]
+    fn literals_read_back_as_listed_and_long_ones_keep_their_first_255_bytes() {
+        let long = vec![b'x'; 300];
+        let list = vec![b"ignore".to_vec(), Vec::new(), long.clone(), "指示".as_bytes().to_vec()];
+        let literals = Literals::leak(&list);
+        let read: Vec<&[u8]> = literals.iter().collect();
+        assert_eq!(read, [&b"ignore"[..], b"", &long[..255], "指示".as_bytes()]);
+        assert_eq!(literals.len(), 4);
+        assert!(Literals::default().is_empty() && Literals::default().iter().next().is_none());
+        // Cut short, the list ends where its bytes do.
+        assert_eq!(Literals(&[6, b'i', b'g']).iter().count(), 0);
+        assert_eq!(format!("{:?}", Literals::leak(&[b"a ".to_vec()])), r#"["a "]"#);
+    }
+
+    #[test]
     fn a_guard_reads_on_past_whitespace() {
         let prefix = prefix(r"\b(?:a\s+partir\s+de\s+ahora|de\s+ahora\s+en\s+adelante),?\s+eres").unwrap();
-        assert!(prefix.literals.is_some_and(|l| l.contains(&&b"a "[..])), "{prefix:?}");
+        assert!(prefix.literals.is_some_and(|l| l.iter().any(|w| w == b"a ")), "{prefix:?}");
         assert_eq!(
             words(&prefix),
             ["a partir de ahor", "de ahora en adel"],
@@ -351,10 +412,10 @@ mod tests {
     fn required_literals_come_from_parts_every_match_goes_through() {
         let required = |pattern: &str| {
             let prefix = prefix(pattern).unwrap();
-            let text = |list: &[&[u8]]| {
+            let text = |list: Literals| {
                 list.iter().map(|w| String::from_utf8_lossy(w).into_owned()).collect::<Vec<_>>()
             };
-            prefix.required.first().map(|list| text(list)).unwrap_or_default()
+            prefix.required.first().map(|&list| text(list)).unwrap_or_default()
         };
         assert_eq!(required(r"(?:^|[\s'\x22`(])\.env(?:\.[a-z]+)?\b"), [".env"]);
         assert_eq!(required(r"(?:^|[\s/])(?:csh|tcsh|bash)\b"), ["bash", "csh"], "tcsh holds csh");

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::hir_bytes;
 use super::literals::{self, LiteralSet, Place};
-use super::prefix::{self, Guard, Prefix, Window};
+use super::prefix::{self, Guard, Literals, Prefix, Window};
 use super::Hit;
 use crate::fields::{self, FieldKind};
 use crate::finding::{Rule, RuleClass, Severity, Signal};
@@ -861,7 +861,7 @@ impl<'h> Held<'h> {
     }
 
     /// Whether the haystack holds a literal of each list of `required`.
-    fn each_list(&mut self, required: &[&[&[u8]]]) -> bool {
+    fn each_list(&mut self, required: &[Literals]) -> bool {
         required.iter().all(|list| list.iter().any(|literal| self.holds(literal)))
     }
 
@@ -904,7 +904,7 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
             .iter()
             .filter(|rule| rule.view == view)
             .flat_map(|rule| &rule.prefixes)
-            .map(|p| p.literals.map_or(0, <[_]>::len))
+            .map(|p| p.literals.map_or(0, Literals::len))
             .sum();
         let mut index: HashMap<&[u8], usize> = HashMap::with_capacity(most);
         let mut owners: Vec<Vec<u32>> = Vec::new();
@@ -923,7 +923,7 @@ fn build_matchers(rules: &[TextRule]) -> Result<BTreeMap<FieldKind, Arc<Vec<Matc
                     (false, true) => Place::WordStart,
                     (false, false) => Place::Anywhere,
                 };
-                for &literal in prefixes.literals.unwrap_or_default() {
+                for literal in prefixes.literals.unwrap_or_default().iter() {
                     let literal = &literal[..literal.len().min(literals::MAX_LEN)];
                     let at = *index.entry(literal).or_insert_with(|| {
                         literals.push((literal, place));
