@@ -1029,7 +1029,8 @@ fn an_encouragement_worded_as_a_negation_does_not_borrow_the_benign_excuse() {
     // to pay … without asking" begins like the benign "Never pay … without asking", which
     // is excused. The bypass is now also read from the encouraging verb on, in eight
     // languages, with "you never need to ask for confirmation" and "without user
-    // confirmation"; the benign forms stay quiet.
+    // confirmation"; the benign forms stay quiet. (The Russian line, with no "never",
+    // was read before too.)
     let catalog = described_tools(
         "ops",
         &[
@@ -1052,7 +1053,7 @@ fn an_encouragement_worded_as_a_negation_does_not_borrow_the_benign_excuse() {
     );
     let report = scan_file(&catalog, &[], 1);
     assert_at(&report, "ML003", "medium", &["en", "en_need", "en_user", "es", "fr", "de", "it", "nl", "ru"]);
-    assert_high(&report, "TR000", &["en", "en_need", "es", "fr", "de", "it", "nl"]);
+    assert_high(&report, "TR000", &["en", "en_need", "en_user", "es", "fr", "de", "it", "nl", "ru"]);
     for quiet in ["benign", "benign_user", "benign_fr"] {
         assert!(!flagged_at_medium(&report, quiet), "{quiet}: {report:#}");
     }
