@@ -1287,6 +1287,38 @@ mod builtin_tests {
         assert!(ends > 1000, "only {ends} matches compared");
     }
 
+    /// Text made to thrash a lazy DFA (each byte of pseudo-random `a`/`b` after an `a`
+    /// reaches a state not seen before): the forward automaton gives up, as the full
+    /// regex's own lazy DFA would, and the answer comes from the full regex, the same.
+    #[test]
+    fn a_forward_automaton_that_gives_up_leaves_the_answer_to_the_full_regex() {
+        let pattern = Lazy::new("[ab]*a[ab]{18}c", None, false);
+        let mut state = 0x2545_f491_u32;
+        let mut haystack: Vec<u8> = (0..200_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                if state & 1 == 0 {
+                    b'a'
+                } else {
+                    b'b'
+                }
+            })
+            .collect();
+        let forward = pattern.forward().unwrap_or_else(|| panic!("builds"));
+        let anchored = Input::new(&haystack).anchored(Anchored::Yes);
+        assert!(forward.search(&anchored).is_err(), "the automaton did not give up: no fallback tested");
+        assert_eq!(pattern.end_from(&haystack, 0), None);
+        assert!(!pattern.is_match(&haystack));
+        haystack.extend_from_slice(b"abbbbbbbbbbbbbbbbbbc");
+        let full = pattern.get().unwrap_or_else(|| panic!("builds"));
+        let expected = full.search(&Input::new(&haystack).anchored(Anchored::Yes)).map(|m| m.end());
+        assert!(expected.is_some());
+        assert_eq!(pattern.end_from(&haystack, 0), expected);
+        assert!(pattern.is_match(&haystack));
+    }
+
     /// The embedded files load from their JSON twins (build.rs): the same rules, field
     /// for field, as their TOML (loaded here under another name, so as TOML).
     #[test]
