@@ -92,7 +92,9 @@ pub struct Guard {
     /// as one space; empty: no such list.
     pub words: Literals,
     /// The same words as (bytes, mask) in one `u128` each, little-endian ([`pack`]):
-    /// compared with a [`Window`] in two instructions instead of a `memcmp` call.
+    /// compared with a [`Window`] in two instructions instead of a `memcmp` call. In the
+    /// order of their first two bytes ([`first_two`]), so that a start compares only
+    /// the words that begin as its text does.
     pub packed: &'static [(u128, u128)],
     /// The pattern begins with `\b`: a match starts only at an ASCII word boundary.
     pub word_start: bool,
@@ -123,8 +125,31 @@ impl Guard {
         // A word and the window are equal on the word's bytes: the window's text starts
         // with it. (A window shorter than the word is zero-padded; a word with a zero
         // byte could then pass, which only runs the pattern: a guard may admit more.)
-        self.words.is_empty() || self.packed.iter().any(|&(word, mask)| window.packed & mask == word)
+        self.words.is_empty() || self.admits_window(window)
     }
+
+    fn admits_window(&self, window: &Window) -> bool {
+        let starts = |&(word, mask): &(u128, u128)| window.packed & mask == word;
+        // Most guards have a few words; some have two hundred, and a start then
+        // compares the run that shares its first two bytes, and the one-byte words
+        // of its first byte (which sort as that byte and a zero).
+        if self.packed.len() <= SHORT_GUARD {
+            return self.packed.iter().any(starts);
+        }
+        let text = first_two(window.packed);
+        [text & 0xff00, text].iter().any(|&key| {
+            let from = self.packed.partition_point(|&(word, _)| first_two(word) < key);
+            self.packed[from..].iter().take_while(|&&(word, _)| first_two(word) == key).any(starts)
+        })
+    }
+}
+
+/// A guard with at most this many words is compared word by word.
+const SHORT_GUARD: usize = 12;
+
+/// The first two bytes of a packed word, the first one high: their lexicographic order.
+fn first_two(packed: u128) -> u16 {
+    (packed as u16).swap_bytes()
 }
 
 /// The text from a start as guard words are compared with it: its first bytes, each
@@ -201,7 +226,7 @@ pub fn prefix(pattern: &str) -> Result<Prefix, String> {
     Ok(Prefix {
         literals: literals.as_deref().map(Literals::leak),
         guard: Guard {
-            packed: Box::leak(words.iter().map(|w| pack(w)).collect::<Vec<_>>().into_boxed_slice()),
+            packed: Box::leak(packed_in_order(&words).into_boxed_slice()),
             words: Literals::leak(&words),
             word_start: starts_with_look(&hir, Look::WordAscii),
             text_start: starts_with_look(&hir, Look::Start),
@@ -261,6 +286,13 @@ fn selectivity(list: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
 
 /// A guard word (at most [`GUARD_LEN`] bytes) as the `u128` of its bytes, little-endian
 /// and zero-padded, and the mask of those bytes.
+/// `words` packed ([`pack`]), in the order [`Guard::packed`] keeps.
+fn packed_in_order(words: &[Vec<u8>]) -> Vec<(u128, u128)> {
+    let mut packed: Vec<(u128, u128)> = words.iter().map(|w| pack(w)).collect();
+    packed.sort_by_key(|&(word, _)| first_two(word));
+    packed
+}
+
 pub fn pack(word: &[u8]) -> (u128, u128) {
     let len = word.len().min(GUARD_LEN);
     let mut bytes = [0u8; GUARD_LEN];
@@ -375,6 +407,65 @@ mod tests {
         // Cut short, the list ends where its bytes do.
         assert_eq!(Literals(&[6, b'i', b'g']).iter().count(), 0);
         assert_eq!(format!("{:?}", Literals::leak(&[b"a ".to_vec()])), r#"["a "]"#);
+    }
+
+    #[test]
+    fn a_long_guard_admits_exactly_what_comparing_every_word_admits() {
+        // More words than SHORT_GUARD, sharing first bytes, with one-byte words and a
+        // word holding a zero byte: the search by first two bytes must agree with the
+        // plain comparison at every start of every text.
+        let list: Vec<Vec<u8>> = [
+            &b"i"[..],
+            b"ig",
+            b"ignore all",
+            b"ignore any",
+            b"ignore the",
+            b"igual",
+            b"in",
+            b"inst",
+            b"a ",
+            b"a partir de",
+            b"d",
+            b"de ahora",
+            b"\x00a",
+            b"a\x00",
+            b"zz",
+            b"\xe6\x8c\x87",
+        ]
+        .iter()
+        .map(|w| w.to_vec())
+        .collect();
+        assert!(list.len() > SHORT_GUARD);
+        let guard = Guard {
+            words: Literals::leak(&list),
+            packed: Box::leak(packed_in_order(&list).into_boxed_slice()),
+            word_start: false,
+            text_start: false,
+        };
+        for text in [
+            &b"ignore all previous"[..],
+            b"ignore  the",
+            b"igual",
+            b"ig",
+            b"i",
+            b"",
+            b"id",
+            b"a  partir de",
+            b"ab",
+            b"\x00a",
+            b"a",
+            b"d",
+            b"dx",
+            b"zy",
+            "\u{6307}\u{793a}".as_bytes(),
+            b"x ignore any; in instructions, de ahora",
+        ] {
+            for start in 0..=text.len() {
+                let window = Window::at(text, start);
+                let plain = guard.packed.iter().any(|&(word, mask)| window.packed & mask == word);
+                assert_eq!(guard.admits_window(&window), plain, "{text:?} at {start}");
+            }
+        }
     }
 
     #[test]
