@@ -459,14 +459,15 @@ fn check_object(subject: &Subject<'_>, map: &Map<String, Value>, pointer: &str, 
         if known && !structural {
             continue;
         }
-        let here = format!("{pointer}/{}", escape_token(key));
+        // Pointers are made only for a finding: most keys of most schemas have none.
+        let here = || format!("{pointer}/{}", escape_token(key));
         if !known {
             let shown = visible::escape(key);
             out.push(finding(
                 subject,
                 &UNKNOWN_KEYWORD,
                 Severity::Low,
-                &here,
+                &here(),
                 &format!("{shown:?} is not a JSON Schema keyword; clients may still show it to the model"),
                 key,
             ));
@@ -479,7 +480,7 @@ fn check_object(subject: &Subject<'_>, map: &Map<String, Value>, pointer: &str, 
                     subject,
                     &INVALID_STRUCTURE,
                     severity,
-                    &here,
+                    &here(),
                     "`type` is not a JSON Schema type",
                     t,
                 ));
@@ -492,7 +493,7 @@ fn check_object(subject: &Subject<'_>, map: &Map<String, Value>, pointer: &str, 
                             subject,
                             &INVALID_STRUCTURE,
                             Severity::Medium,
-                            &format!("{here}/{i}"),
+                            &format!("{}/{i}", here()),
                             "`type` lists something that is not a JSON Schema type",
                             text,
                         ));
@@ -502,14 +503,14 @@ fn check_object(subject: &Subject<'_>, map: &Map<String, Value>, pointer: &str, 
             ("required", Value::Array(list)) => {
                 let declared = map.get("properties").and_then(Value::as_object);
                 for (i, item) in list.iter().enumerate() {
-                    let at = format!("{here}/{i}");
+                    let at = || format!("{}/{i}", here());
                     match item.as_str() {
                         Some(name) if name.trim().contains(char::is_whitespace) => {
                             out.push(finding(
                                 subject,
                                 &INVALID_STRUCTURE,
                                 Severity::High,
-                                &at,
+                                &at(),
                                 "a `required` entry is prose, not a property name",
                                 name,
                             ));
@@ -519,7 +520,7 @@ fn check_object(subject: &Subject<'_>, map: &Map<String, Value>, pointer: &str, 
                                 subject,
                                 &INVALID_STRUCTURE,
                                 Severity::Low,
-                                &at,
+                                &at(),
                                 "a `required` entry names no declared property",
                                 name,
                             ));
@@ -529,7 +530,7 @@ fn check_object(subject: &Subject<'_>, map: &Map<String, Value>, pointer: &str, 
                             subject,
                             &INVALID_STRUCTURE,
                             Severity::Medium,
-                            &at,
+                            &at(),
                             "a `required` entry is not a string",
                             "",
                         )),
@@ -541,7 +542,7 @@ fn check_object(subject: &Subject<'_>, map: &Map<String, Value>, pointer: &str, 
                     subject,
                     &REMOTE_REF,
                     Severity::Medium,
-                    &here,
+                    &here(),
                     "the schema refers to a document the reviewer never saw, and a client may fetch it",
                     target,
                 ));
