@@ -336,10 +336,17 @@ fn singular(word: &str) -> String {
 /// The first sentence of a description, whitespace folded and lowercased; an `Args:`
 /// section never counts as part of it.
 fn summary_sentence(description: &str) -> String {
-    // The first sentence is all that counts: never fold more than its neighbourhood.
-    let head = match description.char_indices().nth(400) {
-        Some((end, _)) => &description[..end],
-        None => description,
+    // Only the first sentence is folded: it ends at the first full stop before
+    // whitespace, where it ends in the folded text too (`. `); an `args:` before it is
+    // kept. (Cut first, then to 400 characters: the same text as the other way round.)
+    let sentence = description
+        .match_indices('.')
+        .find(|&(i, _)| description[i + 1..].chars().next().is_some_and(char::is_whitespace))
+        .map_or(description, |(i, _)| &description[..=i]);
+    // Never fold more than the neighbourhood of the start.
+    let head = match sentence.char_indices().nth(400) {
+        Some((end, _)) => &sentence[..end],
+        None => sentence,
     };
     let folded = head.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
     let before_args = folded.split(" args:").next().unwrap_or(&folded);
@@ -353,6 +360,41 @@ mod tests {
     use crate::catalog::Header;
     use crate::finding::Nowhere;
     use crate::item::Kind;
+
+    #[test]
+    fn the_summary_folds_only_its_sentence_and_reads_as_folding_the_whole_head_did() {
+        // What summary_sentence was before it stopped at the first sentence.
+        fn folding_everything(description: &str) -> String {
+            let head = match description.char_indices().nth(400) {
+                Some((end, _)) => &description[..end],
+                None => description,
+            };
+            let folded = head.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+            let before_args = folded.split(" args:").next().unwrap_or(&folded);
+            let end = before_args.find(". ").map_or(before_args.len(), |i| i + 1);
+            before_args[..end].trim().to_owned()
+        }
+        let long = format!("{}. Next.", "word ".repeat(79));
+        let at_the_edge = format!("{}x. Next", "y".repeat(397));
+        for description in [
+            "",
+            "Search for places. Premium.",
+            "Do it. Args: x",
+            "Do it Args: x. More",
+            "Do it.\nMore",
+            "Do it.More. Next",
+            "  A  B\tC.\u{2003}D",
+            "U.S. based service. Second",
+            "..  .",
+            "ends with.",
+            "İSTANBUL ARGS: x. y",
+            "Ünïcode. Ärger",
+            long.as_str(),
+            at_the_edge.as_str(),
+        ] {
+            assert_eq!(summary_sentence(description), folding_everything(description), "{description:?}");
+        }
+    }
 
     fn server(tools: &[(&str, &str)]) -> Catalog {
         Catalog {

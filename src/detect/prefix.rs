@@ -92,9 +92,9 @@ pub struct Guard {
     /// as one space; empty: no such list.
     pub words: Literals,
     /// The same words as (bytes, mask) in one `u128` each, little-endian ([`pack`]):
-    /// compared with a [`Window`] in two instructions instead of a `memcmp` call. In the
-    /// order of their first two bytes ([`first_two`]), so that a start compares only
-    /// the words that begin as its text does.
+    /// compared with a [`Window`] in two instructions instead of a `memcmp` call. The
+    /// one-byte words first, then the others in the order of their first two bytes
+    /// ([`first_two`]), so that a start compares only the words that begin as its text.
     pub packed: &'static [(u128, u128)],
     /// The pattern begins with `\b`: a match starts only at an ASCII word boundary.
     pub word_start: bool,
@@ -131,16 +131,17 @@ impl Guard {
     fn admits_window(&self, window: &Window) -> bool {
         let starts = |&(word, mask): &(u128, u128)| window.packed & mask == word;
         // Most guards have a few words; some have two hundred, and a start then
-        // compares the run that shares its first two bytes, and the one-byte words
-        // of its first byte (which sort as that byte and a zero).
+        // compares the one-byte words (first, and few) and the run of the others that
+        // shares its first two bytes.
         if self.packed.len() <= SHORT_GUARD {
             return self.packed.iter().any(starts);
         }
+        let (ones, longer) =
+            self.packed.split_at(self.packed.iter().take_while(|&&(_, mask)| mask == 0xff).count());
         let text = first_two(window.packed);
-        [text & 0xff00, text].iter().any(|&key| {
-            let from = self.packed.partition_point(|&(word, _)| first_two(word) < key);
-            self.packed[from..].iter().take_while(|&&(word, _)| first_two(word) == key).any(starts)
-        })
+        let from = longer.partition_point(|&(word, _)| first_two(word) < text);
+        ones.iter().any(starts)
+            || longer[from..].iter().take_while(|&&(word, _)| first_two(word) == text).any(starts)
     }
 }
 
@@ -289,7 +290,7 @@ fn selectivity(list: &[Vec<u8>]) -> (usize, std::cmp::Reverse<usize>) {
 /// `words` packed ([`pack`]), in the order [`Guard::packed`] keeps.
 fn packed_in_order(words: &[Vec<u8>]) -> Vec<(u128, u128)> {
     let mut packed: Vec<(u128, u128)> = words.iter().map(|w| pack(w)).collect();
-    packed.sort_by_key(|&(word, _)| first_two(word));
+    packed.sort_by_key(|&(word, mask)| (mask != 0xff, first_two(word)));
     packed
 }
 
