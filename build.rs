@@ -3,8 +3,10 @@
 //! syntax of every built-in pattern, allow, allow_unless and unless checked (a broken
 //! built-in rule file fails the build), and each rule file as JSON: the same data, which
 //! parses in a fifth of the time TOML takes at every start; and each of those patterns
-//! parsed, as bytes (`src/detect/hir_bytes.rs`), so that the engine compiles one without
-//! parsing it again.
+//! parsed, its windows counting characters (`src/detect/chars.rs`), as bytes
+//! (`src/detect/hir_bytes.rs`), so that the engine compiles one without parsing it again.
+//! A word boundary beside a non-ASCII letter fails the build, as it fails a user's rule
+//! file at load.
 
 use std::fmt::Write as _;
 
@@ -16,10 +18,15 @@ mod prefix;
 #[path = "src/detect/hir_bytes.rs"]
 mod hir_bytes;
 
+#[allow(dead_code)]
+#[path = "src/detect/chars.rs"]
+mod chars;
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/detect/prefix.rs");
     println!("cargo:rerun-if-changed=src/detect/hir_bytes.rs");
+    println!("cargo:rerun-if-changed=src/detect/chars.rs");
     println!("cargo:rerun-if-changed=detectors");
     // Every rule file in detectors/, not a second list of the embedded ones: the engine
     // takes a file's prefixes from here only when its text is the embedded one.
@@ -39,6 +46,7 @@ fn main() {
         "/// (rule file, every pattern, allow and unless of its rules parsed, in order) for every file in detectors/.\n",
     );
     hirs.push_str("pub static BUILTIN_HIRS: &[(&str, &[&[u8]])] = &[\n");
+    let mut faults = Vec::new();
     for file in &files {
         println!("cargo:rerun-if-changed={file}");
         let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -68,13 +76,20 @@ fn main() {
                         .unwrap_or_else(|e| {
                             panic!("{file}: rule {id}: {key} {pattern:?} does not parse: {e}")
                         });
-                    write_bytes(&mut hirs, &hir_bytes::encode(&hir));
+                    if let Some(word) = chars::boundary_beside_non_ascii(&hir) {
+                        faults.push(format!(
+                            "{file}: rule {id}: {key} {pattern:?}: `\\b` stands next to {word:?}, a non-ASCII \
+                             letter it never bounds (detectors/README.md)"
+                        ));
+                    }
+                    write_bytes(&mut hirs, &hir_bytes::encode(&chars::count_characters(&hir)));
                 }
             }
         }
         out.push_str("    ]),\n");
         hirs.push_str("    ]),\n");
     }
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
     out.push_str("];\n");
     as_json.push_str("];\n");
     hirs.push_str("];\n");

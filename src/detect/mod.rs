@@ -7,6 +7,7 @@
 
 pub mod blobs;
 pub mod catalog_set;
+pub mod chars;
 pub mod composite;
 pub mod controls;
 pub mod hir_bytes;

@@ -21,6 +21,7 @@ use regex_syntax::hir::Hir;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::chars;
 use super::hir_bytes;
 use super::literals::{self, LiteralSet, Place};
 use super::prefix::{self, Guard, Literals, Prefix, Window};
@@ -630,7 +631,10 @@ fn compile(file: &str, raw: RawRule, mut builtin: Option<&mut Precomputed>) -> R
                 let prefix = match prefix {
                     Some(prefix) => prefix,
                     None => {
-                        prefix::prefix(p).map_err(|e| fail(format!("{what} {p:?} does not compile: {e}")))?
+                        let prefix = prefix::prefix(p)
+                            .map_err(|e| fail(format!("{what} {p:?} does not compile: {e}")))?;
+                        check_boundaries(p).map_err(|e| fail(format!("{what} {p:?}: {e}")))?;
+                        prefix
                     }
                 };
                 // A pattern with prefix literals is searched anchored where one of them
@@ -739,9 +743,7 @@ impl Lazy {
     }
 
     fn hir(&self) -> Option<Hir> {
-        self.parsed
-            .and_then(hir_bytes::decode)
-            .or_else(|| syntax::parse_with(&self.source, &ascii_syntax()).ok())
+        self.parsed.and_then(hir_bytes::decode).or_else(|| parse(&self.source).ok())
     }
 
     /// The full regex; `None` only when the pattern parsed but could not be built (a
@@ -824,6 +826,20 @@ impl Forward {
     }
 }
 
+/// A pattern's word boundaries, which the rule file must mend (build.rs checks the
+/// built-in patterns the same way).
+fn check_boundaries(source: &str) -> Result<(), String> {
+    match parse(source).map(|hir| chars::boundary_beside_non_ascii(&hir)) {
+        Ok(Some(word)) => Err(format!(
+            "`\\b` stands next to {word:?}, which begins or ends with a non-ASCII letter; `\\b` is an ASCII \
+             boundary and never falls between a space and such a letter: put that word outside the boundary, \
+             after `(?:^|\\s)` or a space (detectors/README.md)"
+        )),
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 fn leak(text: String) -> &'static str {
     Box::leak(text.into_boxed_str())
 }
@@ -834,6 +850,14 @@ fn leak(text: String) -> &'static str {
 /// build.rs parses the built-in patterns the same way.
 fn ascii_syntax() -> syntax::Config {
     syntax::Config::new().unicode(false).utf8(false)
+}
+
+/// A pattern parsed as the engine compiles it: its windows counting characters
+/// (`chars.rs`). build.rs embeds the built-in patterns in this form.
+fn parse(source: &str) -> Result<Hir, String> {
+    syntax::parse_with(source, &ascii_syntax())
+        .map(|hir| chars::count_characters(&hir))
+        .map_err(|e| e.to_string())
 }
 
 fn full_regex(hir: &Hir, with_prefilter: bool) -> Option<Regex> {
@@ -1253,12 +1277,7 @@ mod builtin_tests {
             for pattern in &all {
                 let embedded = pattern.parsed.and_then(hir_bytes::decode);
                 assert!(embedded.is_some(), "{}: {:?} has no embedded parse", rule.rule.id, pattern.source);
-                assert_eq!(
-                    embedded,
-                    syntax::parse_with(&pattern.source, &ascii_syntax()).ok(),
-                    "{}",
-                    pattern.source
-                );
+                assert_eq!(embedded, parse(&pattern.source).ok(), "{}", pattern.source);
             }
             for example in rule.matching.iter().chain(&rule.no_match) {
                 let haystack = match rule.view {
