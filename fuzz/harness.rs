@@ -217,5 +217,5 @@ pub fn server_toml(data: &[u8]) {
 /// A rule file (`--rules`, `[rules] extra`).
 pub fn rules_toml(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let _ = toolreg::detect::RuleSet::load(vec![("fuzz.toml".into(), text.to_owned())], &[]);
+    let _ = toolreg::detect::RuleSet::load(vec![("fuzz.toml".into(), text.to_owned().into())], &[]);
 }

@@ -233,8 +233,7 @@ impl Detectors {
 
     /// The built-in rules plus rule files, without the `disabled` ids.
     pub fn load(extra: &[std::path::PathBuf], disabled: &[String]) -> Result<Detectors, RuleError> {
-        let mut sources: Vec<(String, String)> =
-            rules::BUILTIN.iter().map(|(f, t)| ((*f).to_owned(), (*t).to_owned())).collect();
+        let mut sources = rules::builtin_sources();
         for path in extra {
             let name = path.display().to_string();
             let text = std::fs::read_to_string(path).map_err(|e| RuleError {
@@ -242,7 +241,7 @@ impl Detectors {
                 rule: None,
                 message: format!("cannot read: {e}"),
             })?;
-            sources.push((name, text));
+            sources.push((name, text.into()));
         }
         let code_ids: Vec<&str> = code_rules().iter().map(|r| r.id).collect();
         let rules = RuleSet::load(sources.clone(), &[])?;
