@@ -2,7 +2,8 @@
 //! once here instead of at every start (`src/detect/prefix.rs`, shared with the engine), the
 //! syntax of every built-in pattern, allow, allow_unless and unless checked (a broken
 //! built-in rule file fails the build), and each rule file as JSON: the same data, which
-//! parses in a fifth of the time TOML takes at every start; and each of those patterns
+//! parses in a fifth of the time TOML takes at every start, its patterns and examples kept
+//! apart as they are (unescaping them was most of that time); and each of those patterns
 //! parsed, its windows counting characters (`src/detect/chars.rs`), as bytes
 //! (`src/detect/hir_bytes.rs`), so that the engine compiles one without parsing it again.
 //! A word boundary beside a non-ASCII letter fails the build, as it fails a user's rule
@@ -40,8 +41,11 @@ fn main() {
         "/// (rule file, the prefix of every pattern of its rules, in order) for every file in detectors/.\n",
     );
     out.push_str("pub static BUILTIN_PREFIXES: &[(&str, &[Prefix])] = &[\n");
-    let mut as_json = String::from("/// (rule file, the same file as JSON) for every file in detectors/.\n");
-    as_json.push_str("pub static BUILTIN_JSON: &[(&str, &str)] = &[\n");
+    let mut as_json = String::from(
+        "/// (rule file, the same file as JSON with every string of its lists of patterns and examples\n\
+         /// empty, those strings in order, each ended by U+001F) for every file in detectors/.\n",
+    );
+    as_json.push_str("pub static BUILTIN_JSON: &[(&str, &str, &str)] = &[\n");
     let mut hirs = String::from(
         "/// (rule file, every pattern, allow and unless of its rules parsed, in order) for every file in detectors/.\n",
     );
@@ -51,8 +55,9 @@ fn main() {
         println!("cargo:rerun-if-changed={file}");
         let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
         let parsed: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let json = serde_json::to_string(&parsed).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let _ = writeln!(as_json, "    ({file:?}, {json:?}),");
+        let (twin, lists) = lists_apart(&parsed);
+        let json = serde_json::to_string(&twin).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let _ = writeln!(as_json, "    ({file:?}, {json:?}, {lists:?}),");
         let _ = writeln!(out, "    ({file:?}, &[");
         let _ = writeln!(hirs, "    ({file:?}, &[");
         let rules = parsed.get("rule").and_then(toml::Value::as_array).cloned().unwrap_or_default();
@@ -100,6 +105,36 @@ fn main() {
         std::fs::write(std::path::Path::new(&dir).join(name), text)
             .unwrap_or_else(|e| panic!("writing {name}: {e}"));
     }
+}
+
+/// What ends each string kept apart (the unit separator, which no rule text holds).
+const END: char = '\u{1f}';
+
+/// The lists of strings of every rule that hold patterns or examples, in the order the
+/// engine reads them back (src/detect/rules.rs, `fill_lists`).
+pub const LISTS: [&str; 6] = ["patterns", "allow", "allow_unless", "unless", "match", "no_match"];
+
+/// `file` with every string of its rules' [`LISTS`] empty, and those strings, in order,
+/// each ended by U+001F (the unit separator). JSON escapes every backslash of a pattern, and unescaping
+/// them was most of the cost of reading the rule files at every start; the strings
+/// apart are read as they are.
+fn lists_apart(file: &toml::Table) -> (toml::Table, String) {
+    let mut twin = file.clone();
+    let mut strings = String::new();
+    let rules = twin.get_mut("rule").and_then(toml::Value::as_array_mut);
+    for rule in rules.into_iter().flatten().filter_map(toml::Value::as_table_mut) {
+        for key in LISTS {
+            for item in rule.get_mut(key).and_then(toml::Value::as_array_mut).into_iter().flatten() {
+                if let toml::Value::String(text) = item {
+                    assert!(!text.contains(END), "a rule string holds U+001F: {text:?}");
+                    strings.push_str(text);
+                    strings.push(END);
+                    text.clear();
+                }
+            }
+        }
+    }
+    (twin, strings)
 }
 
 /// Bytes as a byte string literal, on a line of their own.

@@ -33,7 +33,7 @@ use crate::finding::{Rule, RuleClass, Severity, Signal};
 
 // BUILTIN_PREFIXES: the `Prefix` of every pattern in detectors/, made by build.rs.
 include!(concat!(env!("OUT_DIR"), "/builtin_prefixes.rs"));
-// BUILTIN_JSON: every file in detectors/ as JSON, made by build.rs.
+// BUILTIN_JSON: every file in detectors/ as JSON, its patterns and examples apart, made by build.rs.
 include!(concat!(env!("OUT_DIR"), "/builtin_json.rs"));
 // BUILTIN_HIRS: every pattern, allow, allow_unless and unless in detectors/ parsed, made by build.rs.
 include!(concat!(env!("OUT_DIR"), "/builtin_hirs.rs"));
@@ -246,9 +246,14 @@ impl RuleSet {
                 if BUILTIN.iter().any(|(f, t)| *f == file && std::ptr::eq(*t, text)));
             let error = |message: String| RuleError { file: file.clone(), rule: None, message };
             // An embedded file is read from its JSON twin (build.rs): the same rules.
-            let as_json = built_in.then(|| BUILTIN_JSON.iter().find(|(f, _)| *f == file)).flatten();
+            let as_json = built_in.then(|| BUILTIN_JSON.iter().find(|(f, _, _)| *f == file)).flatten();
             let parsed: RuleFile = match as_json {
-                Some((_, json)) => serde_json::from_str(json).map_err(|e| error(e.to_string()))?,
+                Some((_, json, lists)) => {
+                    let mut parsed: RuleFile =
+                        serde_json::from_str(json).map_err(|e| error(e.to_string()))?;
+                    fill_lists(&mut parsed.rule, lists).map_err(error)?;
+                    parsed
+                }
                 None => toml::from_str(&text).map_err(|e| error(e.to_string()))?,
             };
             let mut precomputed = built_in.then(|| Precomputed::of(&file)).flatten();
@@ -556,6 +561,31 @@ pub fn example_kind(kinds: &[FieldKind]) -> FieldKind {
         FieldKind::Description
     } else {
         kinds.first().copied().unwrap_or(FieldKind::Description)
+    }
+}
+
+/// Puts back the strings build.rs kept apart from an embedded file's JSON twin: every
+/// string of the rules' lists of patterns and examples, in order, each ended by U+001F
+/// (build.rs, `lists_apart` and `LISTS`).
+fn fill_lists(rules: &mut [RawRule], strings: &str) -> Result<(), String> {
+    let mut strings = strings.split_terminator('\u{1f}');
+    for rule in rules {
+        let lists = [
+            &mut rule.patterns,
+            &mut rule.allow,
+            &mut rule.allow_unless,
+            &mut rule.unless,
+            &mut rule.matching,
+            &mut rule.no_match,
+        ];
+        for item in lists.into_iter().flatten() {
+            let text = strings.next().ok_or("the embedded rule strings end early")?;
+            text.clone_into(item);
+        }
+    }
+    match strings.next() {
+        None => Ok(()),
+        Some(_) => Err("the embedded rule strings outnumber the rules' lists".into()),
     }
 }
 
@@ -1424,7 +1454,7 @@ mod builtin_tests {
         let from_toml = RuleSet::load(as_toml, &[]).unwrap_or_else(|e| panic!("{e}"));
         assert!(from_json.rules().len() > 50);
         assert_eq!(summary(&from_json), summary(&from_toml));
-        assert!(BUILTIN.iter().all(|(file, _)| BUILTIN_JSON.iter().any(|(twin, _)| twin == file)));
+        assert!(BUILTIN.iter().all(|(file, _)| BUILTIN_JSON.iter().any(|(twin, _, _)| twin == file)));
     }
 }
 
