@@ -47,7 +47,7 @@ struct Table {
 
 /// One literal: its bytes as a little-endian word, which of the word's bytes are its,
 /// its length, and its index in the list it was built from.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Entry {
     word: u64,
     mask: u64,
@@ -89,14 +89,13 @@ impl Table {
             heads[k + 1] += heads[k];
         }
         let mut next = heads.clone();
-        let mut slots: Vec<Option<Entry>> = Vec::new();
-        slots.resize_with(entries.len(), || None);
+        let mut placed = vec![Entry { word: 0, mask: 0, len: 0, index: 0 }; entries.len()];
         for entry in entries {
             let at = &mut next[key_of(&entry)];
-            slots[*at as usize] = Some(entry);
+            placed[*at as usize] = entry;
             *at += 1;
         }
-        Table { heads, entries: slots.into_iter().flatten().collect() }
+        Table { heads, entries: placed }
     }
 
     /// Whether any literal has key `k`.

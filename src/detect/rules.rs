@@ -567,8 +567,14 @@ pub fn example_kind(kinds: &[FieldKind]) -> FieldKind {
 /// Puts back the strings build.rs kept apart from an embedded file's JSON twin: every
 /// string of the rules' lists of patterns and examples, in order, each ended by U+001F
 /// (build.rs, `lists_apart` and `LISTS`).
-fn fill_lists(rules: &mut [RawRule], strings: &str) -> Result<(), String> {
-    let mut strings = strings.split_terminator('\u{1f}');
+fn fill_lists(rules: &mut [RawRule], kept_apart: &str) -> Result<(), String> {
+    // memchr, not `split_terminator`: a char search read the 300 KB at a few instructions a byte.
+    let mut from = 0;
+    let mut strings = memchr::memchr_iter(0x1f, kept_apart.as_bytes()).map(|end| {
+        let text = kept_apart.get(from..end).unwrap_or_default();
+        from = end + 1;
+        text
+    });
     for rule in rules {
         let lists = [
             &mut rule.patterns,
