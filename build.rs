@@ -81,11 +81,8 @@ fn main() {
                         .unwrap_or_else(|e| {
                             panic!("{file}: rule {id}: {key} {pattern:?} does not parse: {e}")
                         });
-                    if let Some(word) = chars::boundary_beside_non_ascii(&hir) {
-                        faults.push(format!(
-                            "{file}: rule {id}: {key} {pattern:?}: `\\b` stands next to {word:?}, a non-ASCII \
-                             letter it never bounds (detectors/README.md)"
-                        ));
+                    if let Some(fault) = chars::boundary_fault(&hir) {
+                        faults.push(format!("{file}: rule {id}: {key} {pattern:?}: {fault}"));
                     }
                     write_bytes(&mut hirs, &hir_bytes::encode(&chars::count_characters(&hir)));
                 }

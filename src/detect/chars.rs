@@ -93,6 +93,18 @@ pub fn boundary_beside_non_ascii(hir: &Hir) -> Option<String> {
     }
 }
 
+/// What is wrong with `hir`'s word boundaries, said once for the build of a built-in
+/// rule file and the load of a user's.
+pub fn boundary_fault(hir: &Hir) -> Option<String> {
+    boundary_beside_non_ascii(hir).map(|word| {
+        format!(
+            "`\\b` stands next to {word:?}, which begins or ends with a non-ASCII letter; `\\b` is an ASCII \
+             boundary and never falls between a space and such a letter: put that word outside the boundary, \
+             after `(?:^|\\s)` or a space (detectors/README.md)"
+        )
+    })
+}
+
 fn is_word_boundary(hir: &Hir) -> bool {
     matches!(
         hir.kind(),

@@ -571,7 +571,7 @@ fn fill_lists(rules: &mut [RawRule], kept_apart: &str) -> Result<(), String> {
     // memchr, not `split_terminator`: a char search read the 300 KB at a few instructions a byte.
     let mut from = 0;
     let mut strings = memchr::memchr_iter(0x1f, kept_apart.as_bytes()).map(|end| {
-        let text = kept_apart.get(from..end).unwrap_or_default();
+        let text = kept_apart.get(from..end);
         from = end + 1;
         text
     });
@@ -585,7 +585,7 @@ fn fill_lists(rules: &mut [RawRule], kept_apart: &str) -> Result<(), String> {
             &mut rule.no_match,
         ];
         for item in lists.into_iter().flatten() {
-            let text = strings.next().ok_or("the embedded rule strings end early")?;
+            let text = strings.next().flatten().ok_or("the embedded rule strings end early")?;
             text.clone_into(item);
         }
     }
@@ -878,12 +878,8 @@ impl Forward {
 /// A pattern's word boundaries, which the rule file must mend (build.rs checks the
 /// built-in patterns the same way).
 fn check_boundaries(source: &str) -> Result<(), String> {
-    match parse(source).map(|hir| chars::boundary_beside_non_ascii(&hir)) {
-        Ok(Some(word)) => Err(format!(
-            "`\\b` stands next to {word:?}, which begins or ends with a non-ASCII letter; `\\b` is an ASCII \
-             boundary and never falls between a space and such a letter: put that word outside the boundary, \
-             after `(?:^|\\s)` or a space (detectors/README.md)"
-        )),
+    match parse(source).map(|hir| chars::boundary_fault(&hir)) {
+        Ok(Some(fault)) => Err(fault),
         Ok(None) => Ok(()),
         Err(e) => Err(e),
     }
