@@ -2,7 +2,8 @@
 //! captures (`CORPUS/real-world/captures/`, real benign vendor text); and on the
 //! project's own authored set (`tests/eval/`: `dev.json`, `probes.json` and
 //! `independent-dev.json` may be looked at while writing rules, `holdout.json`,
-//! `independent-holdout.json` and `independent2-holdout.json` are reported as unseen).
+//! `independent-holdout.json`, `independent2-holdout.json` and
+//! `independent3-holdout.json` are reported as unseen).
 //!
 //! ```sh
 //! cargo run --release --example eval -- ../shared/corpus            # the tables
@@ -238,6 +239,7 @@ fn main() -> ExitCode {
             ("holdout.json", true),
             ("independent-holdout.json", true),
             ("independent2-holdout.json", true),
+            ("independent3-holdout.json", true),
         ] {
             if let Err(e) =
                 authored_section(&std::path::Path::new(authored).join(file), unseen, &detectors, list)
