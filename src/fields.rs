@@ -15,6 +15,9 @@ use crate::{charclass, decode};
 pub enum FieldKind {
     /// `name` of a tool (N).
     ToolName,
+    /// `name` of a prompt, resource or resource template: an identifier, but not bound
+    /// by the tool-name charset (a resource's name is also its display name).
+    ItemName,
     /// `title`, `annotations.title`, `serverInfo.title` (T).
     Title,
     /// A tool's `description`, `serverInfo.description` (D).
@@ -52,8 +55,9 @@ pub enum FieldKind {
 
 impl FieldKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FieldKind; 16] = [
+    pub const ALL: [FieldKind; 17] = [
         FieldKind::ToolName,
+        FieldKind::ItemName,
         FieldKind::Title,
         FieldKind::Description,
         FieldKind::Instructions,
@@ -75,6 +79,7 @@ impl FieldKind {
     pub fn name(self) -> &'static str {
         match self {
             FieldKind::ToolName => "tool-name",
+            FieldKind::ItemName => "item-name",
             FieldKind::Title => "title",
             FieldKind::Description => "description",
             FieldKind::Instructions => "instructions",
@@ -108,7 +113,7 @@ impl FieldKind {
                 FieldKind::Meta,
                 FieldKind::Other,
             ],
-            "names" => vec![FieldKind::ToolName, FieldKind::PropertyName],
+            "names" => vec![FieldKind::ToolName, FieldKind::ItemName, FieldKind::PropertyName],
             _ => vec![FieldKind::ALL.into_iter().find(|k| k.name() == name)?],
         };
         Some(group)
@@ -116,7 +121,7 @@ impl FieldKind {
 
     /// Names and keys: text that is an identifier rather than prose.
     pub fn is_identifier(self) -> bool {
-        matches!(self, FieldKind::ToolName | FieldKind::PropertyName | FieldKind::Key)
+        matches!(self, FieldKind::ToolName | FieldKind::ItemName | FieldKind::PropertyName | FieldKind::Key)
     }
 }
 
@@ -136,7 +141,8 @@ pub fn tool_fields(tool: &Value) -> Vec<Field<'_>> {
 }
 
 /// The fields of an item of any kind. Prompts, resources and templates get the kinds
-/// tools do: names are names, `title` and `description` what they are for tools, a
+/// tools do: names are names (`item-name`, not `tool-name`), `title` and `description`
+/// what they are for tools, a
 /// prompt argument's `name` a property name and its `description` schema text, and
 /// the rest (`uri`, `mimeType`, unknown keys) `other`; `annotations`, `_meta` and
 /// `icons` as for tools. Only a tool has schemas, only a prompt arguments.
@@ -150,7 +156,9 @@ pub fn item_fields(kind: Kind, item: &Value) -> Vec<Field<'_>> {
         let mark = w.enter_key(key);
         w.key(key);
         match (key.as_str(), value) {
-            ("name", Value::String(s)) => w.emit(FieldKind::ToolName, s),
+            // Only a tool's name is bound by the MCP tool-name charset (UNI008).
+            ("name", Value::String(s)) if kind == Kind::Tool => w.emit(FieldKind::ToolName, s),
+            ("name", Value::String(s)) => w.emit(FieldKind::ItemName, s),
             ("title", Value::String(s)) => w.emit(FieldKind::Title, s),
             ("description", Value::String(s)) => w.emit(FieldKind::Description, s),
             ("inputSchema" | "outputSchema", schema) if kind == Kind::Tool => w.schema(schema),

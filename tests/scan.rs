@@ -110,6 +110,41 @@ fn legitimate_uses_produce_nothing_at_medium_or_above() {
     }
 }
 
+/// The tool-name charset is the spec's for tools only: a resource named in Italian or
+/// a prompt named in Japanese is ordinary, a tool named so is not, and a look-alike
+/// word in a resource's name is still caught.
+#[test]
+fn only_a_tools_name_is_held_to_the_tool_name_charset() {
+    let catalog = serde_json::json!({
+        "server": {"name": "docs", "version": "1.0.0"},
+        "tools": [{"name": "prioritá", "description": "Lists priorities.", "inputSchema": {"type": "object"}}],
+        "prompts": [{"name": "要約", "description": "Summarize the notes."}],
+        "resources": [
+            {"uri": "file:///matrice.md", "name": "Matrice priorità", "description": "The priority matrix."},
+            {"uri": "file:///p.md", "name": "p\u{430}yp\u{430}l", "description": "Payment notes."}
+        ]
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("catalog.json");
+    std::fs::write(&path, catalog.to_string()).expect("catalog written");
+    let report =
+        toolreg(&["scan", path.to_str().expect("utf-8 path"), "--format", "json", "--fail-on", "critical"])
+            .expect_code(0)
+            .json();
+    let rules_at = |item: &str| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["item"] == item && f["pointer"] == "/name")
+            .map(|f| format!("{} {}", f["rule"].as_str().unwrap_or(""), f["severity"].as_str().unwrap_or("")))
+            .collect()
+    };
+    assert_eq!(rules_at("prioritá"), ["UNI008 high"]);
+    assert_eq!(rules_at("要約"), Vec::<String>::new());
+    assert_eq!(rules_at("file:///matrice.md"), Vec::<String>::new());
+    assert_eq!(rules_at("file:///p.md"), ["UNI010 medium"]);
+}
 #[test]
 fn exit_codes() {
     let clean = toolreg(&["scan", CLEAN]).expect_code(0);

@@ -122,6 +122,8 @@ pub fn check(text: &str, kind: FieldKind, hits: &mut Vec<Hit>) {
     zero_width(text, &chars, &claimed, hits);
     ignorable(text, &chars, hits);
     private_use(text, &chars, hits);
+    // The charset is the spec's for tool names (SEP-986); a prompt's or a resource's
+    // name may be in any script, and a look-alike word in it is UNI010's.
     if kind == FieldKind::ToolName {
         non_ascii_name(text, &chars, hits);
     }
