@@ -444,7 +444,7 @@ impl Detectors {
         unicode::check(text, kind, &mut hits);
         controls::check(text, &mut hits);
         length::check(text, kind, &mut hits);
-        blobs::check(text, kind, &mut hits);
+        blobs::check(text, &mut hits);
         self.rules.check(text, kind, annotations, &mut hits);
         schema::check_value_hits(kind, &mut hits);
         unicode::escalate_split_words(&mut hits);
