@@ -97,6 +97,17 @@ pub fn is_unassigned(c: char) -> bool {
     !c.is_ascii() && !is_noncharacter(c) && c.general_category() == GeneralCategory::Unassigned
 }
 
+/// Combining diacritical marks (the five blocks of them). They draw on the letter before
+/// them, so `i\u{308}gno\u{308}re` reads "ïgnöre" and "Zalgo" stacks read as plain words
+/// to a model; split between letters, they break the words a rule looks for.
+pub fn is_combining_diacritic(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}'
+            | '\u{FE20}'..='\u{FE2F}'
+    )
+}
+
 /// C0 and C1 control characters and DEL.
 pub fn is_control(c: char) -> bool {
     matches!(c, '\u{0000}'..='\u{001F}' | '\u{007F}'..='\u{009F}')
