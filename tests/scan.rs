@@ -192,7 +192,8 @@ fn an_encoded_payload_in_a_name_is_decoded() {
 
 /// Disguises a model reads through and a keyword rule must too: combining marks on
 /// every vowel, HTML character references, leetspeak to a word's edges, a sentence
-/// hard-wrapped across lines, letters split by spaces or dots down to two-letter words.
+/// hard-wrapped across lines, letters split by spaces or dots down to two-letter words,
+/// small capitals, another alphabet's look-alikes.
 /// Each variant of one attack reaches high; before the shadow view folded them, each
 /// was low or medium.
 #[test]
@@ -223,6 +224,31 @@ fn disguised_words_are_read_as_words() {
             .collect::<Vec<_>>()
             .join("  ")
     };
+    let small_capitals: String = attack
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'a' => '\u{1d00}',
+            'e' => '\u{1d07}',
+            'i' => '\u{26a}',
+            'n' => '\u{274}',
+            'o' => '\u{1d0f}',
+            'r' => '\u{280}',
+            't' => '\u{1d1b}',
+            _ => c,
+        })
+        .collect();
+    // Armenian letters UTS #39 draws as o, u, h and n.
+    let other_alphabet: String = attack
+        .chars()
+        .map(|c| match c {
+            'o' => '\u{585}',
+            'u' => '\u{57d}',
+            'h' => '\u{570}',
+            'n' => '\u{578}',
+            _ => c,
+        })
+        .collect();
     let variants = [
         ("combining marks", combining),
         ("character references", references),
@@ -230,6 +256,8 @@ fn disguised_words_are_read_as_words() {
         ("wrapped lines", wrapped.to_owned()),
         ("spaced letters", split(" ")),
         ("dotted letters", split(".")),
+        ("small capitals", small_capitals),
+        ("look-alike letters of another alphabet", other_alphabet),
     ];
     let dir = tempfile::tempdir().expect("temp dir");
     for (what, description) in variants {
