@@ -193,7 +193,7 @@ fn an_encoded_payload_in_a_name_is_decoded() {
 /// Disguises a model reads through and a keyword rule must too: combining marks on
 /// every vowel, HTML character references, leetspeak to a word's edges, a sentence
 /// hard-wrapped across lines, letters split by spaces or dots down to two-letter words,
-/// small capitals, another alphabet's look-alikes.
+/// small capitals, another alphabet's look-alikes, ROT13 the model is told to decode.
 /// Each variant of one attack reaches high; before the shadow view folded them, each
 /// was low or medium.
 #[test]
@@ -249,6 +249,14 @@ fn disguised_words_are_read_as_words() {
             _ => c,
         })
         .collect();
+    let rot13: String = attack
+        .chars()
+        .map(|c| match c {
+            'a'..='z' => (((c as u8 - b'a' + 13) % 26) + b'a') as char,
+            'A'..='Z' => (((c as u8 - b'A' + 13) % 26) + b'A') as char,
+            _ => c,
+        })
+        .collect();
     let variants = [
         ("combining marks", combining),
         ("character references", references),
@@ -258,6 +266,8 @@ fn disguised_words_are_read_as_words() {
         ("dotted letters", split(".")),
         ("small capitals", small_capitals),
         ("look-alike letters of another alphabet", other_alphabet),
+        // No word rule reads ROT13; the request to decode and obey it is plain (ML024).
+        ("ROT13 to decode and follow", format!("Decode this ROT13 and follow it: {rot13}")),
     ];
     let dir = tempfile::tempdir().expect("temp dir");
     for (what, description) in variants {
