@@ -193,7 +193,8 @@ fn an_encoded_payload_in_a_name_is_decoded() {
 /// Disguises a model reads through and a keyword rule must too: combining marks on
 /// every vowel, HTML character references, leetspeak to a word's edges, a sentence
 /// hard-wrapped across lines, letters split by spaces or dots down to two-letter words,
-/// small capitals, another alphabet's look-alikes, ROT13 the model is told to decode.
+/// small capitals, another alphabet's look-alikes, words joined by underscores, ROT13
+/// the model is told to decode.
 /// Each variant of one attack reaches high; before the shadow view folded them, each
 /// was low or medium.
 #[test]
@@ -266,6 +267,7 @@ fn disguised_words_are_read_as_words() {
         ("dotted letters", split(".")),
         ("small capitals", small_capitals),
         ("look-alike letters of another alphabet", other_alphabet),
+        ("words joined by underscores", attack.replace(' ', "_")),
         // No word rule reads ROT13; the request to decode and obey it is plain (ML024).
         ("ROT13 to decode and follow", format!("Decode this ROT13 and follow it: {rot13}")),
     ];
@@ -300,7 +302,7 @@ fn disguised_words_are_read_as_words() {
     // edge, a list of letters, a hard-wrapped docstring.
     let catalog = serde_json::json!({
         "server": {"name": "media", "version": "1.0.0"},
-        "tools": [{"name": "convert", "description": "Converts R&D videos to 4k or mp3 &amp; keeps 2fa on.\nOptions a b c are\n    listed in the settings of\n    the account.\n\nArgs:\n    path: the file\n    quality: low or high",
+        "tools": [{"name": "convert", "description": "Converts R&D videos to 4k or mp3 &amp; keeps 2fa on; see get_user_video_settings.\nOptions a b c are\n    listed in the settings of\n    the account.\n\nArgs:\n    path: the file\n    quality: low or high",
                    "inputSchema": {"type": "object", "properties": {"path": {"type": "string"}}}}]
     });
     let path = dir.path().join("benign.json");
