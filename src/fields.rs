@@ -589,7 +589,7 @@ fn character_reference(chars: &[char]) -> Option<(char, usize)> {
 /// heading, a table row or a label (`SYSTEM:`, `query:`) follows. One byte for one, so
 /// the view's offsets keep their origins.
 fn unwrap_lines(view: String) -> String {
-    if !view.contains('\n') && !view.contains(['_', '-']) {
+    if memchr::memchr3(b'\n', b'_', b'-', view.as_bytes()).is_none() {
         return view;
     }
     let mut bytes = view.into_bytes();
@@ -612,27 +612,44 @@ fn unwrap_lines(view: String) -> String {
 const SENTENCE_PARTS: usize = 5;
 
 fn unjoin_sentences(bytes: &mut [u8]) {
+    let joined = |b: u8| b.is_ascii_alphabetic() || b == b'_' || b == b'-';
     let mut i = 0;
     while i < bytes.len() {
-        let token = bytes[i..].iter().position(|b| !(b.is_ascii_alphabetic() || matches!(b, b'_' | b'-')));
-        let end = i + token.unwrap_or(bytes.len() - i);
-        if end > i {
-            let separators = [b'_', b'-'];
-            for separator in separators {
-                // A sentence's punctuation ends the token: `_then,_read` leaves `_read`.
-                let word = &bytes[i..end];
-                let word = word.strip_prefix(&[separator]).unwrap_or(word);
-                let word = word.strip_suffix(&[separator]).unwrap_or(word);
-                let parts = word.split(|&b| b == separator).collect::<Vec<_>>();
-                let letters_only =
-                    parts.iter().all(|p| !p.is_empty() && p.iter().all(u8::is_ascii_alphabetic));
-                if parts.len() >= SENTENCE_PARTS && letters_only {
-                    bytes[i..end].iter_mut().filter(|b| **b == separator).for_each(|b| *b = b' ');
-                }
+        let start = i;
+        while i < bytes.len() && joined(bytes[i]) {
+            i += 1;
+        }
+        for separator in [b'_', b'-'] {
+            let token = &bytes[start..i];
+            // A sentence's punctuation ends the token: `_then,_read` leaves `_read`.
+            let token = token.strip_prefix(&[separator]).unwrap_or(token);
+            let token = token.strip_suffix(&[separator]).unwrap_or(token);
+            if is_joined_sentence(token, separator) {
+                bytes[start..i].iter_mut().filter(|b| **b == separator).for_each(|b| *b = b' ');
             }
         }
-        i = end + 1;
+        i += 1;
     }
+}
+
+/// At least `SENTENCE_PARTS` parts split by `separator`, each one letters only.
+fn is_joined_sentence(token: &[u8], separator: u8) -> bool {
+    let mut parts = 1;
+    let mut after_separator = true;
+    for &b in token {
+        if b == separator {
+            if after_separator {
+                return false;
+            }
+            parts += 1;
+            after_separator = true;
+        } else if b.is_ascii_alphabetic() {
+            after_separator = false;
+        } else {
+            return false;
+        }
+    }
+    !after_separator && parts >= SENTENCE_PARTS
 }
 
 fn wraps_a_sentence(bytes: &[u8], newline: usize) -> bool {
