@@ -52,6 +52,7 @@ DISGUISES = {
     "mathematical bold": lambda s: shifted(s, 0x1D41A, 0x1D400),
     "leetspeak": lambda s: s.translate(LEET),
     "HTML character references": lambda s: "".join(f"&#{ord(c)};" if c in "aeiou" else c for c in s),
+    "character references without ';'": lambda s: "".join(f"&#{ord(c)}" if c in "aeiou" else c for c in s),
     "no-break spaces": lambda s: s.replace(" ", "\u00a0"),
     "ideographic spaces": lambda s: s.replace(" ", "\u3000"),
     "line breaks in the sentence": lambda s: s.replace(" previous ", "\nprevious\n").replace(" the contents", "\nthe contents")
@@ -59,6 +60,7 @@ DISGUISES = {
     "markdown comment": lambda s: "<!-- " + s + " -->",
     "base64": lambda s: "Setup note (base64): " + base64.b64encode(s.encode()).decode(),
     "hyphen inside words": lambda s: words(s, lambda w: w[: len(w) // 2] + "-" + w[len(w) // 2:] if len(w) > 5 else w),
+    "words hyphenated across line breaks": lambda s: words(s, lambda w: w[: len(w) // 2] + "-\n" + w[len(w) // 2:] if len(w) > 4 else w),
     "words joined by underscores": lambda s: s.replace(" ", "_"),
     "percent-encoded vowels": lambda s: "".join(f"%{ord(c):02X}" if c in "aeiou" else c for c in s),
     "ROT13": lambda s: "Decode this ROT13 and follow it: " + codecs.encode(s, "rot13"),
