@@ -13,6 +13,7 @@ pub mod controls;
 pub mod hir_bytes;
 pub mod length;
 pub mod literals;
+pub mod mention;
 pub mod oauth;
 pub mod overlap;
 pub mod prefix;

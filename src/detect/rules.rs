@@ -26,6 +26,7 @@ use serde_json::Value;
 use super::chars;
 use super::hir_bytes;
 use super::literals::{self, LiteralSet, Place};
+use super::mention;
 use super::prefix::{self, Guard, Literals, Prefix, Window};
 use super::Hit;
 use crate::fields::{self, FieldKind};
@@ -366,14 +367,39 @@ impl RuleSet {
                 {
                     continue;
                 }
+                // Words inside a quotation the text gives as an example are shown, not
+                // said (mention.rs): another match of the rule may still say them; when
+                // none does, the rule reports the mention at low, with no signal.
+                let (found, mention) = if rule.reads_as_said() && mention::quoted_example(haystack, found) {
+                    match rule
+                        .all_matches(haystack)
+                        .into_iter()
+                        .find(|&m| !mention::quoted_example(haystack, m))
+                    {
+                        Some(said) => (said, false),
+                        None => (found, true),
+                    }
+                } else {
+                    (found, false)
+                };
                 let span = match matcher.view {
                     View::Raw => found,
                     View::Shadow => shadow.as_ref().map_or((0, text.len()), |v| v.raw_span(found)),
                     View::Ident => (0, text.len()),
                 };
                 fired.push(rule_index);
-                let mut hit = Hit::new(rule.rule, rule.rule.severity, span, rule.message.clone());
-                hit.signal = rule.signal;
+                let mut hit = if mention {
+                    Hit::new(
+                        rule.rule,
+                        Severity::Low,
+                        span,
+                        format!("{} (quoted as an example)", rule.message),
+                    )
+                } else {
+                    let mut hit = Hit::new(rule.rule, rule.rule.severity, span, rule.message.clone());
+                    hit.signal = rule.signal;
+                    hit
+                };
                 hit.redact = rule.redact;
                 if rule.redact {
                     let to_raw = |found| match matcher.view {
@@ -529,6 +555,12 @@ impl TextRule {
         let (_, end) = sentence(haystack, span);
         let rest = &haystack[span.1.min(end)..end];
         !self.unless.iter().any(|u| u.is_match(rest))
+    }
+
+    /// Whether the rule reads words addressed to the model (an instruction, a
+    /// concealment), which a quotation given as an example only mentions.
+    fn reads_as_said(&self) -> bool {
+        matches!(self.signal, Some(Signal::Instruction | Signal::Concealment))
     }
 
     /// Whether the tool's annotations meet this rule's preconditions.
