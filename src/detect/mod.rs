@@ -10,6 +10,7 @@ pub mod catalog_set;
 pub mod chars;
 pub mod composite;
 pub mod controls;
+pub mod destinations;
 pub mod hir_bytes;
 pub mod length;
 pub mod literals;
@@ -305,6 +306,7 @@ impl Detectors {
         let references = catalog_set::References::new(catalogs);
         let own: Vec<HashSet<&str>> =
             catalogs.iter().map(|c| c.tools().map(|t| t.name.as_str()).collect()).collect();
+        let parameters: Vec<Vec<&str>> = catalogs.iter().map(destinations::parameters).collect();
         // One unit per header and per item: (catalog, item) indices.
         let units: Vec<(usize, Option<usize>)> = catalogs
             .iter()
@@ -324,7 +326,8 @@ impl Detectors {
                 parallel::map(&units, UNITS_PER_THREAD, Memo::default, |memo, &(c, t)| {
                     let catalog = &catalogs[c];
                     let item = t.and_then(|t| catalog.items.get(t));
-                    self.scan_unit(memo, &references, catalog, &own[c], item, places)
+                    let names = Names { tools: &own[c], parameters: &parameters[c] };
+                    self.scan_unit(memo, &references, catalog, &names, item, places)
                 })
             },
         );
@@ -374,10 +377,11 @@ impl Detectors {
         memo: &mut Memo<'a>,
         references: &catalog_set::References<'_>,
         catalog: &'a Catalog,
-        own: &HashSet<&str>,
+        names: &Names<'_>,
         item: Option<&'a Item>,
         places: &dyn Locate,
     ) -> Vec<Finding> {
+        let own = names.tools;
         let mut found = Vec::new();
         // Labels once per unit: each finding carries them.
         let server = Named::new(&catalog.server);
@@ -386,6 +390,7 @@ impl Detectors {
             for field in fields::header_fields(&catalog.header) {
                 self.scan_field(memo, &unit, None, &field, &mut found);
                 found.extend(references.check(catalog, own, None, &field, places));
+                found.extend(destinations::check(&catalog.server, None, names.parameters, &field, places));
             }
             // What duplicated keys hid is scanned too: some reader sees it.
             for duplicate in &catalog.duplicates {
@@ -404,6 +409,7 @@ impl Detectors {
         for field in fields::item_fields(item.kind, &item.value).into_iter().chain(hidden) {
             self.scan_field(memo, &unit, annotations, &field, &mut found);
             found.extend(references.check(catalog, own, Some(&key), &field, places));
+            found.extend(destinations::check(&catalog.server, Some(&key), names.parameters, &field, places));
         }
         if item.kind == Kind::Tool {
             found.extend(schema::check_tool(&catalog.server, item, places));
@@ -643,6 +649,7 @@ pub fn code_rules() -> Vec<&'static Rule> {
     all.extend(catalog_set::RULES);
     all.extend(overlap::RULES);
     all.extend(controls::RULES);
+    all.extend(destinations::RULES);
     all.extend(length::RULES);
     all.extend(blobs::RULES);
     all.extend(schema::RULES);
@@ -656,6 +663,13 @@ pub fn code_rules() -> Vec<&'static Rule> {
     all.extend(crate::registry::since::RULES);
     all.extend(crate::lock::RULES);
     all
+}
+
+/// What a catalog calls its own, for the checks of one unit: its tools' names and its
+/// tools' parameter names.
+struct Names<'a> {
+    tools: &'a HashSet<&'a str>,
+    parameters: &'a [&'a str],
 }
 
 /// Byte spans → code-point spans, for every hit in one walk over the text (counting
