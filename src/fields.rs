@@ -668,8 +668,10 @@ fn wraps_a_sentence(bytes: &[u8], newline: usize) -> bool {
 }
 
 /// Whether plain ASCII text may hide a word the shadow view folds: a look-alike digit
-/// between letters (`ign0re`, `passw0rd`), or four letters split by one separator
-/// (`i g n o r e`, `s-e-n-d`). A cheap scan, so ordinary text keeps the fast path.
+/// between letters (`ign0re`, `passw0rd`), four letters split by one separator
+/// (`i g n o r e`, `s-e-n-d`), a character reference, a percent-encoded letter, or a
+/// word hyphenated across a line break. A cheap scan, so ordinary text keeps the fast
+/// path.
 fn disguised_ascii(bytes: &[u8]) -> bool {
     let letter = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_alphabetic);
     (1..bytes.len()).any(|i| {
@@ -679,10 +681,9 @@ fn disguised_ascii(bytes: &[u8]) -> bool {
             after.is_some_and(letter)
         }) || split_letters_at(bytes, i - 1, SPLIT_WORD).is_some()
             || (bytes[i - 1] == b'&' && (bytes[i] == b'#' || bytes[i].is_ascii_alphabetic()))
-            || (bytes[i - 1] == b'%'
-                && bytes.get(i + 1).is_some_and(|&low| percent_byte(bytes[i], low).is_some()))
-            || hyphenated_break(bytes, i).is_some()
-    })
+    }) || memchr::memchr_iter(b'%', bytes)
+        .any(|i| matches!(bytes.get(i + 1..i + 3), Some(&[high, low]) if percent_byte(high, low).is_some()))
+        || memchr::memchr_iter(b'-', bytes).any(|i| hyphenated_break(bytes, i).is_some())
 }
 
 /// The letter a digit stands for in leetspeak.

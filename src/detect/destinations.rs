@@ -8,6 +8,8 @@
 //! path in path" too, so it counts only beside a sensitive target in the same field
 //! (TR000).
 
+use std::collections::HashSet;
+
 use crate::catalog::Catalog;
 use crate::fields::{Field, FieldKind};
 use crate::finding::{Finding, Locate, Rule, RuleClass, Severity, Signal};
@@ -78,58 +80,90 @@ const AFTER: &[&str] = &[
 /// Parameter names long enough to be told from ordinary words ("id" is not).
 const SHORTEST: usize = 4;
 
-/// The top-level input parameter names of every tool of `catalog`.
-pub fn parameters(catalog: &Catalog) -> Vec<&str> {
-    let mut names: Vec<&str> = catalog
-        .tools()
-        .filter_map(|tool| tool.value.pointer("/inputSchema/properties")?.as_object())
-        .flat_map(|properties| properties.keys().map(String::as_str))
-        .filter(|name| name.len() >= SHORTEST && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names
+/// The top-level input parameter names of every tool of a catalog, lowercase: built
+/// once per catalog, asked once per identifier of each prose field.
+pub struct Parameters {
+    names: HashSet<String, foldhash::fast::RandomState>,
+    longest: usize,
+}
+
+impl Parameters {
+    pub fn of(catalog: &Catalog) -> Parameters {
+        let names: HashSet<String, foldhash::fast::RandomState> = catalog
+            .tools()
+            .filter_map(|tool| tool.value.pointer("/inputSchema/properties")?.as_object())
+            .flat_map(|properties| properties.keys())
+            .filter(|name| {
+                name.len() >= SHORTEST && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
+            .map(|name| name.to_ascii_lowercase())
+            .collect();
+        let longest = names.iter().map(String::len).max().unwrap_or(0);
+        Parameters { names, longest }
+    }
 }
 
 /// TR033 for one field: the first bare parameter name the text puts something into.
 pub fn check(
     server: &str,
     item: Option<&ItemRef>,
-    parameters: &[&str],
+    parameters: &Parameters,
     field: &Field<'_>,
     places: &dyn Locate,
 ) -> Option<Finding> {
-    if parameters.is_empty()
+    if parameters.names.is_empty()
         || !matches!(field.kind, FieldKind::Description | FieldKind::Instructions | FieldKind::SchemaText)
     {
         return None;
     }
-    let text = field.text.to_ascii_lowercase();
-    let (start, end, name) = parameters.iter().find_map(|&name| {
-        let name_lower = name.to_ascii_lowercase();
-        memchr::memmem::find_iter(text.as_bytes(), name_lower.as_bytes())
-            .filter(|&at| is_token(&text, at, at + name.len()))
-            .find_map(|at| destination(&text, at, at + name.len()).map(|(s, e)| (s, e, name)))
-    })?;
+    // One walk over the identifiers of the text (a catalog of a thousand tools has
+    // thousands of parameter names; searching for each would be quadratic), each
+    // lowercased in a buffer of its own, and the whole text only once one is a name.
+    let bytes = field.text.as_bytes();
+    let part = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut token = [0u8; 64];
+    let mut text = None;
+    let mut at = 0;
+    let (phrase, name) = loop {
+        while at < bytes.len() && !part(bytes[at]) {
+            at += 1;
+        }
+        let start = at;
+        while at < bytes.len() && part(bytes[at]) {
+            at += 1;
+        }
+        if start == at {
+            return None;
+        }
+        let length = at - start;
+        if length < SHORTEST || length > parameters.longest || length > token.len() {
+            continue;
+        }
+        for (to, from) in token.iter_mut().zip(&bytes[start..at]) {
+            *to = from.to_ascii_lowercase();
+        }
+        let is_name = std::str::from_utf8(&token[..length]).is_ok_and(|t| parameters.names.contains(t));
+        if is_name {
+            let text: &String = text.get_or_insert_with(|| field.text.to_ascii_lowercase());
+            if let Some(phrase) = destination(text, start, at) {
+                break (phrase, (start, at));
+            }
+        }
+    };
+    // Lowercasing ASCII keeps every offset: the spans index the raw text too.
+    let raw = |(start, end): (usize, usize)| field.text.get(start..end).unwrap_or_default();
     let mut finding = Finding::of(&PARAMETER_DESTINATION)
         .about(server, item)
         .pointer(&field.pointer)
         .message(format!(
             "the text names the parameter {} as where something goes",
-            crate::visible::escape(name)
+            crate::visible::escape(raw(name))
         ))
-        .evidence(field.text.get(start..end).unwrap_or(name))
+        .evidence(raw(phrase))
         .field_in(places)
         .build();
     finding.signal = Some(Signal::Sink);
     Some(finding)
-}
-
-/// Whether `text[start..end]` is a whole identifier, not part of a longer one.
-fn is_token(text: &str, start: usize, end: usize) -> bool {
-    let part = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    !start.checked_sub(1).is_some_and(|i| part(text.as_bytes()[i]))
-        && !text.as_bytes().get(end).is_some_and(|&b| part(b))
 }
 
 /// The span of the destination phrase when the name at `start..end` is one: a locative
@@ -138,7 +172,10 @@ fn is_token(text: &str, start: usize, end: usize) -> bool {
 fn destination(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
     let quote = |c: char| matches!(c, '`' | '\'' | '"' | '«' | '»' | '„' | '“' | '”' | '「' | '」');
     let after = text[end..].trim_start_matches(quote).trim_start();
-    if AFTER.iter().any(|marker| after.starts_with(marker)) {
+    // Every marker after the name is CJK: ASCII text after it needs no look.
+    if !after.as_bytes().first().is_some_and(u8::is_ascii)
+        && AFTER.iter().any(|marker| after.starts_with(marker))
+    {
         return Some((start, end));
     }
     // The words before the name, nearest first: each is `text[at..upto]`.

@@ -306,7 +306,8 @@ impl Detectors {
         let references = catalog_set::References::new(catalogs);
         let own: Vec<HashSet<&str>> =
             catalogs.iter().map(|c| c.tools().map(|t| t.name.as_str()).collect()).collect();
-        let parameters: Vec<Vec<&str>> = catalogs.iter().map(destinations::parameters).collect();
+        let parameters: Vec<destinations::Parameters> =
+            catalogs.iter().map(destinations::Parameters::of).collect();
         // One unit per header and per item: (catalog, item) indices.
         let units: Vec<(usize, Option<usize>)> = catalogs
             .iter()
@@ -669,7 +670,7 @@ pub fn code_rules() -> Vec<&'static Rule> {
 /// tools' parameter names.
 struct Names<'a> {
     tools: &'a HashSet<&'a str>,
-    parameters: &'a [&'a str],
+    parameters: &'a destinations::Parameters,
 }
 
 /// Byte spans → code-point spans, for every hit in one walk over the text (counting
