@@ -190,6 +190,14 @@ fn an_encoded_payload_in_a_name_is_decoded() {
     );
 }
 
+/// The JSON report of `toolreg scan` on `catalog`, written to a file in `dir`; never
+/// failing on findings (`--fail-on critical` still reports every one).
+fn scan_catalog(dir: &std::path::Path, catalog: &serde_json::Value) -> serde_json::Value {
+    let path = dir.join("catalog.json");
+    std::fs::write(&path, catalog.to_string()).expect("catalog written");
+    toolreg(&["scan", path.to_str().expect("utf-8 path"), "--format", "json", "--fail-on", "critical"]).json()
+}
+
 /// Disguises a model reads through and a keyword rule must too: combining marks on
 /// every vowel, HTML character references, leetspeak to a word's edges, a sentence
 /// hard-wrapped across lines, letters split by spaces or dots down to two-letter words,
@@ -286,17 +294,7 @@ fn disguised_words_are_read_as_words() {
             "tools": [{"name": "add", "description": format!("Adds two numbers. {description}"),
                        "inputSchema": {"type": "object", "properties": {"a": {"type": "number"}, "notes": {"type": "string"}}}}]
         });
-        let path = dir.path().join("catalog.json");
-        std::fs::write(&path, catalog.to_string()).expect("catalog written");
-        let report = toolreg(&[
-            "scan",
-            path.to_str().expect("utf-8 path"),
-            "--format",
-            "json",
-            "--fail-on",
-            "critical",
-        ])
-        .json();
+        let report = scan_catalog(dir.path(), &catalog);
         let top: Vec<&str> = report["findings"]
             .as_array()
             .expect("findings")
@@ -339,17 +337,7 @@ fn a_quoted_example_is_a_mention() {
             "tools": [{"name": "screen_text", "description": description,
                        "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}]
         });
-        let path = dir.path().join("catalog.json");
-        std::fs::write(&path, catalog.to_string()).expect("catalog written");
-        let report = toolreg(&[
-            "scan",
-            path.to_str().expect("utf-8 path"),
-            "--format",
-            "json",
-            "--fail-on",
-            "critical",
-        ])
-        .json();
+        let report = scan_catalog(dir.path(), &catalog);
         report["findings"]
             .as_array()
             .expect("findings")
@@ -392,10 +380,7 @@ fn a_parameter_named_bare_is_a_destination() {
             "tools": [{"name": "deploy_site", "description": description,
                        "inputSchema": {"type": "object", "properties": {parameter: {"type": "string"}}}}]
         });
-        let path = dir.path().join("catalog.json");
-        std::fs::write(&path, catalog.to_string()).expect("catalog written");
-        toolreg(&["scan", path.to_str().expect("utf-8 path"), "--format", "json", "--fail-on", "critical"])
-            .json()
+        scan_catalog(dir.path(), &catalog)
     };
     let rules = |report: &serde_json::Value, severities: &[&str]| -> Vec<String> {
         report["findings"]
